@@ -1,0 +1,79 @@
+"""What happens to a file once the rules have decided: keep it, or move it to a folder.
+
+Each action is a small class with one ``pipeline()`` method and a ``simulate`` flag, so a
+dry run walks exactly the same code as a real one and only skips the final step.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+
+from cleaner.move import MoveError, free_name, move_file
+from cleaner.records import Action, Decision, ImageAnalysis, Outcome
+
+
+@dataclass(frozen=True)
+class Item:
+    root: Path
+    analysis: ImageAnalysis
+    decision: Decision
+
+    @property
+    def relpath(self) -> Path:
+        return self.analysis.path.relative_to(self.root)
+
+
+class FileAction(ABC):
+    @abstractmethod
+    def pipeline(self, item: Item, simulate: bool) -> Outcome: ...
+
+
+class Keep(FileAction):
+    def pipeline(self, item: Item, simulate: bool) -> Outcome:
+        return Outcome(Action.KEEP)
+
+
+@dataclass(frozen=True)
+class MoveTo(FileAction):
+    """Move into ``folder/<reason>/<path relative to the watched folder>``."""
+
+    kind: Action
+    folder: Path
+
+    def destination(self, item: Item) -> Path:
+        return self.folder / (item.decision.reason or self.kind.value) / item.relpath
+
+    def pipeline(self, item: Item, simulate: bool) -> Outcome:
+        target = self.destination(item)
+        if simulate:
+            return Outcome(self.kind, free_name(target), moved=False)
+        changed = _changed_since_analysis(item.analysis)
+        if changed:
+            return Outcome(self.kind, None, moved=False, error=changed)
+        try:
+            final = move_file(item.analysis.path, target, item.analysis.sha256)
+        except MoveError as err:
+            return Outcome(self.kind, None, moved=False, error=str(err))
+        return Outcome(self.kind, final, moved=True)
+
+
+def _changed_since_analysis(a: ImageAnalysis) -> str | None:
+    """A file rewritten after it was analysed must be analysed again, not moved on old evidence."""
+    try:
+        st = os.lstat(a.path)
+    except OSError as err:
+        return f"cannot move: {err.strerror}"
+    if a.mtime_ns is not None and (st.st_size != a.size or st.st_mtime_ns != a.mtime_ns):
+        return "file changed since it was analysed; left in place"
+    return None
+
+
+def for_decision(decision: Decision, quarantine: Path, review: Path) -> FileAction:
+    if decision.action is Action.QUARANTINE:
+        return MoveTo(Action.QUARANTINE, quarantine)
+    if decision.action is Action.REVIEW:
+        return MoveTo(Action.REVIEW, review)
+    return Keep()

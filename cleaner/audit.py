@@ -1,0 +1,125 @@
+"""The audit log: one JSON line per file per decision, durable before the next file starts.
+
+It is the record users undo from, so it says everything needed to find a file again: where
+it was, where it went, its sha256, and what (rule, model, tool version) decided.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from cleaner import __version__
+from cleaner.actions import Item
+from cleaner.analyze import ModelIdentity
+from cleaner.records import Outcome
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    time: str
+    run_id: str
+    root: str
+    path: str  # relative to root
+    size: int
+    sha256: str | None
+    status: str
+    error: str | None
+    width: int | None
+    height: int | None
+    faces: list[dict[str, Any]]
+    faces_considered: int
+    rule: str
+    action: str
+    reason: str | None
+    uncertain: bool
+    destination: str | None
+    moved: bool
+    dry_run: bool
+    engine: str
+    detector: str
+    model_files: list[str]
+    model_sha256: list[str]
+    deepface_version: str
+    tool_version: str = __version__
+    notes: list[str] = field(default_factory=list)
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def make_record(item: Item, outcome: Outcome, identity: ModelIdentity, run_id: str, dry_run: bool) -> AuditRecord:
+    a, d = item.analysis, item.decision
+    return AuditRecord(
+        time=now(),
+        run_id=run_id,
+        root=str(item.root),
+        path=item.relpath.as_posix(),
+        size=a.size,
+        sha256=a.sha256,
+        status=a.status.value,
+        error=outcome.error or a.error,
+        width=a.width,
+        height=a.height,
+        faces=[asdict(f) for f in a.faces],
+        faces_considered=d.faces_considered,
+        rule=d.rule,
+        action=d.action.value,
+        reason=d.reason,
+        uncertain=d.uncertain,
+        destination=str(outcome.destination) if outcome.destination else None,
+        moved=outcome.moved,
+        dry_run=dry_run,
+        engine=identity.engine,
+        detector=identity.detector,
+        model_files=list(identity.model_files),
+        model_sha256=list(identity.model_sha256),
+        deepface_version=identity.deepface_version,
+        notes=[*a.notes, *outcome.notes],
+    )
+
+
+class AuditLog:
+    """Append-only JSONL file; each write is flushed and fsynced before it returns."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = path.open("a", encoding="utf-8")
+
+    def write(self, record: AuditRecord) -> None:
+        self._fh.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+def read(path: Path) -> list[dict[str, Any]]:
+    """All records of an audit log; a torn last line (power cut mid-write) is skipped."""
+    records = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return records

@@ -1,0 +1,188 @@
+"""The ``face-clean`` command line: parse options, turn every expected failure into a message
+and an exit code, and hand the work to the job."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from cleaner import __version__, rules
+from cleaner.describe import describe
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_MODELS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+log = logging.getLogger("face-clean")
+
+
+def fail(message: str, code: int) -> NoReturn:
+    click.echo(f"face-clean: {message}", err=True)
+    sys.exit(code)
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
+
+
+def rule_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Options that choose and adjust the rules; shared by every command that reads them."""
+    options = [
+        click.option("--keep", type=click.Choice(rules.KEEP_CHOICES), help="Shortcut policy: keep Man, Woman, "
+                     "any face, or all (analyse and record only). Images without a face are quarantined "
+                     "unless the rules file sets no_face."),
+        click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Rules file (default: the built-in rules, a copy of rules.yaml)."),
+        click.option("--engine", type=click.Choice(rules.ENGINES), help="deepface engine (overrides the rules)."),
+        click.option("--detector", help="deepface face detector (overrides the rules; default opencv)."),
+        click.option("--min-confidence", type=float,
+                     help="Gender confidence below which a face is 'uncertain' (0.5-1, overrides the rules)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def load_rules(rules_file: Path | None, keep: str | None, engine: str | None = None,
+               detector: str | None = None, min_confidence: float | None = None) -> rules.RuleSet:
+    try:
+        rs = rules.load(rules_file, keep)
+        return rules.with_overrides(rs, engine=engine, detector=detector, min_confidence=min_confidence)
+    except rules.RulesError as err:
+        fail(str(err), EXIT_USAGE)
+
+
+def model_errors(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Missing weights and unloadable models end with one clear message, never a traceback."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from cleaner.analyze import ModelError, UnknownDetector
+        from cleaner.engine import EngineError
+        from cleaner.weights import MissingWeights
+
+        try:
+            return f(*args, **kwargs)
+        except UnknownDetector as err:
+            fail(str(err), EXIT_USAGE)
+        except (MissingWeights, ModelError, EngineError) as err:
+            fail(str(err), EXIT_MODELS)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="face-clean")
+def main() -> None:
+    """Sweep a folder of photos: detect faces, decide by rules, quarantine (never delete) rejects.
+
+    \b
+    Exit codes: 0 done; 1 done, but some files could not be processed (unreadable, failed
+    to move); 2 bad usage or bad rules; 3 model weights missing or unloadable; 130 interrupted.
+    """
+
+
+@main.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@rule_options
+@click.option("--quarantine", type=click.Path(file_okay=False, path_type=Path),
+              help="Quarantine folder (default DIR/.face-clean/quarantine).")
+@click.option("--review-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for images a person should look at (default DIR/.face-clean/review).")
+@click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path),
+              help="Audit log, JSON Lines (default DIR/.face-clean/audit.jsonl).")
+@click.option("--dry-run", is_flag=True, help="Decide and record what would happen; move nothing.")
+@click.option("--recursive/--no-recursive", default=True, show_default=True, help="Descend into subfolders.")
+@click.option("-v", "--verbose", count=True, help="Print each decision (-vv: and deepface's own messages).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary; errors only.")
+@model_errors
+def run(directory: Path, keep: str | None, rules_file: Path | None, engine: str | None, detector: str | None,
+        min_confidence: float | None, quarantine: Path | None, review_dir: Path | None, audit_log: Path | None,
+        dry_run: bool, recursive: bool, verbose: int, quiet: bool) -> None:
+    """Analyse every image in DIRECTORY once and apply the rules."""
+    _setup_logging(verbose, quiet)
+    rs = load_rules(rules_file, keep, engine, detector, min_confidence)
+    from cleaner.analyze import FaceAnalyzer
+    from cleaner.job import Layout
+    from cleaner.job import run as run_job
+
+    layout = Layout.for_root(directory, quarantine, review_dir, audit_log)
+    for name, folder in (("--quarantine", layout.quarantine), ("--review-dir", layout.review)):
+        if folder == layout.root or folder in layout.root.parents:
+            fail(f"{name} {folder} would contain the folder being cleaned; choose another folder", EXIT_USAGE)
+    log.debug(describe(rs))
+    analyzer = FaceAnalyzer(rs.engine, rs.detector, rs.attributes, rs.max_pixels, verbose=verbose > 1)
+    summary = run_job(rs, layout, analyzer, dry_run=dry_run, recursive=recursive,
+                      progress=False if quiet else None, on_record=log.info if verbose else None)
+    if not quiet:
+        click.echo(summary.render(dry_run))
+        click.echo(f"  audit log: {layout.audit_log}")
+    if summary.interrupted:
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_PARTIAL if summary.failed else EXIT_OK)
+
+
+@main.command()
+@click.argument("rules_path", metavar="[RULES]", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--keep", type=click.Choice(rules.KEEP_CHOICES), help="Show the rules --keep would use.")
+def check(rules_path: Path | None, keep: str | None) -> None:
+    """Validate a rules file and print the rules as the engine understands them."""
+    click.echo(describe(load_rules(rules_path, keep)))
+
+
+@main.group()
+def models() -> None:
+    """Model weights: which the rules need, and fetching them."""
+
+
+def _needed(rules_file: Path | None, keep: str | None, engine: str | None, detector: str | None,
+            min_confidence: float | None) -> list[Any]:
+    from cleaner import engine as engine_mod
+    from cleaner import weights
+
+    rs = load_rules(rules_file, keep, engine, detector, min_confidence)
+    engine_mod.select(rs.engine)
+    from cleaner.analyze import detectors
+
+    if rs.detector not in detectors():
+        fail(f"unknown detector {rs.detector!r}; deepface offers: {', '.join(detectors())}", EXIT_USAGE)
+    return weights.required(rs.detector, rs.attributes)
+
+
+@models.command()
+@rule_options
+@model_errors
+def status(**options: Any) -> None:
+    """List the weight files the rules need and whether each is present."""
+    from cleaner import weights
+
+    files = _needed(**options)
+    click.echo(f"weights folder: {weights.weights_dir()}")
+    for f in files:
+        click.echo(f"  {'present' if f.present else 'MISSING'}  {f.model:<10} {f.path}")
+    if not files:
+        click.echo("  (these rules need no downloaded weights)")
+    sys.exit(EXIT_OK if all(f.present for f in files) else EXIT_MODELS)
+
+
+@models.command()
+@rule_options
+@model_errors
+def fetch(**options: Any) -> None:
+    """Download the weight files the rules need (through deepface's own download code)."""
+    from cleaner import weights
+
+    files = [f for f in _needed(**options) if not f.present]
+    if not files:
+        click.echo("all weights the rules need are present")
+        return
+    try:
+        for path in weights.fetch(files):
+            click.echo(f"fetched {path}")
+    except Exception as err:
+        cause = f" ({err.__cause__})" if err.__cause__ else ""
+        fail(f"download failed: {err}{cause}\n{weights.missing_message(files)}", EXIT_MODELS)

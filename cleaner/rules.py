@@ -1,0 +1,351 @@
+"""Parse and validate a rules file into typed objects the decider can trust.
+
+Everything a user can get wrong is caught here, with a message that names the rule and the
+field, so that a bad rules file stops the run before a single photo moves.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cleaner.records import Action
+
+ENGINES = ("onnx", "tensorflow")
+POLICIES = ("any", "all", "largest", "majority")
+GENDERS = ("Man", "Woman")
+KEEP_CHOICES = ("Man", "Woman", "face", "all")
+MAX_RULES_BYTES = 1_000_000  # a rules file is a few hundred bytes; refuse anything absurd
+_REASON = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class RulesError(ValueError):
+    """A rules file that cannot be used; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Range:
+    min: float | None = None
+    max: float | None = None
+
+    def contains(self, value: float) -> bool:
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
+    def describe(self) -> str:
+        if self.min is not None and self.min == self.max:
+            return f"= {self.min:g}"
+        parts = [f">= {self.min:g}" if self.min is not None else "", f"<= {self.max:g}" if self.max is not None else ""]
+        return " and ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """All of these must hold for a rule to match; None means "not asked"."""
+
+    faces: Range | None = None
+    gender: str | None = None
+    gender_confidence: Range | None = None
+    face_size: Range | None = None
+    detector_confidence: Range | None = None
+    age: Range | None = None
+    unreadable: bool | None = None
+
+    @property
+    def per_face(self) -> bool:
+        """True when the rule looks at individual faces, so a multi-face policy applies."""
+        fields = (self.gender, self.gender_confidence, self.face_size, self.detector_confidence, self.age)
+        return any(f is not None for f in fields)
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    when: Condition
+    action: Action
+    reason: str | None
+    multi_face: str
+    min_gender_confidence: float
+    on_uncertain: Action
+    uncertain_reason: str | None
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+    default_action: Action = Action.KEEP
+    default_reason: str | None = None
+    engine: str = "onnx"
+    detector: str = "opencv"
+    min_face_size: int = 0
+    min_detector_confidence: float = 0.0
+    max_pixels: int = 200_000_000
+    exclude: tuple[str, ...] = ("@eaDir", "#recycle", ".*")
+    attributes: frozenset[str] = field(default_factory=lambda: frozenset({"gender"}))
+    source: str = "<built-in>"
+
+    @property
+    def moves_files(self) -> bool:
+        uncertain = {r.on_uncertain for r in self.rules if r.when.gender is not None}
+        actions = {r.action for r in self.rules} | uncertain | {self.default_action}
+        return actions != {Action.KEEP}
+
+
+_TOP_KEYS = {
+    "version", "engine", "detector", "min_face_size", "min_detector_confidence", "max_pixels",
+    "min_gender_confidence", "multi_face", "uncertain", "no_face", "default", "rules", "exclude",
+    "analyze",
+}
+_RULE_KEYS = {"name", "when", "action", "reason", "multi_face", "min_gender_confidence", "uncertain"}
+_WHEN_KEYS = {"faces", "gender", "gender_confidence", "face_size", "detector_confidence", "age", "unreadable"}
+
+
+class _Fields:
+    """Reads typed values out of one YAML mapping, naming the place on every error."""
+
+    def __init__(self, data: Any, where: str, allowed: set[str]) -> None:
+        if not isinstance(data, dict):
+            raise RulesError(f"{where}: expected a mapping, got {_show(data)}")
+        unknown = sorted(set(map(str, data)) - allowed)
+        if unknown:
+            raise RulesError(f"{where}: unknown field {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+        self.data, self.where = data, where
+
+    def has(self, key: str) -> bool:
+        return key in self.data and self.data[key] is not None
+
+    def fail(self, key: str, expected: str) -> RulesError:
+        return RulesError(f"{self.where}: field {key!r}: expected {expected}, got {_show(self.data[key])}")
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        if not self.has(key):
+            return default
+        value = self.data[key]
+        if value not in choices:
+            raise self.fail(key, "one of " + ", ".join(choices))
+        return str(value)
+
+    def number(self, key: str, default: float, lo: float, hi: float) -> float:
+        if not self.has(key):
+            return default
+        value = self.data[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+            raise self.fail(key, f"a number from {lo:g} to {hi:g}")
+        return float(value)
+
+    def action(self, key: str, default: Action) -> Action:
+        return Action(self.choice(key, tuple(a.value for a in Action), default.value))
+
+    def reason(self, key: str, default: str | None) -> str | None:
+        if not self.has(key):
+            return default
+        value = self.data[key]
+        if not isinstance(value, str) or not _REASON.match(value):
+            raise self.fail(key, "a folder name of letters, digits, '.', '_' or '-'")
+        return value
+
+    def range(self, key: str, lo: float, hi: float) -> Range | None:
+        if not self.has(key):
+            return None
+        value = self.data[key]
+        expected = f"a number or {{min: .., max: ..}} within {lo:g}..{hi:g}"
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            result = Range(float(value), float(value))
+        elif isinstance(value, dict) and value and set(value) <= {"min", "max"}:
+            bounds = [value.get("min"), value.get("max")]
+            if any(isinstance(b, bool) or not isinstance(b, (int, float, type(None))) for b in bounds):
+                raise self.fail(key, expected)
+            result = Range(*(None if b is None else float(b) for b in bounds))
+        else:
+            raise self.fail(key, expected)
+        ends = [b for b in (result.min, result.max) if b is not None]
+        if any(not lo <= b <= hi for b in ends) or (len(ends) == 2 and ends[0] > ends[1]):
+            raise self.fail(key, expected + ", min <= max")
+        return result
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+def _condition(data: Any, where: str) -> Condition:
+    if data is None:
+        return Condition()
+    f = _Fields(data, where, _WHEN_KEYS)
+    unreadable = None
+    if f.has("unreadable"):
+        if not isinstance(f.data["unreadable"], bool):
+            raise f.fail("unreadable", "true or false")
+        unreadable = bool(f.data["unreadable"])
+    cond = Condition(
+        faces=f.range("faces", 0, 10_000),
+        gender=f.choice("gender", GENDERS, "") or None,
+        gender_confidence=f.range("gender_confidence", 0, 1),
+        face_size=f.range("face_size", 0, 100_000),
+        detector_confidence=f.range("detector_confidence", 0, 1),
+        age=f.range("age", 0, 150),
+        unreadable=unreadable,
+    )
+    if unreadable is not None and (cond.per_face or cond.faces is not None):
+        raise RulesError(f"{where}: field 'unreadable' cannot be combined with face conditions")
+    return cond
+
+
+@dataclass(frozen=True)
+class _RuleDefaults:
+    multi_face: str
+    min_gender_confidence: float
+    on_uncertain: Action
+    uncertain_reason: str | None
+
+
+def _rule(data: Any, index: int, source: str, defaults: _RuleDefaults) -> Rule:
+    name = data.get("name") if isinstance(data, dict) else None
+    where = f"{source}: rule {index}" + (f" ({name!r})" if name else "")
+    f = _Fields(data, where, _RULE_KEYS)
+    if not isinstance(name, str) or not name.strip():
+        raise RulesError(f"{where}: field 'name': every rule needs a name (it is written to the audit log)")
+    action = f.action("action", Action.KEEP)
+    if not f.has("action"):
+        raise RulesError(f"{where}: field 'action': missing (keep, quarantine or review)")
+    on_uncertain, uncertain_reason = defaults.on_uncertain, defaults.uncertain_reason
+    if f.has("uncertain"):
+        u = _Fields(f.data["uncertain"], f"{where}: uncertain", {"action", "reason"})
+        on_uncertain = u.action("action", on_uncertain)
+        uncertain_reason = u.reason("reason", uncertain_reason if on_uncertain is not Action.KEEP else None)
+    return Rule(
+        name=name.strip(),
+        when=_condition(f.data.get("when"), f"{where}: when"),
+        action=action,
+        reason=f.reason("reason", None if action is Action.KEEP else _slug(name)),
+        multi_face=f.choice("multi_face", POLICIES, defaults.multi_face),
+        min_gender_confidence=f.number("min_gender_confidence", defaults.min_gender_confidence, 0.5, 1.0),
+        on_uncertain=on_uncertain,
+        uncertain_reason=uncertain_reason,
+    )
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip("-.")[:64]
+    return slug or "rejected"
+
+
+def parse(data: Any, source: str, keep: str | None = None) -> RuleSet:
+    """Validate a loaded YAML document.  ``keep`` (the --keep shortcut) replaces its rules list."""
+    if data is None:
+        data = {}
+    f = _Fields(data, source, _TOP_KEYS)
+    if f.has("version") and f.data["version"] != 1:
+        raise f.fail("version", "1")
+    uf = _Fields(f.data.get("uncertain") or {}, f"{source}: uncertain", {"action", "reason"})
+    uncertain_action = uf.action("action", Action.REVIEW)
+    defaults = _RuleDefaults(
+        multi_face=f.choice("multi_face", POLICIES, "any"),
+        min_gender_confidence=f.number("min_gender_confidence", 0.8, 0.5, 1.0),
+        on_uncertain=uncertain_action,
+        uncertain_reason=uf.reason("reason", None if uncertain_action is Action.KEEP else "uncertain"),
+    )
+    df = _Fields(f.data.get("default") or {}, f"{source}: default", {"action", "reason"})
+    default_action = df.action("action", Action.KEEP)
+    default_reason = df.reason("reason", None if default_action is Action.KEEP else "default")
+    no_face = f.action("no_face", Action.QUARANTINE)
+
+    raw_rules = f.data.get("rules") or []
+    if keep is not None:
+        raw_rules = keep_rules(keep, no_face)
+    elif f.has("no_face"):
+        raise RulesError(f"{source}: field 'no_face' applies only with --keep; write a rule with 'faces: 0' instead")
+    if not isinstance(raw_rules, list):
+        raise f.fail("rules", "a list of rules")
+    rules = tuple(_rule(r, i, source, defaults) for i, r in enumerate(raw_rules, start=1))
+    names = [r.name for r in rules]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        raise RulesError(f"{source}: rule name {duplicate!r} is used twice; names must be unique")
+
+    exclude = f.data.get("exclude", list(RuleSet.exclude))
+    if not isinstance(exclude, list) or not all(isinstance(p, str) and p for p in exclude):
+        raise f.fail("exclude", "a list of file or folder name patterns")
+    analyze = f.data.get("analyze", ["gender"])
+    if not isinstance(analyze, list) or not set(analyze) <= {"gender", "age"}:
+        raise f.fail("analyze", "a list of gender and/or age")
+    attributes = set(analyze)
+    if any(r.when.gender is not None or r.when.gender_confidence is not None for r in rules):
+        attributes.add("gender")
+    if any(r.when.age is not None for r in rules):
+        attributes.add("age")
+    detector = f.data.get("detector", "opencv")
+    if not isinstance(detector, str) or not detector:
+        raise f.fail("detector", "a deepface detector name such as opencv")
+    return RuleSet(
+        rules=rules,
+        default_action=default_action,
+        default_reason=default_reason,
+        engine=f.choice("engine", ENGINES, "onnx"),
+        detector=detector,
+        min_face_size=int(f.number("min_face_size", 0, 0, 100_000)),
+        min_detector_confidence=f.number("min_detector_confidence", 0.0, 0.0, 1.0),
+        max_pixels=int(f.number("max_pixels", RuleSet.max_pixels, 1, 10**12)),
+        exclude=tuple(exclude),
+        attributes=frozenset(attributes),
+        source=source,
+    )
+
+
+def keep_rules(keep: str, no_face: Action) -> list[dict[str, Any]]:
+    """The rules behind ``--keep``: what users ask for most, spelled out as ordinary rules."""
+    if keep not in KEEP_CHOICES:
+        raise RulesError(f"--keep: expected one of {', '.join(KEEP_CHOICES)}, got {keep!r}")
+    if keep == "all":
+        return [{"name": "keep-all", "action": "keep"}]
+    rules: list[dict[str, Any]] = [{"name": "no-face", "when": {"faces": 0}, "action": no_face.value, "reason": "no-face"}]
+    if keep == "face":
+        return rules + [{"name": "keep-faces", "action": "keep"}]
+    return rules + [
+        {"name": f"keep-{keep.lower()}", "when": {"gender": keep}, "action": "keep"},
+        {"name": f"not-{keep.lower()}", "action": "quarantine", "reason": f"not-{keep.lower()}"},
+    ]
+
+
+def load_text(text: str, source: str, keep: str | None = None) -> RuleSet:
+    if len(text.encode()) > MAX_RULES_BYTES:
+        raise RulesError(f"{source}: larger than {MAX_RULES_BYTES} bytes; this is not a rules file")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise RulesError(f"{source}: not valid YAML (only plain YAML is accepted): {err}") from None
+    return parse(data, source, keep)
+
+
+def default_text() -> str:
+    """The documented default rules (a copy of rules.yaml at the top of the repository)."""
+    return resources.files("cleaner").joinpath("default_rules.yaml").read_text(encoding="utf-8")
+
+
+def load(path: Path | None, keep: str | None = None) -> RuleSet:
+    """Read a rules file, or the built-in defaults when ``path`` is None."""
+    if path is None:
+        return load_text(default_text(), "default rules", keep)
+    try:
+        if path.stat().st_size > MAX_RULES_BYTES:
+            raise RulesError(f"{path}: larger than {MAX_RULES_BYTES} bytes; this is not a rules file")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise RulesError(f"{path}: cannot read rules file: {err}") from None
+    return load_text(text, str(path), keep)
+
+
+def with_overrides(rs: RuleSet, engine: str | None = None, detector: str | None = None,
+                   min_confidence: float | None = None) -> RuleSet:
+    """Apply command-line options, which win over the rules file."""
+    rules = rs.rules
+    if min_confidence is not None:
+        if not 0.5 <= min_confidence <= 1.0:
+            raise RulesError(f"--min-confidence: expected a number from 0.5 to 1, got {min_confidence:g}")
+        rules = tuple(replace(r, min_gender_confidence=min_confidence) for r in rules)
+    return replace(rs, rules=rules, engine=engine or rs.engine, detector=detector or rs.detector)

@@ -1,0 +1,66 @@
+"""Shared fixtures.
+
+The whole session runs the real deepface code on the onnx engine against tiny graphs written
+into a temporary DEEPFACE_HOME (see tiny_models.py).  The environment is set here, at import,
+because deepface fixes its engine and reads DEEPFACE_HOME when it is first used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+import tiny_models
+
+DEEPFACE_HOME = Path(tempfile.mkdtemp(prefix="face-clean-deepface-home-"))
+tiny_models.install(DEEPFACE_HOME)
+os.environ["DEEPFACE_HOME"] = str(DEEPFACE_HOME)
+os.environ["DEEPFACE_BACKEND_ENGINE"] = "onnx"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(DEEPFACE_HOME, ignore_errors=True)
+
+
+@pytest.fixture
+def deepface_home() -> Path:
+    return DEEPFACE_HOME
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def all_hashes(*roots: Path) -> list[str]:
+    """sha256 of every regular file under the roots, audit logs and state excluded."""
+    found = []
+    for root in roots:
+        for p in sorted(root.rglob("*")):
+            if p.is_file() and not p.is_symlink() and p.suffix != ".jsonl":
+                found.append(sha256(p))
+    return found
+
+
+def audit_records(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def invoke(*args: str | Path) -> Result:
+    """Run the face-clean command line in this process (the loaded models are reused)."""
+    from cleaner.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def cli() -> Iterator[Any]:
+    yield invoke
