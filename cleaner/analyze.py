@@ -113,8 +113,13 @@ class FaceAnalyzer:
         try:
             faces = self._faces(image.bgr)
         except Exception as err:  # a model failing on one image must not stop the run
-            return _with(base, status=Status.ERROR, error=f"analysis failed: {type(err).__name__}: {err}",
-                         width=image.width, height=image.height)
+            return _with(
+                base,
+                status=Status.ERROR,
+                error=f"analysis failed: {type(err).__name__}: {err}",
+                width=image.width,
+                height=image.height,
+            )
         return _with(base, width=image.width, height=image.height, faces=faces, notes=image.notes)
 
     def _faces(self, bgr: Any) -> tuple[Face, ...]:
@@ -123,8 +128,11 @@ class FaceAnalyzer:
         try:
             if self.attributes:
                 results = self._deepface.analyze(
-                    bgr, actions=sorted(self.attributes), detector_backend=self.detector,
-                    enforce_detection=True, silent=True,
+                    bgr,
+                    actions=sorted(self.attributes),
+                    detector_backend=self.detector,
+                    enforce_detection=True,
+                    silent=True,
                 )
             else:
                 results = self._deepface.extract_faces(bgr, detector_backend=self.detector, enforce_detection=True)

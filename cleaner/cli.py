@@ -25,30 +25,48 @@ def fail(message: str, code: int) -> NoReturn:
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
-    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    level = (
+        logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    )
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
 
 
 def rule_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Options that choose and adjust the rules; shared by every command that reads them."""
     options = [
-        click.option("--keep", type=click.Choice(rules.KEEP_CHOICES), help="Shortcut policy: keep Man, Woman, "
-                     "any face, or all (analyse and record only). Images without a face are quarantined "
-                     "unless the rules file sets no_face."),
-        click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
-                     help="Rules file (default: the built-in rules, a copy of rules.yaml)."),
+        click.option(
+            "--keep",
+            type=click.Choice(rules.KEEP_CHOICES),
+            help="Shortcut policy: keep Man, Woman, "
+            "any face, or all (analyse and record only). Images without a face are quarantined "
+            "unless the rules file sets no_face.",
+        ),
+        click.option(
+            "--rules",
+            "rules_file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Rules file (default: the built-in rules, a copy of rules.yaml).",
+        ),
         click.option("--engine", type=click.Choice(rules.ENGINES), help="deepface engine (overrides the rules)."),
         click.option("--detector", help="deepface face detector (overrides the rules; default opencv)."),
-        click.option("--min-confidence", type=float,
-                     help="Gender confidence below which a face is 'uncertain' (0.5-1, overrides the rules)."),
+        click.option(
+            "--min-confidence",
+            type=float,
+            help="Gender confidence below which a face is 'uncertain' (0.5-1, overrides the rules).",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
     return f
 
 
-def load_rules(rules_file: Path | None, keep: str | None, engine: str | None = None,
-               detector: str | None = None, min_confidence: float | None = None) -> rules.RuleSet:
+def load_rules(
+    rules_file: Path | None,
+    keep: str | None,
+    engine: str | None = None,
+    detector: str | None = None,
+    min_confidence: float | None = None,
+) -> rules.RuleSet:
     try:
         rs = rules.load(rules_file, keep)
         return rules.with_overrides(rs, engine=engine, detector=detector, min_confidence=min_confidence)
@@ -89,20 +107,41 @@ def main() -> None:
 @main.command()
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @rule_options
-@click.option("--quarantine", type=click.Path(file_okay=False, path_type=Path),
-              help="Quarantine folder (default DIR/.face-clean/quarantine).")
-@click.option("--review-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for images a person should look at (default DIR/.face-clean/review).")
-@click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path),
-              help="Audit log, JSON Lines (default DIR/.face-clean/audit.jsonl).")
+@click.option(
+    "--quarantine",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Quarantine folder (default DIR/.face-clean/quarantine).",
+)
+@click.option(
+    "--review-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for images a person should look at (default DIR/.face-clean/review).",
+)
+@click.option(
+    "--audit-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Audit log, JSON Lines (default DIR/.face-clean/audit.jsonl).",
+)
 @click.option("--dry-run", is_flag=True, help="Decide and record what would happen; move nothing.")
 @click.option("--recursive/--no-recursive", default=True, show_default=True, help="Descend into subfolders.")
 @click.option("-v", "--verbose", count=True, help="Print each decision (-vv: and deepface's own messages).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary; errors only.")
 @model_errors
-def run(directory: Path, keep: str | None, rules_file: Path | None, engine: str | None, detector: str | None,
-        min_confidence: float | None, quarantine: Path | None, review_dir: Path | None, audit_log: Path | None,
-        dry_run: bool, recursive: bool, verbose: int, quiet: bool) -> None:
+def run(
+    directory: Path,
+    keep: str | None,
+    rules_file: Path | None,
+    engine: str | None,
+    detector: str | None,
+    min_confidence: float | None,
+    quarantine: Path | None,
+    review_dir: Path | None,
+    audit_log: Path | None,
+    dry_run: bool,
+    recursive: bool,
+    verbose: int,
+    quiet: bool,
+) -> None:
     """Analyse every image in DIRECTORY once and apply the rules."""
     _setup_logging(verbose, quiet)
     rs = load_rules(rules_file, keep, engine, detector, min_confidence)
@@ -116,8 +155,15 @@ def run(directory: Path, keep: str | None, rules_file: Path | None, engine: str 
             fail(f"{name} {folder} would contain the folder being cleaned; choose another folder", EXIT_USAGE)
     log.debug(describe(rs))
     analyzer = FaceAnalyzer(rs.engine, rs.detector, rs.attributes, rs.max_pixels, verbose=verbose > 1)
-    summary = run_job(rs, layout, analyzer, dry_run=dry_run, recursive=recursive,
-                      progress=False if quiet else None, on_record=log.info if verbose else None)
+    summary = run_job(
+        rs,
+        layout,
+        analyzer,
+        dry_run=dry_run,
+        recursive=recursive,
+        progress=False if quiet else None,
+        on_record=log.info if verbose else None,
+    )
     if not quiet:
         click.echo(summary.render(dry_run))
         click.echo(f"  audit log: {layout.audit_log}")
@@ -139,8 +185,9 @@ def models() -> None:
     """Model weights: which the rules need, and fetching them."""
 
 
-def _needed(rules_file: Path | None, keep: str | None, engine: str | None, detector: str | None,
-            min_confidence: float | None) -> list[Any]:
+def _needed(
+    rules_file: Path | None, keep: str | None, engine: str | None, detector: str | None, min_confidence: float | None
+) -> list[Any]:
     from cleaner import engine as engine_mod
     from cleaner import weights
 

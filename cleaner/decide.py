@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import Enum
 
 from cleaner.records import Action, Decision, Face, ImageAnalysis, Status
-from cleaner.rules import Condition, Rule, RuleSet
+from cleaner.ruleset import Condition, Rule, RuleSet
 
 
 class Truth(Enum):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cleaner.records import Action
-from cleaner.rules import Condition, Range, Rule, RuleSet
+from cleaner.ruleset import Condition, Range, Rule, RuleSet
 
 
 def _target(action: Action, reason: str | None) -> str:
@@ -43,7 +43,7 @@ def describe(rs: RuleSet) -> str:
         f"  engine {rs.engine}, detector {rs.detector}, analyse: {', '.join(sorted(rs.attributes)) or 'faces only'}",
         f"  faces are ignored when smaller than {rs.min_face_size} px or detector confidence is below "
         f"{rs.min_detector_confidence:.2f}; images over {rs.max_pixels} pixels are unreadable",
-        f"  never scanned: {', '.join(rs.exclude) or '(nothing but face-clean’s own files)'}",
+        f"  never scanned: {', '.join(rs.exclude) or '(only the face-clean folders)'}",
         "First matching rule wins:",
     ]
     for i, rule in enumerate(rs.rules, start=1):

@@ -7,7 +7,7 @@ field, so that a bad rules file stops the run before a single photo moves.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,11 +15,8 @@ from typing import Any
 import yaml
 
 from cleaner.records import Action
+from cleaner.ruleset import ENGINES, GENDERS, KEEP_CHOICES, POLICIES, Condition, Range, Rule, RuleSet
 
-ENGINES = ("onnx", "tensorflow")
-POLICIES = ("any", "all", "largest", "majority")
-GENDERS = ("Man", "Woman")
-KEEP_CHOICES = ("Man", "Woman", "face", "all")
 MAX_RULES_BYTES = 1_000_000  # a rules file is a few hundred bytes; refuse anything absurd
 _REASON = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -28,76 +25,20 @@ class RulesError(ValueError):
     """A rules file that cannot be used; the message says where and why."""
 
 
-@dataclass(frozen=True)
-class Range:
-    min: float | None = None
-    max: float | None = None
-
-    def contains(self, value: float) -> bool:
-        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
-
-    def describe(self) -> str:
-        if self.min is not None and self.min == self.max:
-            return f"= {self.min:g}"
-        parts = [f">= {self.min:g}" if self.min is not None else "", f"<= {self.max:g}" if self.max is not None else ""]
-        return " and ".join(p for p in parts if p)
-
-
-@dataclass(frozen=True)
-class Condition:
-    """All of these must hold for a rule to match; None means "not asked"."""
-
-    faces: Range | None = None
-    gender: str | None = None
-    gender_confidence: Range | None = None
-    face_size: Range | None = None
-    detector_confidence: Range | None = None
-    age: Range | None = None
-    unreadable: bool | None = None
-
-    @property
-    def per_face(self) -> bool:
-        """True when the rule looks at individual faces, so a multi-face policy applies."""
-        fields = (self.gender, self.gender_confidence, self.face_size, self.detector_confidence, self.age)
-        return any(f is not None for f in fields)
-
-
-@dataclass(frozen=True)
-class Rule:
-    name: str
-    when: Condition
-    action: Action
-    reason: str | None
-    multi_face: str
-    min_gender_confidence: float
-    on_uncertain: Action
-    uncertain_reason: str | None
-
-
-@dataclass(frozen=True)
-class RuleSet:
-    rules: tuple[Rule, ...]
-    default_action: Action = Action.KEEP
-    default_reason: str | None = None
-    engine: str = "onnx"
-    detector: str = "opencv"
-    min_face_size: int = 0
-    min_detector_confidence: float = 0.0
-    max_pixels: int = 200_000_000
-    exclude: tuple[str, ...] = ("@eaDir", "#recycle", ".*")
-    attributes: frozenset[str] = field(default_factory=lambda: frozenset({"gender"}))
-    source: str = "<built-in>"
-
-    @property
-    def moves_files(self) -> bool:
-        uncertain = {r.on_uncertain for r in self.rules if r.when.gender is not None}
-        actions = {r.action for r in self.rules} | uncertain | {self.default_action}
-        return actions != {Action.KEEP}
-
-
 _TOP_KEYS = {
-    "version", "engine", "detector", "min_face_size", "min_detector_confidence", "max_pixels",
-    "min_gender_confidence", "multi_face", "uncertain", "no_face", "default", "rules", "exclude",
+    "version",
+    "engine",
+    "detector",
+    "min_face_size",
+    "min_detector_confidence",
+    "max_pixels",
+    "min_gender_confidence",
+    "multi_face",
+    "uncertain",
+    "no_face",
+    "default",
+    "rules",
+    "exclude",
     "analyze",
 }
 _RULE_KEYS = {"name", "when", "action", "reason", "multi_face", "min_gender_confidence", "uncertain"}
@@ -303,10 +244,13 @@ def keep_rules(keep: str, no_face: Action) -> list[dict[str, Any]]:
         raise RulesError(f"--keep: expected one of {', '.join(KEEP_CHOICES)}, got {keep!r}")
     if keep == "all":
         return [{"name": "keep-all", "action": "keep"}]
-    rules: list[dict[str, Any]] = [{"name": "no-face", "when": {"faces": 0}, "action": no_face.value, "reason": "no-face"}]
+    rules: list[dict[str, Any]] = [
+        {"name": "no-face", "when": {"faces": 0}, "action": no_face.value, "reason": "no-face"}
+    ]
     if keep == "face":
-        return rules + [{"name": "keep-faces", "action": "keep"}]
-    return rules + [
+        return [*rules, {"name": "keep-faces", "action": "keep"}]
+    return [
+        *rules,
         {"name": f"keep-{keep.lower()}", "when": {"gender": keep}, "action": "keep"},
         {"name": f"not-{keep.lower()}", "action": "quarantine", "reason": f"not-{keep.lower()}"},
     ]
@@ -340,8 +284,9 @@ def load(path: Path | None, keep: str | None = None) -> RuleSet:
     return load_text(text, str(path), keep)
 
 
-def with_overrides(rs: RuleSet, engine: str | None = None, detector: str | None = None,
-                   min_confidence: float | None = None) -> RuleSet:
+def with_overrides(
+    rs: RuleSet, engine: str | None = None, detector: str | None = None, min_confidence: float | None = None
+) -> RuleSet:
     """Apply command-line options, which win over the rules file."""
     rules = rs.rules
     if min_confidence is not None:

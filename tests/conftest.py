@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
-
 import tiny_models
+from click.testing import CliRunner, Result
 
 DEEPFACE_HOME = Path(tempfile.mkdtemp(prefix="face-clean-deepface-home-"))
 tiny_models.install(DEEPFACE_HOME)

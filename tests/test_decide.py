@@ -35,13 +35,13 @@ rules:
 @pytest.mark.parametrize(
     ("policy", "faces", "expected"),
     [
-        ("any", [face("Man", .9), face("Woman", .9)], "men"),
-        ("all", [face("Man", .9), face("Woman", .9)], "rest"),
-        ("all", [face("Man", .9), face("Man", .95)], "men"),
-        ("largest", [face("Man", .9, size=50), face("Woman", .9, size=120)], "rest"),
-        ("largest", [face("Man", .9, size=150), face("Woman", .9, size=120)], "men"),
-        ("majority", [face("Man", .9), face("Man", .9), face("Woman", .9)], "men"),
-        ("majority", [face("Man", .9), face("Woman", .9)], "rest"),
+        ("any", [face("Man", 0.9), face("Woman", 0.9)], "men"),
+        ("all", [face("Man", 0.9), face("Woman", 0.9)], "rest"),
+        ("all", [face("Man", 0.9), face("Man", 0.95)], "men"),
+        ("largest", [face("Man", 0.9, size=50), face("Woman", 0.9, size=120)], "rest"),
+        ("largest", [face("Man", 0.9, size=150), face("Woman", 0.9, size=120)], "men"),
+        ("majority", [face("Man", 0.9), face("Man", 0.9), face("Woman", 0.9)], "men"),
+        ("majority", [face("Man", 0.9), face("Woman", 0.9)], "rest"),
     ],
 )
 def test_multi_face_policies(policy, faces, expected):
@@ -53,11 +53,11 @@ def test_multi_face_policies(policy, faces, expected):
 @pytest.mark.parametrize(
     ("policy", "faces", "expected_rule", "uncertain"),
     [
-        ("any", [face("Man", .6)], "men", True),  # the only face is unsure: never silently a match
-        ("any", [face("Woman", .6), face("Man", .95)], "men", False),  # one sure man is enough
-        ("all", [face("Man", .95), face("Man", .6)], "men", True),
-        ("all", [face("Woman", .95), face("Man", .6)], "rest", False),  # already fails for sure
-        ("majority", [face("Man", .95), face("Man", .6), face("Woman", .9)], "men", True),
+        ("any", [face("Man", 0.6)], "men", True),  # the only face is unsure: never silently a match
+        ("any", [face("Woman", 0.6), face("Man", 0.95)], "men", False),  # one sure man is enough
+        ("all", [face("Man", 0.95), face("Man", 0.6)], "men", True),
+        ("all", [face("Woman", 0.95), face("Man", 0.6)], "rest", False),  # already fails for sure
+        ("majority", [face("Man", 0.95), face("Man", 0.6), face("Woman", 0.9)], "men", True),
     ],
 )
 def test_uncertain_gender_goes_to_the_uncertain_action(policy, faces, expected_rule, uncertain):
@@ -70,18 +70,20 @@ def test_uncertain_gender_goes_to_the_uncertain_action(policy, faces, expected_r
 
 def test_uncertain_action_is_configurable_globally_and_per_rule():
     rs = ruleset(KEEP_MEN.replace("POLICY", "any") + "uncertain: {action: quarantine, reason: unsure}\n")
-    assert (decide(rs, image(face("Man", .6))).action, decide(rs, image(face("Man", .6))).reason) == (
-        Action.QUARANTINE, "unsure")
+    assert (decide(rs, image(face("Man", 0.6))).action, decide(rs, image(face("Man", 0.6))).reason) == (
+        Action.QUARANTINE,
+        "unsure",
+    )
     per_rule = ruleset("rules:\n  - {name: men, when: {gender: Man}, action: keep, uncertain: {action: keep}}\n")
-    d = decide(per_rule, image(face("Man", .6)))
+    d = decide(per_rule, image(face("Man", 0.6)))
     assert (d.action, d.uncertain) == (Action.KEEP, True)
 
 
 def test_small_and_doubtful_faces_are_ignored_everywhere():
     rs = ruleset(KEEP_MEN.replace("POLICY", "any") + "min_face_size: 40\nmin_detector_confidence: 0.5\n")
-    assert decide(rs, image(face("Man", .99, size=30))).rule == "no-face"
-    assert decide(rs, image(face("Man", .99, conf=0.3))).rule == "no-face"
-    d = decide(rs, image(face("Man", .99, size=30), face("Woman", .99, size=80)))
+    assert decide(rs, image(face("Man", 0.99, size=30))).rule == "no-face"
+    assert decide(rs, image(face("Man", 0.99, conf=0.3))).rule == "no-face"
+    d = decide(rs, image(face("Man", 0.99, size=30), face("Woman", 0.99, size=80)))
     assert (d.rule, d.faces_considered) == ("rest", 1)
 
 
@@ -93,11 +95,11 @@ rules:
   - {name: sure-woman, when: {gender: Woman, gender_confidence: {min: 0.99}}, action: quarantine}
   - {name: two-or-more, when: {faces: {min: 2}}, action: quarantine, reason: group}
 """)
-    assert decide(rs, image(face("Man", .9, age=12))).rule == "minor"
-    assert decide(rs, image(face("Man", .9, size=50, age=30))).rule == "tiny"
-    assert decide(rs, image(face("Woman", .995, age=30))).reason == "sure-woman"
-    assert decide(rs, image(face("Woman", .9, age=30))).rule == "default"
-    assert decide(rs, image(face("Man", .9, age=30), face("Man", .9, age=30))).reason == "group"
+    assert decide(rs, image(face("Man", 0.9, age=12))).rule == "minor"
+    assert decide(rs, image(face("Man", 0.9, size=50, age=30))).rule == "tiny"
+    assert decide(rs, image(face("Woman", 0.995, age=30))).reason == "sure-woman"
+    assert decide(rs, image(face("Woman", 0.9, age=30))).rule == "default"
+    assert decide(rs, image(face("Man", 0.9, age=30), face("Man", 0.9, age=30))).reason == "group"
 
 
 def test_unreadable_files_stay_unless_a_rule_asks():
@@ -111,6 +113,8 @@ def test_unreadable_files_stay_unless_a_rule_asks():
 
 
 def test_default_action_when_nothing_matches():
-    rs = ruleset("default: {action: quarantine, reason: unmatched}\nrules:\n  - {name: men, when: {gender: Man}, action: keep}\n")
-    d = decide(rs, image(face("Woman", .99)))
+    rs = ruleset(
+        "default: {action: quarantine, reason: unmatched}\nrules:\n  - {name: men, when: {gender: Man}, action: keep}\n"
+    )
+    d = decide(rs, image(face("Woman", 0.99)))
     assert (d.action, d.rule, d.reason) == (Action.QUARANTINE, "default", "unmatched")

@@ -38,12 +38,19 @@ def test_check_prints_rules_as_understood(cli):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("rules:\n  - name: a\n    action: keep\n  - name: men\n    when: {gender: male}\n    action: keep\n",
-         "rule 2 ('men'): when: field 'gender': expected one of Man, Woman, got 'male'"),
+        (
+            "rules:\n  - name: a\n    action: keep\n  - name: men\n    when: {gender: male}\n    action: keep\n",
+            "rule 2 ('men'): when: field 'gender': expected one of Man, Woman, got 'male'",
+        ),
         ("rules:\n  - name: x\n    action: delete\n", "rule 1 ('x'): field 'action': expected one of keep, quarantine"),
-        ("rules:\n  - name: x\n    when: {face_size: {min: 90, max: 10}}\n    action: keep\n",
-         "rule 1 ('x'): when: field 'face_size'"),
-        ("rules:\n  - name: x\n    when: {gendr: Man}\n    action: keep\n", "rule 1 ('x'): when: unknown field 'gendr'"),
+        (
+            "rules:\n  - name: x\n    when: {face_size: {min: 90, max: 10}}\n    action: keep\n",
+            "rule 1 ('x'): when: field 'face_size'",
+        ),
+        (
+            "rules:\n  - name: x\n    when: {gendr: Man}\n    action: keep\n",
+            "rule 1 ('x'): when: unknown field 'gendr'",
+        ),
         ("rules:\n  - action: keep\n", "rule 1: field 'name'"),
         ("rules:\n  - name: x\n    action: quarantine\n    reason: ../../etc\n", "rule 1 ('x'): field 'reason'"),
         ("rules:\n  - {name: x, action: keep}\n  - {name: x, action: keep}\n", "rule name 'x' is used twice"),
@@ -73,7 +80,10 @@ def test_oversized_rules_file_is_refused(tmp_path):
 def test_keep_shortcut_spells_out_rules_and_respects_no_face_setting(tmp_path):
     rs = rules.load(write(tmp_path, "no_face: keep\nmin_gender_confidence: 0.9\n"), keep="Woman")
     assert [(r.name, r.action) for r in rs.rules] == [
-        ("no-face", Action.KEEP), ("keep-woman", Action.KEEP), ("not-woman", Action.QUARANTINE)]
+        ("no-face", Action.KEEP),
+        ("keep-woman", Action.KEEP),
+        ("not-woman", Action.QUARANTINE),
+    ]
     assert rs.rules[1].min_gender_confidence == 0.9
     assert not rules.load(None, keep="all").moves_files
 

@@ -6,10 +6,10 @@ import os
 import shutil
 from pathlib import Path
 
+import photos
 import pytest
 from conftest import all_hashes, audit_records, sha256
 
-import photos
 from cleaner import __version__
 
 Q = Path(".face-clean/quarantine")
@@ -58,14 +58,21 @@ def test_keep_man_sweeps_the_folder(cli, folder: Path):
     assert (man["status"], man["rule"], man["action"], man["moved"]) == ("analysed", "keep-man", "keep", False)
     assert man["sha256"] == sha256(folder / "man.jpg") and man["size"] == (folder / "man.jpg").stat().st_size
     assert man["engine"] == "onnx" and man["detector"] == "opencv" and man["tool_version"] == __version__
-    assert man["model_files"] == [str(Path(os.environ["DEEPFACE_HOME"]) / ".deepface/weights/gender_model_weights.onnx")]
+    assert man["model_files"] == [
+        str(Path(os.environ["DEEPFACE_HOME"]) / ".deepface/weights/gender_model_weights.onnx")
+    ]
     [face] = man["faces"]
     assert face["dominant_gender"] == "Man" and face["gender"]["Man"] > 0.95
     assert isinstance(face["gender"]["Man"], float) and face["detector_confidence"] > 0.5
     assert face["box"]["w"] > 60 and man["time"].endswith("+00:00")
 
     woman = records["woman.png"]
-    assert (woman["rule"], woman["action"], woman["reason"], woman["moved"]) == ("not-man", "quarantine", "not-man", True)
+    assert (woman["rule"], woman["action"], woman["reason"], woman["moved"]) == (
+        "not-man",
+        "quarantine",
+        "not-man",
+        True,
+    )
     assert woman["destination"] == str(folder / Q / "not-man/woman.png")
     assert sha256(Path(woman["destination"])) == woman["sha256"]
 
@@ -99,9 +106,15 @@ def test_second_run_ignores_quarantine_and_moves_nothing_again(cli, folder: Path
     cli("run", folder, "--keep", "Man")
     first = audit_records(folder / LOG)
     result = cli("run", folder, "--keep", "Man")
-    second = audit_records(folder / LOG)[len(first):]
+    second = audit_records(folder / LOG)[len(first) :]
     assert {r["path"] for r in second} == {
-        "man.jpg", "group/two faces.jpg", "rotated.jpg", "broken.jpg", "notes.jpg", "empty.png"}
+        "man.jpg",
+        "group/two faces.jpg",
+        "rotated.jpg",
+        "broken.jpg",
+        "notes.jpg",
+        "empty.png",
+    }
     assert not any(r["moved"] for r in second)
     assert "quarantined: 0" in result.output
     assert sorted(all_hashes(folder)) == before
@@ -123,8 +136,10 @@ def test_keep_policies(cli, tmp_path: Path, keep: str, kept: set[str], quarantin
     result = cli("run", root, "--keep", keep)
     assert result.exit_code == 0, result.output
     assert {p.name for p in root.iterdir() if p.is_file()} == kept
-    assert {p.relative_to(root / Q).as_posix() for p in (root / Q).rglob("*.*")} == quarantined if quarantined \
-        else not (root / Q).exists()
+    in_quarantine = (
+        {p.relative_to(root / Q).as_posix() for p in (root / Q).rglob("*.*")} if (root / Q).exists() else set()
+    )
+    assert in_quarantine == quarantined
     assert len(audit_records(root / LOG)) == 3
 
 
@@ -162,8 +177,10 @@ def test_multi_face_policy_from_rules_file(cli, tmp_path: Path):
     root = tmp_path / "p"
     photos.save(photos.two_faces(), root / "pair.jpg")
     rules = tmp_path / "rules.yaml"
-    rules.write_text("multi_face: all\nrules:\n  - {name: men, when: {gender: Man}, action: keep}\n"
-                     "  - {name: others, action: quarantine, reason: mixed}\n")
+    rules.write_text(
+        "multi_face: all\nrules:\n  - {name: men, when: {gender: Man}, action: keep}\n"
+        "  - {name: others, action: quarantine, reason: mixed}\n"
+    )
     assert cli("run", root, "--rules", rules).exit_code == 0
     assert (root / Q / "mixed" / "pair.jpg").exists()
 
@@ -186,7 +203,9 @@ def test_age_rule_runs_the_age_model(cli, tmp_path: Path):
     root = tmp_path / "p"
     photos.save(photos.astronaut(), root / "man.jpg")
     rules = tmp_path / "rules.yaml"
-    rules.write_text("rules:\n  - {name: thirties, when: {age: {min: 30, max: 39}}, action: review, reason: thirties}\n")
+    rules.write_text(
+        "rules:\n  - {name: thirties, when: {age: {min: 30, max: 39}}, action: review, reason: thirties}\n"
+    )
     assert cli("run", root, "--rules", rules).exit_code == 0
     assert (root / R / "thirties" / "man.jpg").exists()
     [record] = audit_records(root / LOG)
