@@ -1,8 +1,10 @@
 """Face detection and gender/age analysis: load the models once, then one call per image.
 
-Shaped like insightface's FaceAnalysis: the constructor loads everything (so a missing or
-broken model fails before any file is touched) and ``analyze()`` returns a plain
-``ImageAnalysis`` with ``Face`` records, never deepface's dicts of numpy scalars.
+Shaped like insightface's FaceAnalysis: the constructor checks everything that can be checked
+without loading (engine, detector name, weight files), so a missing model fails before any file
+is touched; the models themselves load on the first image that needs them, so a run answered
+entirely from the cache never pays for loading them.  ``analyze()`` is the plain path, one
+``DeepFace.analyze`` per image; cleaner.batch is the fast path built on the same models.
 """
 
 from __future__ import annotations
@@ -10,14 +12,17 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from cleaner import engine as engine_mod
 from cleaner import weights
-from cleaner.decode import Unreadable, decode
+from cleaner.decode import Decoded, Unreadable, decode
 from cleaner.records import Box, Face, ImageAnalysis, Status
+
+ANALYSIS_VERSION = 1  # bump when a change here or in cleaner.batch changes what is found
 
 
 class ModelError(RuntimeError):
@@ -30,19 +35,64 @@ class UnknownDetector(ModelError):
 
 @dataclass(frozen=True)
 class ModelIdentity:
-    """What produced an analysis; written to every audit record."""
+    """What produced an analysis; written to every audit record and keys the cache."""
 
     engine: str
     detector: str
+    attributes: tuple[str, ...]
     model_files: tuple[str, ...]
     model_sha256: tuple[str, ...]
     deepface_version: str
+    max_pixels: int
+
+    @property
+    def key(self) -> str:
+        parts = (
+            ANALYSIS_VERSION,
+            self.engine,
+            self.detector,
+            self.attributes,
+            self.model_sha256,
+            self.deepface_version,
+            self.max_pixels,
+        )
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class FileBytes:
+    path: Path
+    st: os.stat_result
+    data: bytes
+    sha256: str
 
 
 def detectors() -> list[str]:
     from deepface.modules import modeling
 
     return sorted(modeling.AVAILABLE_MODELS["face_detector"])
+
+
+def read_file(path: Path) -> FileBytes | ImageAnalysis:
+    """The file's bytes and hash, or an analysis that says why it cannot be read."""
+    try:
+        st = os.lstat(path)
+    except OSError as err:
+        return ImageAnalysis(path, 0, None, Status.UNREADABLE, f"cannot stat file: {err.strerror}")
+    if stat.S_ISLNK(st.st_mode):
+        return ImageAnalysis(path, st.st_size, None, Status.SKIPPED, "symbolic link (not followed)")
+    if not stat.S_ISREG(st.st_mode):
+        return ImageAnalysis(path, st.st_size, None, Status.SKIPPED, "not a regular file")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as fh:
+            data = fh.read()
+            st = os.fstat(fh.fileno())
+    except FileNotFoundError:
+        return ImageAnalysis(path, st.st_size, None, Status.UNREADABLE, "file vanished before it could be read")
+    except OSError as err:
+        return ImageAnalysis(path, st.st_size, None, Status.UNREADABLE, f"cannot read file: {err.strerror}")
+    return FileBytes(path, st, data, hashlib.sha256(data).hexdigest())
 
 
 class FaceAnalyzer:
@@ -53,11 +103,11 @@ class FaceAnalyzer:
         attributes: frozenset[str] = frozenset({"gender"}),
         max_pixels: int = 200_000_000,
         verbose: bool = False,
+        hash_model: Callable[[Path], str] = weights.sha256_of,
     ) -> None:
         engine_mod.select(engine, verbose=verbose)
         import deepface
         from deepface import DeepFace
-        from deepface.modules import modeling
 
         if detector not in detectors():
             raise UnknownDetector(f"unknown detector {detector!r}; deepface offers: {', '.join(detectors())}")
@@ -67,60 +117,64 @@ class FaceAnalyzer:
         self.max_pixels = max_pixels
         files = weights.required(detector, self.attributes)
         weights.ensure_present(files)
-        wanted = [("face_detector", detector)] + [
-            ("facial_attribute", name) for a, name in sorted(weights.ATTRIBUTE_MODELS.items()) if a in self.attributes
+        self._built: dict[str, Any] | None = None
+        self.identity = ModelIdentity(
+            engine=engine,
+            detector=detector,
+            attributes=tuple(sorted(self.attributes)),
+            model_files=tuple(str(f.path) for f in files),
+            model_sha256=tuple(hash_model(f.path) for f in files),
+            deepface_version=str(getattr(deepface, "__version__", "unknown")),
+            max_pixels=max_pixels,
+        )
+
+    def models(self) -> dict[str, Any]:
+        """Load the models once per analyzer: name -> deepface model object."""
+        if self._built is not None:
+            return self._built
+        from deepface.modules import modeling
+
+        from cleaner.onnx_session import lean_model
+
+        wanted = [("face_detector", self.detector)] + [
+            ("facial_attribute", weights.ATTRIBUTE_MODELS[a]) for a in sorted(self.attributes)
         ]
+        built = {}
         for task, name in wanted:
             try:
-                modeling.build_model(task=task, model_name=name)
+                lean = lean_model(name) if task == "facial_attribute" else None
+                built[name] = lean or modeling.build_model(task=task, model_name=name)
             except ImportError as err:
                 raise ModelError(f"the {name} model needs a package that is not installed: {err}") from None
             except Exception as err:
                 cause = f" ({err.__cause__})" if err.__cause__ else ""
-                raise ModelError(f"cannot load the {name} model on {engine}: {err}{cause}") from None
-        self.identity = ModelIdentity(
-            engine=engine,
-            detector=detector,
-            model_files=tuple(str(f.path) for f in files),
-            model_sha256=tuple(weights.sha256_of(f.path) for f in files),
-            deepface_version=str(getattr(deepface, "__version__", "unknown")),
-        )
+                raise ModelError(f"cannot load the {name} model on {self.identity.engine}: {err}{cause}") from None
+        self._built = built
+        return built
+
+    def decode(self, f: FileBytes, draft_to: int | None = None) -> tuple[ImageAnalysis, Decoded | None]:
+        """The file decoded upright (BGR), with the analysis so far; the image is None if unreadable."""
+        base = ImageAnalysis(f.path, len(f.data), f.sha256, mtime_ns=f.st.st_mtime_ns)
+        try:
+            image = decode(f.data, self.max_pixels, draft_to)
+        except Unreadable as err:
+            return replace(base, status=Status.UNREADABLE, error=str(err)), None
+        width, height = image.full_size
+        return replace(base, width=width, height=height, notes=image.notes), image
 
     def analyze(self, path: Path) -> ImageAnalysis:
-        """Never raises for a bad file: the returned status and error say what went wrong."""
+        """The plain path: one ``DeepFace.analyze`` per image.  Never raises for a bad file."""
+        f = read_file(path)
+        if isinstance(f, ImageAnalysis):
+            return f
+        analysis, image = self.decode(f)
+        if image is None:
+            return analysis
+        bgr = image.bgr
         try:
-            st = os.lstat(path)
-        except OSError as err:
-            return ImageAnalysis(path, 0, None, Status.UNREADABLE, f"cannot stat file: {err.strerror}")
-        if stat.S_ISLNK(st.st_mode):
-            return ImageAnalysis(path, st.st_size, None, Status.SKIPPED, "symbolic link (not followed)")
-        if not stat.S_ISREG(st.st_mode):
-            return ImageAnalysis(path, st.st_size, None, Status.SKIPPED, "not a regular file")
-        try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-            with os.fdopen(fd, "rb") as fh:
-                data = fh.read()
-        except FileNotFoundError:
-            return ImageAnalysis(path, st.st_size, None, Status.UNREADABLE, "file vanished before it could be read")
-        except OSError as err:
-            return ImageAnalysis(path, st.st_size, None, Status.UNREADABLE, f"cannot read file: {err.strerror}")
-        base = ImageAnalysis(path, len(data), hashlib.sha256(data).hexdigest(), mtime_ns=st.st_mtime_ns)
-        try:
-            image = decode(data, self.max_pixels)
-        except Unreadable as err:
-            return _with(base, status=Status.UNREADABLE, error=str(err))
-        del data
-        try:
-            faces = self._faces(image.bgr)
+            return replace(analysis, faces=self._faces(bgr))
         except Exception as err:  # a model failing on one image must not stop the run
-            return _with(
-                base,
-                status=Status.ERROR,
-                error=f"analysis failed: {type(err).__name__}: {err}",
-                width=image.width,
-                height=image.height,
-            )
-        return _with(base, width=image.width, height=image.height, faces=faces, notes=image.notes)
+            return replace(analysis, status=Status.ERROR, error=f"analysis failed: {type(err).__name__}: {err}")
 
     def _faces(self, bgr: Any) -> tuple[Face, ...]:
         from deepface.modules.exceptions import FaceNotDetected
@@ -151,7 +205,3 @@ def _face(result: dict[str, Any]) -> Face:
         dominant_gender=str(result["dominant_gender"]) if "dominant_gender" in result else None,
         age=float(result["age"]) if "age" in result else None,
     )
-
-
-def _with(a: ImageAnalysis, **changes: Any) -> ImageAnalysis:
-    return replace(a, **changes)

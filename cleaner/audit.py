@@ -35,6 +35,7 @@ class AuditRecord:
     height: int | None
     faces: list[dict[str, Any]]
     faces_considered: int
+    cached: bool
     rule: str
     action: str
     reason: str | None
@@ -74,6 +75,7 @@ def make_record(item: Item, outcome: Outcome, identity: ModelIdentity, run_id: s
         height=a.height,
         faces=[asdict(f) for f in a.faces],
         faces_considered=d.faces_considered,
+        cached=a.cached,
         rule=d.rule,
         action=d.action.value,
         reason=d.reason,
@@ -90,20 +92,42 @@ def make_record(item: Item, outcome: Outcome, identity: ModelIdentity, run_id: s
     )
 
 
+class AuditLogError(OSError):
+    """The audit log cannot be written: the run must stop, since no decision may go unrecorded."""
+
+    def __init__(self, message: str, at_start: bool) -> None:
+        super().__init__(message)
+        self.at_start = at_start
+
+
 class AuditLog:
     """Append-only JSONL file; each write is flushed and fsynced before it returns."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = path.open("a", encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = path.open("a", encoding="utf-8")
+        except OSError as err:
+            raise AuditLogError(f"cannot write the audit log {path}: {err.strerror}", at_start=True) from None
 
-    def write(self, record: AuditRecord) -> None:
-        self._fh.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+    def write(self, record: AuditRecord, durable: bool = True) -> None:
+        """Flushed to the OS always; fsynced too when ``durable`` (records of moves): a power cut
+        may then lose the record of a file left in place, never the record of where one went."""
+        try:
+            self._fh.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")
+            self._fh.flush()
+            if durable:
+                os.fsync(self._fh.fileno())
+        except OSError as err:
+            raise AuditLogError(
+                f"stopped: cannot write the audit log {self.path}: {err.strerror} (last file: {record.path})",
+                at_start=False,
+            ) from None
 
     def close(self) -> None:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
         self._fh.close()
 
     def __enter__(self) -> AuditLog:

@@ -145,25 +145,38 @@ def run(
     """Analyse every image in DIRECTORY once and apply the rules."""
     _setup_logging(verbose, quiet)
     rs = load_rules(rules_file, keep, engine, detector, min_confidence)
+    from cleaner import weights
     from cleaner.analyze import FaceAnalyzer
+    from cleaner.audit import AuditLogError
+    from cleaner.batch import BatchAnalyzer
     from cleaner.job import Layout
     from cleaner.job import run as run_job
+    from cleaner.state import StateDB, StateError
 
     layout = Layout.for_root(directory, quarantine, review_dir, audit_log)
     for name, folder in (("--quarantine", layout.quarantine), ("--review-dir", layout.review)):
         if folder == layout.root or folder in layout.root.parents:
             fail(f"{name} {folder} would contain the folder being cleaned; choose another folder", EXIT_USAGE)
     log.debug(describe(rs))
-    analyzer = FaceAnalyzer(rs.engine, rs.detector, rs.attributes, rs.max_pixels, verbose=verbose > 1)
-    summary = run_job(
-        rs,
-        layout,
-        analyzer,
-        dry_run=dry_run,
-        recursive=recursive,
-        progress=False if quiet else None,
-        on_record=log.info if verbose else None,
-    )
+    state = StateDB(layout.state_db)
+    with state:
+        hash_model = functools.partial(state.model_sha256, compute=weights.sha256_of)
+        try:
+            analyzer = FaceAnalyzer(rs.engine, rs.detector, rs.attributes, rs.max_pixels, verbose > 1, hash_model)
+            summary = run_job(
+                rs,
+                layout,
+                BatchAnalyzer(analyzer),
+                state,
+                dry_run=dry_run,
+                recursive=recursive,
+                progress=False if quiet else None,
+                on_record=log.info if verbose else None,
+            )
+        except AuditLogError as err:
+            fail(f"{err}; choose another place with --audit-log", EXIT_USAGE if err.at_start else EXIT_PARTIAL)
+        except StateError as err:
+            fail(f"{err} (it is kept beside the audit log); choose another place with --audit-log", EXIT_USAGE)
     if not quiet:
         click.echo(summary.render(dry_run))
         click.echo(f"  audit log: {layout.audit_log}")

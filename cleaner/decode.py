@@ -28,6 +28,11 @@ class Decoded:
     bgr: NDArray[np.uint8]
     format: str
     notes: tuple[str, ...] = ()
+    full_size: tuple[int, int] = (0, 0)  # upright (width, height) of the full image
+
+    @property
+    def reduced(self) -> bool:
+        return self.full_size != (self.width, self.height)
 
     @property
     def width(self) -> int:
@@ -49,8 +54,13 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def decode(data: bytes, max_pixels: int) -> Decoded:
-    """Decode image bytes; raise Unreadable with the reason when that cannot be done."""
+def decode(data: bytes, max_pixels: int, draft_to: int | None = None) -> Decoded:
+    """Decode image bytes; raise Unreadable with the reason when that cannot be done.
+
+    With ``draft_to``, a JPEG is decoded at the smallest of 1/2, 1/4 or 1/8 scale whose longest
+    side is still at least ``draft_to`` (libjpeg scales while decoding, about 10x cheaper for a
+    12-megapixel photo); other formats decode whole.
+    """
     if not data:
         raise Unreadable("empty file")
     try:
@@ -69,6 +79,14 @@ def decode(data: bytes, max_pixels: int) -> Decoded:
         raise Unreadable(f"image too large: {width}x{height} = {width * height} pixels exceeds max_pixels {max_pixels}")
     notes: list[str] = []
     try:
+        orientation = int(img.getexif().get(0x0112, 1))
+    except Exception:
+        orientation = 1
+    full_size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    if draft_to and fmt == "JPEG" and max(width, height) > draft_to:
+        factor = draft_to / max(width, height)
+        img.draft("RGB", (max(1, int(width * factor + 0.999)), max(1, int(height * factor + 0.999))))
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             img.load()
@@ -86,4 +104,4 @@ def decode(data: bytes, max_pixels: int) -> Decoded:
         rgb = np.asarray(_to_rgb(img), dtype=np.uint8)
     except Exception as err:
         raise Unreadable(f"cannot convert {img.mode} image to colour: {err}") from None
-    return Decoded(np.ascontiguousarray(rgb[:, :, ::-1]), fmt, tuple(notes))
+    return Decoded(np.ascontiguousarray(rgb[:, :, ::-1]), fmt, tuple(notes), full_size)

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
 from cleaner.actions import Item, for_decision
-from cleaner.analyze import FaceAnalyzer
 from cleaner.audit import AuditLog, make_record, new_run_id
+from cleaner.batch import BatchAnalyzer
 from cleaner.decide import decide
-from cleaner.records import Action, Outcome, Status
+from cleaner.records import Action, ImageAnalysis, Outcome, Status
 from cleaner.rules import RuleSet
 from cleaner.scan import STATE_DIR_NAME, scan
+from cleaner.state import StateDB
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,11 @@ class Layout:
     quarantine: Path
     review: Path
     audit_log: Path
+
+    @property
+    def state_db(self) -> Path:
+        """The cache lives beside the audit log."""
+        return self.audit_log.with_name("state.db")
 
     @classmethod
     def for_root(
@@ -47,7 +53,8 @@ class Layout:
 
     @property
     def own_paths(self) -> tuple[Path, ...]:
-        return (self.quarantine, self.review, self.audit_log)
+        sqlite_files = tuple(self.state_db.with_name(self.state_db.name + s) for s in ("-wal", "-shm", "-journal"))
+        return (self.quarantine, self.review, self.audit_log, self.state_db, *sqlite_files)
 
 
 @dataclass
@@ -60,6 +67,7 @@ class Summary:
     skipped: int = 0
     errors: int = 0
     move_failures: int = 0
+    cached: int = 0
     seconds: float = 0.0
     interrupted: bool = False
 
@@ -101,6 +109,7 @@ class Summary:
             f"  {verb}sent to review: {by_reason(self.review)}",
             f"  unreadable: {self.unreadable}   skipped: {self.skipped}   errors: {self.errors}"
             f"   failed moves: {self.move_failures}",
+            f"  analysed now: {self.seen - self.cached}   from cache: {self.cached}",
         ]
         return "\n".join(lines)
 
@@ -108,7 +117,8 @@ class Summary:
 def run(
     rules: RuleSet,
     layout: Layout,
-    analyzer: FaceAnalyzer,
+    analyzer: BatchAnalyzer,
+    state: StateDB,
     dry_run: bool = False,
     recursive: bool = True,
     progress: bool | None = None,
@@ -119,23 +129,35 @@ def run(
     started = time.monotonic()
     files = scan(layout.root, recursive, rules.exclude, layout.own_paths)
     run_id = new_run_id()
-    bar = tqdm(files, unit="img", disable=None if progress is None else not progress, dynamic_ncols=True)
+    identity = analyzer.identity.key
+    analyzer.lookup = lambda f: state.lookup(f.path, len(f.data), f.st.st_mtime_ns, f.sha256, identity)
+
+    def work() -> Iterator[Path | ImageAnalysis]:
+        for path in files:
+            yield state.cached(path, identity) or path
+
+    bar = tqdm(total=len(files), unit="img", disable=None if progress is None else not progress, dynamic_ncols=True)
     try:
         with AuditLog(layout.audit_log) as audit:
-            for path in bar:
-                analysis = analyzer.analyze(path)
+            for analysis in analyzer.analyze_many(work()):
+                state.remember(analysis, identity)
                 decision = decide(rules, analysis)
                 item = Item(layout.root, analysis, decision)
                 action = for_decision(decision, layout.quarantine, layout.review)
                 outcome = action.pipeline(item, simulate=dry_run)
+                if outcome.moved:
+                    state.forget_file(analysis.path)
                 record = make_record(item, outcome, analyzer.identity, run_id, dry_run)
-                audit.write(record)
+                audit.write(record, durable=outcome.moved)
                 summary.add(analysis.status, outcome, decision.reason)
+                summary.cached += analysis.cached
+                bar.update()
                 if on_record:
                     on_record(f"{record.path}: {record.action}" + (f" ({record.reason})" if record.reason else ""))
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
         bar.close()
+        state.commit()
         summary.seconds = time.monotonic() - started
     return summary

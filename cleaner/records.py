@@ -73,6 +73,7 @@ class ImageAnalysis:
     faces: tuple[Face, ...] = ()
     mtime_ns: int | None = None
     notes: tuple[str, ...] = ()
+    cached: bool = False  # taken from the state database, not analysed again
 
     @property
     def readable(self) -> bool:

@@ -44,7 +44,7 @@ def weights_dir() -> Path:
     return deepface_home() / ".deepface" / "weights"
 
 
-def _files_for(task: str, model_name: str) -> list[WeightFile]:
+def files_for(task: str, model_name: str) -> list[WeightFile]:
     """Mirror deepface's download_all_models_in_one_shot naming for one model."""
     from deepface.commons import backend_utils, weight_utils
     from deepface.modules import modeling
@@ -68,9 +68,9 @@ def _files_for(task: str, model_name: str) -> list[WeightFile]:
 
 def required(detector: str, attributes: frozenset[str]) -> list[WeightFile]:
     """Weight files the selected engine (see cleaner.engine) needs for these settings."""
-    files = _files_for("face_detector", detector)
+    files = files_for("face_detector", detector)
     for attribute in sorted(attributes):
-        files += _files_for("facial_attribute", ATTRIBUTE_MODELS[attribute])
+        files += files_for("facial_attribute", ATTRIBUTE_MODELS[attribute])
     return files
 
 

@@ -40,11 +40,11 @@ def sha256(path: Path) -> str:
 
 
 def all_hashes(*roots: Path) -> list[str]:
-    """sha256 of every regular file under the roots, audit logs and state excluded."""
+    """sha256 of every regular file under the roots, the tool's audit log and state database excluded."""
     found = []
     for root in roots:
         for p in sorted(root.rglob("*")):
-            if p.is_file() and not p.is_symlink() and p.suffix != ".jsonl":
+            if p.is_file() and not p.is_symlink() and p.suffix != ".jsonl" and not p.name.startswith("state.db"):
                 found.append(sha256(p))
     return found
 

@@ -47,6 +47,7 @@ def test_keep_man_sweeps_the_folder(cli, folder: Path):
         (Q / "no-face/cats/chelsea.png").as_posix(),
         (R / "uncertain/grey.jpg").as_posix(),
         LOG.as_posix(),
+        ".face-clean/state.db",
     }
     # nothing lost, nothing duplicated
     assert sorted(all_hashes(folder)) == before
@@ -94,7 +95,8 @@ def test_dry_run_moves_nothing_and_records_the_plan(cli, folder: Path):
     before = {p: sha256(p) for p in folder.rglob("*") if p.is_file()}
     result = cli("run", folder, "--keep", "Man", "--dry-run")
     assert "would be quarantined: 4" in result.output
-    assert {p: sha256(p) for p in folder.rglob("*") if p.is_file() and p.suffix != ".jsonl"} == before
+    after = {p: sha256(p) for p in folder.rglob("*") if p.is_file() and p.parent.name != ".face-clean"}
+    assert after == before
     assert not (folder / Q).exists()
     records = by_path(folder)
     assert all(r["dry_run"] and not r["moved"] for r in records.values())
@@ -245,18 +247,18 @@ def test_own_files_hidden_files_nas_folders_and_links_are_handled(cli, tmp_path:
 
 
 def test_interrupt_stops_after_a_whole_file_with_log_matching_folder(cli, folder: Path, monkeypatch):
-    from cleaner.analyze import FaceAnalyzer
+    import cleaner.job
 
-    real = FaceAnalyzer.analyze
+    real = cleaner.job.decide
     calls = []
 
-    def analyze(self, path):
-        calls.append(path)
+    def decide(rules, analysis):  # Ctrl-C lands in the main thread, here while the 4th file is decided
+        calls.append(analysis.path)
         if len(calls) == 4:
             raise KeyboardInterrupt
-        return real(self, path)
+        return real(rules, analysis)
 
-    monkeypatch.setattr(FaceAnalyzer, "analyze", analyze)
+    monkeypatch.setattr(cleaner.job, "decide", decide)
     result = cli("run", folder, "--keep", "Man")
     assert result.exit_code == 130
     records = audit_records(folder / LOG)
@@ -276,3 +278,59 @@ def test_unknown_detector_is_bad_usage(cli, folder: Path):
     result = cli("run", folder, "--keep", "Man", "--detector", "nosuch")
     assert result.exit_code == 2
     assert "unknown detector 'nosuch'" in result.output and "opencv" in result.output
+
+
+def test_custom_audit_log_inside_the_folder_is_not_scanned(cli, tmp_path: Path):
+    root = tmp_path / "p"
+    photos.save(photos.astronaut(), root / "man.jpg")
+    log = root / "logs" / "decisions.jsonl"
+    assert cli("run", root, "--keep", "Man", "--audit-log", log).exit_code == 0
+    assert cli("run", root, "--keep", "Man", "--audit-log", log).exit_code == 0
+    assert [r["path"] for r in audit_records(log)] == ["man.jpg", "man.jpg"]
+    assert not (root / LOG).exists()
+
+
+def test_unwritable_audit_log_is_a_message_not_a_traceback(cli, tmp_path: Path):
+    root = tmp_path / "p"
+    photos.save(photos.astronaut(), root / "man.jpg")
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where a folder should be")
+    result = cli("run", root, "--keep", "Man", "--audit-log", blocker / "audit.jsonl")
+    assert result.exit_code == 2
+    assert "choose another place with --audit-log" in result.output and "Traceback" not in result.output
+    assert str(blocker) in result.output
+    assert (root / "man.jpg").exists()
+
+
+def test_progress_bar_on_a_terminal(tmp_path: Path):
+    import pty
+    import subprocess
+    import sys
+
+    root = tmp_path / "p"
+    photos.save(photos.astronaut(), root / "man.jpg")
+    import fcntl
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a real terminal has a size
+    proc = subprocess.run(
+        [sys.executable, "-m", "cleaner", "run", str(root), "--keep", "Man", "--dry-run"],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        timeout=300,
+    )
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert proc.returncode == 0
+    assert b"1/1" in shown and b"img" in shown

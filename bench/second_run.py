@@ -1,0 +1,55 @@
+"""A second ``face-clean run`` over an unchanged folder of 10,000 files: nothing decoded again.
+
+    python bench/second_run.py [--files N] [--home DIR]
+
+Makes N small, distinct JPEGs (noise, so no face and no model call in the first run), runs
+``face-clean run --keep Man`` once to fill the cache, then times the second run, which must
+answer every file from the state database without reading it.  Target: under 10 s for 10,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=10_000)
+    parser.add_argument("--home", type=Path, help="DEEPFACE_HOME holding a gender model (default: a tiny one)")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="face-clean-second-run-"))
+    home = args.home
+    if home is None:
+        import tiny_models
+
+        home = work / "home"
+        tiny_models.install(home)
+    folder = work / "photos"
+    rng = np.random.default_rng(0)
+    for i in range(args.files):
+        sub = folder / f"{i // 1000:02d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(sub / f"{i:05d}.jpg", quality=80)
+    env = {**os.environ, "DEEPFACE_HOME": str(home), "DEEPFACE_BACKEND_ENGINE": "onnx"}
+    cmd = ["face-clean", "run", str(folder), "--keep", "Man", "--dry-run", "-q"]
+    for label in ("first run", "second run"):
+        start = time.monotonic()
+        subprocess.run(cmd, env=env, check=True)
+        print(f"{label}: {args.files} files in {time.monotonic() - start:.1f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

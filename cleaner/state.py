@@ -1,0 +1,190 @@
+"""The state database (SQLite, beside the audit log): what each file is and what was found in it.
+
+Analyses are keyed by the file's sha256 plus the identity of what analysed it (engine,
+detector, model files, attributes), so renaming or moving a photo keeps its analysis, a new
+model invalidates it, and an edit of the rules re-decides from it without running a model.
+A second table remembers each path's size and mtime with its sha256, so an unchanged file is
+not even read again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from cleaner.records import Box, Face, ImageAnalysis, Status
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS analyses (
+    sha256 TEXT NOT NULL, identity TEXT NOT NULL, result TEXT NOT NULL, PRIMARY KEY (sha256, identity)
+);
+CREATE TABLE IF NOT EXISTS model_hashes (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL
+);
+"""
+COMMIT_EVERY = 200  # rows; a crash loses at most this much cache, never a decision
+
+
+def _to_json(a: ImageAnalysis) -> str:
+    return json.dumps(
+        {
+            "status": a.status.value,
+            "error": a.error,
+            "width": a.width,
+            "height": a.height,
+            "faces": [asdict(f) for f in a.faces],
+            "notes": list(a.notes),
+        }
+    )
+
+
+def _from_json(text: str, path: Path, size: int, sha256: str, mtime_ns: int) -> ImageAnalysis:
+    d: dict[str, Any] = json.loads(text)
+    faces = tuple(Face(**{**f, "box": Box(**f["box"])}) for f in d["faces"])
+    return ImageAnalysis(
+        path,
+        size,
+        sha256,
+        Status(d["status"]),
+        d["error"],
+        d["width"],
+        d["height"],
+        faces,
+        mtime_ns,
+        tuple(d["notes"]),
+        cached=True,
+    )
+
+
+class StateError(RuntimeError):
+    """The state database cannot be opened or written."""
+
+
+class StateDB:
+    """Opened on first use, so a run that stops early (missing weights, say) leaves nothing behind."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+        self._pending = 0
+        self._readers = threading.local()
+        self._all_readers: list[sqlite3.Connection] = []
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, isolation_level="DEFERRED")
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.executescript(SCHEMA)
+            except (OSError, sqlite3.Error) as err:
+                reason = getattr(err, "strerror", None) or err
+                raise StateError(f"cannot write the state database {self.path}: {reason}") from None
+            self._conn = conn
+        return self._conn
+
+    # -- files ---------------------------------------------------------------------------
+    def known_sha256(self, path: Path, st: os.stat_result) -> str | None:
+        """The sha256 recorded for this path if the file is unchanged since (same size and mtime)."""
+        row = self._db.execute(
+            "SELECT sha256 FROM files WHERE path=? AND size=? AND mtime_ns=?", (str(path), st.st_size, st.st_mtime_ns)
+        ).fetchone()
+        return row[0] if row else None
+
+    def remember(self, analysis: ImageAnalysis, identity: str) -> None:
+        """Record the file's fingerprint, and a fresh result if it depends on the bytes alone."""
+        if analysis.sha256 is None or analysis.mtime_ns is None:
+            return
+        self._db.execute(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
+            (str(analysis.path), analysis.size, analysis.mtime_ns, analysis.sha256),
+        )
+        if analysis.status is not Status.ERROR and not analysis.cached:
+            self._db.execute(
+                "INSERT OR REPLACE INTO analyses VALUES (?, ?, ?)", (analysis.sha256, identity, _to_json(analysis))
+            )
+        self._tick()
+
+    def forget_file(self, path: Path) -> None:
+        self._db.execute("DELETE FROM files WHERE path=?", (str(path),))
+        self._tick()
+
+    # -- analyses ------------------------------------------------------------------------
+    def cached(self, path: Path, identity: str) -> ImageAnalysis | None:
+        """The analysis of an unchanged file, without reading it; None when it must be analysed."""
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return None
+        sha256 = self.known_sha256(path, st)
+        if sha256 is None:
+            return None
+        row = self._db.execute(
+            "SELECT result FROM analyses WHERE sha256=? AND identity=?", (sha256, identity)
+        ).fetchone()
+        return _from_json(row[0], path, st.st_size, sha256, st.st_mtime_ns) if row else None
+
+    def lookup(self, path: Path, size: int, mtime_ns: int, sha256: str, identity: str) -> ImageAnalysis | None:
+        """Find an analysis by content alone (a renamed or copied photo); safe from any thread."""
+        reader = getattr(self._readers, "conn", None)
+        if reader is None:
+            _ = self._db  # make sure the database exists
+            # one connection per worker thread; closed by close(), from the main thread
+            reader = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            self._readers.conn = reader
+            self._all_readers.append(reader)
+        row = reader.execute("SELECT result FROM analyses WHERE sha256=? AND identity=?", (sha256, identity)).fetchone()
+        return _from_json(row[0], path, size, sha256, mtime_ns) if row else None
+
+    # -- model files ---------------------------------------------------------------------
+    def model_sha256(self, path: Path, compute: Any) -> str:
+        """A model file's sha256, hashed once per (size, mtime) instead of once per run."""
+        st = path.stat()
+        row = self._db.execute(
+            "SELECT sha256 FROM model_hashes WHERE path=? AND size=? AND mtime_ns=?",
+            (str(path), st.st_size, st.st_mtime_ns),
+        ).fetchone()
+        if row:
+            return str(row[0])
+        digest = str(compute(path))
+        self._db.execute(
+            "INSERT OR REPLACE INTO model_hashes VALUES (?, ?, ?, ?)", (str(path), st.st_size, st.st_mtime_ns, digest)
+        )
+        self._db.commit()
+        return digest
+
+    def _tick(self) -> None:
+        self._pending += 1
+        if self._pending >= COMMIT_EVERY:
+            self.commit()
+
+    def commit(self) -> None:
+        if self._conn is not None:
+            self._conn.commit()
+        self._pending = 0
+
+    def close(self) -> None:
+        for reader in self._all_readers:
+            reader.close()
+        self._all_readers.clear()
+        if self._conn is not None:
+            self.commit()
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> StateDB:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
