@@ -44,7 +44,7 @@ def main() -> None:
         sub.mkdir(parents=True, exist_ok=True)
         Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(sub / f"{i:05d}.jpg", quality=80)
     env = {**os.environ, "DEEPFACE_HOME": str(home), "DEEPFACE_BACKEND_ENGINE": "onnx"}
-    cmd = ["face-clean", "run", str(folder), "--keep", "Man", "--dry-run", "-q"]
+    cmd = [sys.executable, "-m", "cleaner", "run", str(folder), "--keep", "Man", "--dry-run", "-q"]
     for label in ("first run", "second run"):
         start = time.monotonic()
         subprocess.run(cmd, env=env, check=True)

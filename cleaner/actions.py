@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cleaner.move import MoveError, free_name, move_file
@@ -21,7 +22,7 @@ class Item:
     analysis: ImageAnalysis
     decision: Decision
 
-    @property
+    @cached_property
     def relpath(self) -> Path:
         return self.analysis.path.relative_to(self.root)
 

@@ -44,6 +44,7 @@ class ModelIdentity:
     model_sha256: tuple[str, ...]
     deepface_version: str
     max_pixels: int
+    detect_size: int
 
     @property
     def key(self) -> str:
@@ -55,6 +56,7 @@ class ModelIdentity:
             self.model_sha256,
             self.deepface_version,
             self.max_pixels,
+            self.detect_size,
         )
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
@@ -104,14 +106,16 @@ class FaceAnalyzer:
         max_pixels: int = 200_000_000,
         verbose: bool = False,
         hash_model: Callable[[Path], str] = weights.sha256_of,
+        detect_size: int = 800,
     ) -> None:
         engine_mod.select(engine, verbose=verbose)
         import deepface
-        from deepface import DeepFace
+
+        if engine == "tensorflow":
+            from deepface import DeepFace  # noqa: F401  (sets TF_USE_LEGACY_KERAS before tensorflow loads)
 
         if detector not in detectors():
             raise UnknownDetector(f"unknown detector {detector!r}; deepface offers: {', '.join(detectors())}")
-        self._deepface = DeepFace
         self.attributes = frozenset(attributes)
         self.detector = detector
         self.max_pixels = max_pixels
@@ -126,6 +130,7 @@ class FaceAnalyzer:
             model_sha256=tuple(hash_model(f.path) for f in files),
             deepface_version=str(getattr(deepface, "__version__", "unknown")),
             max_pixels=max_pixels,
+            detect_size=detect_size,
         )
 
     def models(self) -> dict[str, Any]:
@@ -177,11 +182,12 @@ class FaceAnalyzer:
             return replace(analysis, status=Status.ERROR, error=f"analysis failed: {type(err).__name__}: {err}")
 
     def _faces(self, bgr: Any) -> tuple[Face, ...]:
+        from deepface import DeepFace
         from deepface.modules.exceptions import FaceNotDetected
 
         try:
             if self.attributes:
-                results = self._deepface.analyze(
+                results = DeepFace.analyze(
                     bgr,
                     actions=sorted(self.attributes),
                     detector_backend=self.detector,
@@ -189,7 +195,7 @@ class FaceAnalyzer:
                     silent=True,
                 )
             else:
-                results = self._deepface.extract_faces(bgr, detector_backend=self.detector, enforce_detection=True)
+                results = DeepFace.extract_faces(bgr, detector_backend=self.detector, enforce_detection=True)
         except FaceNotDetected:
             return ()
         return tuple(_face(r) for r in results)

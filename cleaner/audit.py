@@ -115,7 +115,8 @@ class AuditLog:
         """Flushed to the OS always; fsynced too when ``durable`` (records of moves): a power cut
         may then lose the record of a file left in place, never the record of where one went."""
         try:
-            self._fh.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")
+            # vars(), not asdict(): the fields are plain values already, and asdict deep-copies them
+            self._fh.write(json.dumps(vars(record), ensure_ascii=False) + "\n")
             self._fh.flush()
             if durable:
                 os.fsync(self._fh.fileno())

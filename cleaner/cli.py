@@ -162,7 +162,9 @@ def run(
     with state:
         hash_model = functools.partial(state.model_sha256, compute=weights.sha256_of)
         try:
-            analyzer = FaceAnalyzer(rs.engine, rs.detector, rs.attributes, rs.max_pixels, verbose > 1, hash_model)
+            analyzer = FaceAnalyzer(
+                rs.engine, rs.detector, rs.attributes, rs.max_pixels, verbose > 1, hash_model, rs.detect_size
+            )
             summary = run_job(
                 rs,
                 layout,

@@ -1,19 +1,67 @@
 """Lighter onnxruntime sessions for deepface's demography graphs (the onnx engine).
 
-deepface builds its sessions with onnxruntime's defaults: full graph optimisation, which
-holds several copies of the weights while the 537 MB VGG-Face gender graph loads (2.3 GB peak
-measured here), and a memory arena that keeps the largest batch's activations for good.
-Basic optimisation without the arena loads the same file, found by deepface's own code, in
-under 1 GB and about twice as fast, and runs it as fast.  The returned object is deepface's
-own model class, so ``predict`` is deepface's.
+deepface builds its sessions with onnxruntime's defaults from the single .onnx file: the
+537 MB VGG-Face gender graph is parsed whole, copied into tensors and optimised, a 2.3 GB peak
+measured here, and a memory arena keeps the largest batch's activations for good.
+
+face-clean loads, instead, a copy of the same graph with its weights in a separate file
+("external data", made once per weight file, beside it in ``face-clean-light/``), which
+onnxruntime maps into memory rather than copying: it loads in a fraction of a second and the
+weights cost their 537 MB and no more.  Basic graph optimisation and no arena keep it so.  The
+weight file is the one deepface's own code finds, and the returned object is deepface's own
+model class, so ``predict`` is deepface's.  If the copy cannot be made, the original file is
+loaded with the same options.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from cleaner import weights
+
+LIGHT_DIR = "face-clean-light"
+log = logging.getLogger("face-clean")
+
+# Run in a child process: parsing the graph peaks at twice its size, and that memory should
+# go back to the system at once rather than stay in the long-running process.
+_CONVERT = """
+import sys, onnx
+model = onnx.load(sys.argv[1])
+onnx.save_model(model, sys.argv[2], save_as_external_data=True, all_tensors_to_one_file=True,
+                location="model.onnx.data", size_threshold=1024)
+"""
+
+
+def light_copy(src: Path) -> Path:
+    """The external-data copy of ``src``, made once per (size, mtime) of the weight file."""
+    st = src.stat()
+    folder = src.parent / LIGHT_DIR
+    final = folder / f"{src.stem}-{st.st_size}-{st.st_mtime_ns}"
+    if (final / "model.onnx").is_file():
+        return final / "model.onnx"
+    folder.mkdir(exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder, prefix=".partial-"))
+    try:
+        subprocess.run(
+            [sys.executable, "-c", _CONVERT, str(src), str(tmp / "model.onnx")],
+            check=True,
+            capture_output=True,
+            timeout=1800,
+        )
+        os.rename(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for stale in folder.glob(f"{src.stem}-*"):  # our own copies of an older weight file
+        if stale != final:
+            shutil.rmtree(stale, ignore_errors=True)
+    return final / "model.onnx"
 
 
 def _session(path: str) -> Any:
@@ -42,5 +90,10 @@ def lean_model(model_name: str) -> Any | None:
     path = weight_utils.download_weights_if_necessary(file_name=files[0].file_name, source_url=list(files[0].urls))
     model = cls.__new__(cls)  # deepface's class and predict(), without its default session
     model.model_name = model_name
-    model.model = _session(path)
+    try:
+        light = str(light_copy(Path(path)))
+    except (OSError, subprocess.SubprocessError) as err:
+        log.warning("face-clean: loading %s whole (could not make its light copy: %s)", path, err)
+        light = path
+    model.model = _session(light)
     return model

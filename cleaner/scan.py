@@ -22,21 +22,22 @@ def scan(root: Path, recursive: bool, patterns: tuple[str, ...], own: Iterable[P
     Symbolic links to folders are not followed; links to files are listed, so that the run
     records that it saw them.
     """
+    # The walk starts at the real path of root and never follows a link, so every path it
+    # yields is already real: a plain comparison finds the tool's own paths.
+    start = os.path.realpath(root)
     own_real = {os.path.realpath(p) for p in [*own, root / STATE_DIR_NAME]}
     found: list[Path] = []
-    for folder, dirs, files in os.walk(root, followlinks=False):
+    for folder, dirs, files in os.walk(start, followlinks=False):
         keep_dirs = []
         for d in sorted(dirs):
             full = os.path.join(folder, d)
-            if _excluded(d, patterns) or os.path.realpath(full) in own_real or os.path.islink(full):
+            if _excluded(d, patterns) or full in own_real or os.path.islink(full):
                 continue
             keep_dirs.append(d)
         dirs[:] = keep_dirs if recursive else []
-        for name in sorted(files):
-            full = os.path.join(folder, name)
-            if _excluded(name, patterns):
-                continue
-            if not os.path.islink(full) and os.path.realpath(full) in own_real:
-                continue
-            found.append(Path(full))
+        found.extend(
+            Path(os.path.join(folder, name))
+            for name in sorted(files)
+            if not _excluded(name, patterns) and os.path.join(folder, name) not in own_real
+        )
     return found

@@ -59,11 +59,12 @@ RULE_SETS = {
 def test_fast_path_makes_the_same_decisions_as_deepface_analyze(varied: list[Path]):
     analyzer = FaceAnalyzer(attributes=frozenset({"gender", "age"}))
     plain = [analyzer.analyze(p) for p in varied]
+    big = [a for a in plain if a.width and max(a.width, a.height) > 800]
+    assert len(big) == 5  # the fast path really does detect on downscaled copies here
     fast = list(BatchAnalyzer(analyzer, batch_faces=3).analyze_many(varied))
-    assert [a.path for a in fast] == varied  # in order
-    big = [a for a in fast if a.width and max(a.width, a.height) > 800]
-    assert len(big) == 5  # the fast path really did detect on downscaled copies here
-    for p, f in zip(plain, fast, strict=True):
+    full_resolution = list(BatchAnalyzer(analyzer, detect_size=0).analyze_many(varied))
+    assert [a.path for a in fast] == [a.path for a in full_resolution] == varied  # in order
+    for p, f in [*zip(plain, fast, strict=True), *zip(plain, full_resolution, strict=True)]:
         assert (p.status, p.sha256, p.error) == (f.status, f.sha256, f.error), p.path
         assert len(p.faces) == len(f.faces), p.path
 
@@ -136,3 +137,19 @@ def test_a_different_model_file_invalidates_the_cache(cli, tmp_path: Path, deepf
     result = cli("run", root, "--keep", "Man", "--dry-run", "--rules", rules_file)
     assert result.exit_code == 3  # ssd's weights are not here: it was not answered from the cache
     assert "opencv_ssd" in result.output or "res10" in result.output
+
+
+def test_onnx_graph_loads_from_a_light_memory_mapped_copy(deepface_home: Path):
+    from deepface.modules import modeling
+
+    from cleaner.onnx_session import LIGHT_DIR, lean_model
+
+    model = lean_model("Gender")
+    # (the tiny test graph's weights are too small to be moved out of it; the 537 MB one's are)
+    [copy] = (deepface_home / ".deepface" / "weights" / LIGHT_DIR).glob("gender_model_weights-*/model.onnx")
+    faces = np.random.default_rng(0).random((3, 224, 224, 3), dtype=np.float32)
+    deepface_own = modeling.build_model(task="facial_attribute", model_name="Gender")
+    assert np.allclose(model.predict(faces), deepface_own.predict(faces), atol=1e-6)
+    made = copy.stat().st_mtime_ns
+    lean_model("Gender")
+    assert copy.stat().st_mtime_ns == made  # made once per weight file
