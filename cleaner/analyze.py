@@ -20,6 +20,7 @@ from typing import Any
 from cleaner import engine as engine_mod
 from cleaner import weights
 from cleaner.decode import Decoded, Unreadable, decode
+from cleaner.hashing import sha256_file
 from cleaner.records import Box, Face, ImageAnalysis, Status
 
 ANALYSIS_VERSION = 1  # bump when a change here or in cleaner.batch changes what is found
@@ -105,7 +106,7 @@ class FaceAnalyzer:
         attributes: frozenset[str] = frozenset({"gender"}),
         max_pixels: int = 200_000_000,
         verbose: bool = False,
-        hash_model: Callable[[Path], str] = weights.sha256_of,
+        hash_model: Callable[[Path], str] = sha256_file,
         detect_size: int = 800,
     ) -> None:
         engine_mod.select(engine, verbose=verbose)

@@ -145,10 +145,10 @@ def run(
     """Analyse every image in DIRECTORY once and apply the rules."""
     _setup_logging(verbose, quiet)
     rs = load_rules(rules_file, keep, engine, detector, min_confidence)
-    from cleaner import weights
     from cleaner.analyze import FaceAnalyzer
     from cleaner.audit import AuditLogError
     from cleaner.batch import BatchAnalyzer
+    from cleaner.hashing import sha256_file
     from cleaner.job import Layout
     from cleaner.job import run as run_job
     from cleaner.state import StateDB, StateError
@@ -160,7 +160,7 @@ def run(
     log.debug(describe(rs))
     state = StateDB(layout.state_db)
     with state:
-        hash_model = functools.partial(state.model_sha256, compute=weights.sha256_of)
+        hash_model = functools.partial(state.model_sha256, compute=sha256_file)
         try:
             analyzer = FaceAnalyzer(
                 rs.engine, rs.detector, rs.attributes, rs.max_pixels, verbose > 1, hash_model, rs.detect_size

@@ -15,6 +15,8 @@ import os
 import shutil
 from pathlib import Path
 
+from cleaner.hashing import sha256_file
+
 _NO_LINK = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS, errno.EACCES}
 TEMP_SUFFIX = ".face-clean-partial"
 
@@ -48,14 +50,6 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _copy_verified(src: Path, dst: Path, expected_sha256: str | None) -> None:
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}{TEMP_SUFFIX}")
     try:
@@ -70,7 +64,7 @@ def _copy_verified(src: Path, dst: Path, expected_sha256: str | None) -> None:
         source_sha = digest.hexdigest()
         if expected_sha256 is not None and source_sha != expected_sha256:
             raise MoveError(f"{src} changed since it was analysed; left in place")
-        if _sha256(tmp) != source_sha:
+        if sha256_file(tmp) != source_sha:
             raise MoveError(f"the copy of {src} does not match it (sha256); left in place")
         try:
             os.link(tmp, dst)

@@ -78,6 +78,7 @@ class StateDB:
         self._pending = 0
         self._readers = threading.local()
         self._all_readers: list[sqlite3.Connection] = []
+        self._unchanged: set[str] = set()  # paths whose fingerprint row is already right
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -95,16 +96,9 @@ class StateDB:
         return self._conn
 
     # -- files ---------------------------------------------------------------------------
-    def known_sha256(self, path: Path, st: os.stat_result) -> str | None:
-        """The sha256 recorded for this path if the file is unchanged since (same size and mtime)."""
-        row = self._db.execute(
-            "SELECT sha256 FROM files WHERE path=? AND size=? AND mtime_ns=?", (str(path), st.st_size, st.st_mtime_ns)
-        ).fetchone()
-        return row[0] if row else None
-
     def remember(self, analysis: ImageAnalysis, identity: str) -> None:
         """Record the file's fingerprint, and a fresh result if it depends on the bytes alone."""
-        if analysis.sha256 is None or analysis.mtime_ns is None:
+        if analysis.sha256 is None or analysis.mtime_ns is None or str(analysis.path) in self._unchanged:
             return
         self._db.execute(
             "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
@@ -127,13 +121,15 @@ class StateDB:
             st = os.lstat(path)
         except OSError:
             return None
-        sha256 = self.known_sha256(path, st)
-        if sha256 is None:
-            return None
         row = self._db.execute(
-            "SELECT result FROM analyses WHERE sha256=? AND identity=?", (sha256, identity)
+            "SELECT f.sha256, a.result FROM files f JOIN analyses a ON a.sha256 = f.sha256 AND a.identity = ? "
+            "WHERE f.path = ? AND f.size = ? AND f.mtime_ns = ?",
+            (identity, str(path), st.st_size, st.st_mtime_ns),
         ).fetchone()
-        return _from_json(row[0], path, st.st_size, sha256, st.st_mtime_ns) if row else None
+        if row is None:
+            return None
+        self._unchanged.add(str(path))
+        return _from_json(row[1], path, st.st_size, row[0], st.st_mtime_ns)
 
     def lookup(self, path: Path, size: int, mtime_ns: int, sha256: str, identity: str) -> ImageAnalysis | None:
         """Find an analysis by content alone (a renamed or copied photo); safe from any thread."""

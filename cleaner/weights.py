@@ -6,7 +6,6 @@ deepface's own download code, so face-clean never disagrees with deepface about 
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import os
 from dataclasses import dataclass
@@ -106,11 +105,3 @@ def fetch(files: list[WeightFile]) -> list[Path]:
         )
         done.append(Path(path))
     return done
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
