@@ -76,6 +76,11 @@ def detectors() -> list[str]:
     return sorted(modeling.AVAILABLE_MODELS["face_detector"])
 
 
+def check_detector(name: str) -> None:
+    if name not in detectors():
+        raise UnknownDetector(f"unknown detector {name!r}; deepface offers: {', '.join(detectors())}")
+
+
 def read_file(path: Path) -> FileBytes | ImageAnalysis:
     """The file's bytes and hash, or an analysis that says why it cannot be read."""
     try:
@@ -115,8 +120,7 @@ class FaceAnalyzer:
         if engine == "tensorflow":
             from deepface import DeepFace  # noqa: F401  (sets TF_USE_LEGACY_KERAS before tensorflow loads)
 
-        if detector not in detectors():
-            raise UnknownDetector(f"unknown detector {detector!r}; deepface offers: {', '.join(detectors())}")
+        check_detector(detector)
         self.attributes = frozenset(attributes)
         self.detector = detector
         self.max_pixels = max_pixels

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from cleaner.analyze import FaceAnalyzer, FileBytes, read_file
+from cleaner.analyze import FaceAnalyzer, FileBytes, ModelIdentity, read_file
 from cleaner.records import Box, Face, ImageAnalysis, Status
 
 BATCH_FACES = 8  # faces per model call (16 gains little and holds 200 MB more activations)
@@ -56,7 +56,7 @@ class BatchAnalyzer:
         self.lookup = lookup
 
     @property
-    def identity(self) -> Any:
+    def identity(self) -> ModelIdentity:
         return self.analyzer.identity
 
     def analyze_many(self, items: Iterable[Path | ImageAnalysis]) -> Iterator[ImageAnalysis]:

@@ -208,10 +208,9 @@ def _needed(
 
     rs = load_rules(rules_file, keep, engine, detector, min_confidence)
     engine_mod.select(rs.engine)
-    from cleaner.analyze import detectors
+    from cleaner.analyze import check_detector
 
-    if rs.detector not in detectors():
-        fail(f"unknown detector {rs.detector!r}; deepface offers: {', '.join(detectors())}", EXIT_USAGE)
+    check_detector(rs.detector)  # an UnknownDetector ends as exit 2 through @model_errors
     return weights.required(rs.detector, rs.attributes)
 
 

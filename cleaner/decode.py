@@ -31,10 +31,6 @@ class Decoded:
     full_size: tuple[int, int] = (0, 0)  # upright (width, height) of the full image
 
     @property
-    def reduced(self) -> bool:
-        return self.full_size != (self.width, self.height)
-
-    @property
     def width(self) -> int:
         return int(self.bgr.shape[1])
 
