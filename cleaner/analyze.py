@@ -82,15 +82,33 @@ def check_detector(name: str) -> None:
 
 
 def read_file(path: Path) -> FileBytes | ImageAnalysis:
-    """The file's bytes and hash, or an analysis that says why it cannot be read."""
+    """The file's bytes and hash, or an analysis that says why it cannot be read.
+
+    Nothing but a regular file is opened: a link is not followed, and a named pipe would block.
+    A folder comes here only when the scan could not list it (cleaner.scan).
+    """
     try:
         st = os.lstat(path)
+    except FileNotFoundError:
+        return ImageAnalysis(path, 0, None, Status.UNREADABLE, "file vanished before it could be read")
     except OSError as err:
         return ImageAnalysis(path, 0, None, Status.UNREADABLE, f"cannot stat file: {err.strerror}")
     if stat.S_ISLNK(st.st_mode):
-        return ImageAnalysis(path, st.st_size, None, Status.SKIPPED, "symbolic link (not followed)")
+        return ImageAnalysis(
+            path, st.st_size, None, Status.SKIPPED, "symbolic link (not followed)", mtime_ns=st.st_mtime_ns
+        )
+    if stat.S_ISDIR(st.st_mode):
+        try:
+            os.scandir(path).close()
+        except OSError as err:
+            error = f"cannot list folder: {err.strerror}; its files were not looked at"
+            return ImageAnalysis(path, st.st_size, None, Status.UNREADABLE, error, mtime_ns=st.st_mtime_ns)
     if not stat.S_ISREG(st.st_mode):
-        return ImageAnalysis(path, st.st_size, None, Status.SKIPPED, "not a regular file")
+        kinds = {stat.S_IFDIR: "folder", stat.S_IFIFO: "named pipe", stat.S_IFSOCK: "socket", stat.S_IFCHR: "device"}
+        kind = kinds.get(stat.S_IFMT(st.st_mode), "special file")
+        return ImageAnalysis(
+            path, st.st_size, None, Status.SKIPPED, f"not a regular file: a {kind}, not opened", mtime_ns=st.st_mtime_ns
+        )
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         with os.fdopen(fd, "rb") as fh:
@@ -99,7 +117,9 @@ def read_file(path: Path) -> FileBytes | ImageAnalysis:
     except FileNotFoundError:
         return ImageAnalysis(path, st.st_size, None, Status.UNREADABLE, "file vanished before it could be read")
     except OSError as err:
-        return ImageAnalysis(path, st.st_size, None, Status.UNREADABLE, f"cannot read file: {err.strerror}")
+        return ImageAnalysis(
+            path, st.st_size, None, Status.UNREADABLE, f"cannot read file: {err.strerror}", mtime_ns=st.st_mtime_ns
+        )
     return FileBytes(path, st, data, hashlib.sha256(data).hexdigest())
 
 

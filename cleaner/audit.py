@@ -50,6 +50,18 @@ class AuditRecord:
     deepface_version: str
     tool_version: str = __version__
     notes: list[str] = field(default_factory=list)
+    move_id: str | None = None  # ties a move to its journal entry (cleaner.journal)
+
+
+def json_line(fields: dict[str, Any]) -> str:
+    """One JSON line, UTF-8 where it can be; a file name that is not valid UTF-8 is written with
+    ASCII escapes (``\\udce9``), which ``json.loads`` and ``os.fsencode`` turn back into its bytes."""
+    line = json.dumps(fields, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(fields, ensure_ascii=True)
+    return line + "\n"
 
 
 def new_run_id() -> str:
@@ -60,13 +72,15 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def make_record(item: Item, outcome: Outcome, identity: ModelIdentity, run_id: str, dry_run: bool) -> AuditRecord:
+def make_record(
+    item: Item, outcome: Outcome, identity: ModelIdentity, run_id: str, dry_run: bool, move_id: str | None = None
+) -> AuditRecord:
     a, d = item.analysis, item.decision
     return AuditRecord(
         time=now(),
         run_id=run_id,
         root=str(item.root),
-        path=item.relpath.as_posix(),
+        path=item.relpath,
         size=a.size,
         sha256=a.sha256,
         status=a.status.value,
@@ -89,6 +103,7 @@ def make_record(item: Item, outcome: Outcome, identity: ModelIdentity, run_id: s
         model_sha256=list(identity.model_sha256),
         deepface_version=identity.deepface_version,
         notes=[*a.notes, *outcome.notes],
+        move_id=move_id,
     )
 
 
@@ -116,7 +131,7 @@ class AuditLog:
         may then lose the record of a file left in place, never the record of where one went."""
         try:
             # vars(), not asdict(): the fields are plain values already, and asdict deep-copies them
-            self._fh.write(json.dumps(vars(record), ensure_ascii=False) + "\n")
+            self._fh.write(json_line(vars(record)))
             self._fh.flush()
             if durable:
                 os.fsync(self._fh.fileno())
@@ -136,6 +151,13 @@ class AuditLog:
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
+
+
+def move_ids(path: Path) -> set[str]:
+    """The moves the audit log has a record of (recovery asks, after a crash)."""
+    if not path.exists():
+        return set()
+    return {r["move_id"] for r in read(path) if r.get("move_id")}
 
 
 def read(path: Path) -> list[dict[str, Any]]:

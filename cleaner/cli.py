@@ -7,6 +7,7 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -104,83 +105,137 @@ def main() -> None:
     """
 
 
-@main.command()
-@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@rule_options
-@click.option(
-    "--quarantine",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Quarantine folder (default DIR/.face-clean/quarantine).",
-)
-@click.option(
-    "--review-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for images a person should look at (default DIR/.face-clean/review).",
-)
-@click.option(
-    "--audit-log",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Audit log, JSON Lines (default DIR/.face-clean/audit.jsonl).",
-)
-@click.option("--dry-run", is_flag=True, help="Decide and record what would happen; move nothing.")
-@click.option("--recursive/--no-recursive", default=True, show_default=True, help="Descend into subfolders.")
-@click.option("-v", "--verbose", count=True, help="Print each decision (-vv: and deepface's own messages).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary; errors only.")
-@model_errors
-def run(
-    directory: Path,
-    keep: str | None,
-    rules_file: Path | None,
-    engine: str | None,
-    detector: str | None,
-    min_confidence: float | None,
-    quarantine: Path | None,
-    review_dir: Path | None,
-    audit_log: Path | None,
-    dry_run: bool,
-    recursive: bool,
-    verbose: int,
-    quiet: bool,
-) -> None:
-    """Analyse every image in DIRECTORY once and apply the rules."""
-    _setup_logging(verbose, quiet)
-    rs = load_rules(rules_file, keep, engine, detector, min_confidence)
-    from cleaner.analyze import FaceAnalyzer
-    from cleaner.audit import AuditLogError
-    from cleaner.batch import BatchAnalyzer
-    from cleaner.hashing import sha256_file
+def folder_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Where the job reads and writes, and how it reports; shared by ``run`` and ``watch``."""
+    options = [
+        click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path)),
+        click.option(
+            "--quarantine",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Quarantine folder (default DIR/.face-clean/quarantine).",
+        ),
+        click.option(
+            "--review-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Folder for images a person should look at (default DIR/.face-clean/review).",
+        ),
+        click.option(
+            "--audit-log",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Audit log, JSON Lines (default DIR/.face-clean/audit.jsonl); the state database sits beside it.",
+        ),
+        click.option("--dry-run", is_flag=True, help="Decide and record what would happen; move nothing."),
+        click.option("--recursive/--no-recursive", default=True, show_default=True, help="Descend into subfolders."),
+        click.option("-v", "--verbose", count=True, help="Print each decision (-vv: and deepface's own messages)."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary; errors only."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return rule_options(f)
+
+
+def open_layout(directory: Path, quarantine: Path | None, review_dir: Path | None, audit_log: Path | None) -> Any:
     from cleaner.job import Layout
-    from cleaner.job import run as run_job
-    from cleaner.state import StateDB, StateError
 
     layout = Layout.for_root(directory, quarantine, review_dir, audit_log)
     for name, folder in (("--quarantine", layout.quarantine), ("--review-dir", layout.review)):
         if folder == layout.root or folder in layout.root.parents:
             fail(f"{name} {folder} would contain the folder being cleaned; choose another folder", EXIT_USAGE)
-    log.debug(describe(rs))
-    state = StateDB(layout.state_db)
-    with state:
-        hash_model = functools.partial(state.model_sha256, compute=sha256_file)
+    return layout
+
+
+def build_analyzer(rs: rules.RuleSet, state: Any, verbose: int) -> Any:
+    """The fast analyzer, with the state database's content lookup for renamed and copied photos."""
+    from cleaner.analyze import FaceAnalyzer
+    from cleaner.batch import BatchAnalyzer
+    from cleaner.hashing import sha256_file
+
+    hash_model = functools.partial(state.model_sha256, compute=sha256_file)
+    analyzer = FaceAnalyzer(
+        rs.engine, rs.detector, rs.attributes, rs.max_pixels, verbose > 1, hash_model, rs.detect_size
+    )
+    key = analyzer.identity.key
+    return BatchAnalyzer(analyzer, lookup=lambda f: state.lookup(f.path, len(f.data), f.st.st_mtime_ns, f.sha256, key))
+
+
+def state_errors(f: Callable[..., Any]) -> Callable[..., Any]:
+    """A folder in use by another face-clean, an unwritable audit log or state database: a message, not a traceback."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from cleaner.audit import AuditLogError
+        from cleaner.lock import LockError
+        from cleaner.state import StateError
+
         try:
-            analyzer = FaceAnalyzer(
-                rs.engine, rs.detector, rs.attributes, rs.max_pixels, verbose > 1, hash_model, rs.detect_size
-            )
-            summary = run_job(
-                rs,
-                layout,
-                BatchAnalyzer(analyzer),
-                state,
-                dry_run=dry_run,
-                recursive=recursive,
-                progress=False if quiet else None,
-                on_record=log.info if verbose else None,
-            )
+            return f(*args, **kwargs)
+        except LockError as err:
+            fail(str(err), EXIT_USAGE)
         except AuditLogError as err:
             fail(f"{err}; choose another place with --audit-log", EXIT_USAGE if err.at_start else EXIT_PARTIAL)
         except StateError as err:
             fail(f"{err} (it is kept beside the audit log); choose another place with --audit-log", EXIT_USAGE)
-    if not quiet:
-        click.echo(summary.render(dry_run))
+
+    return wrapper
+
+
+def print_record(record: Any) -> None:
+    log.info(f"{record.path}: {record.action}" + (f" ({record.reason})" if record.reason else ""))
+
+
+@dataclass(frozen=True)
+class FolderArgs:
+    """The options ``folder_options`` adds, as one value (``run`` and ``watch`` share them)."""
+
+    directory: Path
+    keep: str | None
+    rules_file: Path | None
+    engine: str | None
+    detector: str | None
+    min_confidence: float | None
+    quarantine: Path | None
+    review_dir: Path | None
+    audit_log: Path | None
+    dry_run: bool
+    recursive: bool
+    verbose: int
+    quiet: bool
+
+    def rules(self) -> rules.RuleSet:
+        return load_rules(self.rules_file, self.keep, self.engine, self.detector, self.min_confidence)
+
+    def layout(self) -> Any:
+        return open_layout(self.directory, self.quarantine, self.review_dir, self.audit_log)
+
+
+@main.command()
+@folder_options
+@model_errors
+@state_errors
+def run(**options: Any) -> None:
+    """Analyse every image in DIRECTORY once and apply the rules."""
+    args = FolderArgs(**options)
+    _setup_logging(args.verbose, args.quiet)
+    rs = args.rules()
+    from cleaner.job import run as run_job
+    from cleaner.lock import lock_layout
+    from cleaner.state import StateDB
+
+    layout = args.layout()
+    log.debug(describe(rs))
+    with lock_layout(layout, "run", args.dry_run), StateDB(layout.state_db) as state:
+        summary = run_job(
+            rs,
+            layout,
+            build_analyzer(rs, state, args.verbose),
+            state,
+            dry_run=args.dry_run,
+            recursive=args.recursive,
+            progress=False if args.quiet else None,
+            on_record=print_record if args.verbose else None,
+        )
+    if not args.quiet:
+        click.echo(summary.render(args.dry_run))
         click.echo(f"  audit log: {layout.audit_log}")
     if summary.interrupted:
         sys.exit(EXIT_INTERRUPTED)
@@ -195,55 +250,4 @@ def check(rules_path: Path | None, keep: str | None) -> None:
     click.echo(describe(load_rules(rules_path, keep)))
 
 
-@main.group()
-def models() -> None:
-    """Model weights: which the rules need, and fetching them."""
-
-
-def _needed(
-    rules_file: Path | None, keep: str | None, engine: str | None, detector: str | None, min_confidence: float | None
-) -> list[Any]:
-    from cleaner import engine as engine_mod
-    from cleaner import weights
-
-    rs = load_rules(rules_file, keep, engine, detector, min_confidence)
-    engine_mod.select(rs.engine)
-    from cleaner.analyze import check_detector
-
-    check_detector(rs.detector)  # an UnknownDetector ends as exit 2 through @model_errors
-    return weights.required(rs.detector, rs.attributes)
-
-
-@models.command()
-@rule_options
-@model_errors
-def status(**options: Any) -> None:
-    """List the weight files the rules need and whether each is present."""
-    from cleaner import weights
-
-    files = _needed(**options)
-    click.echo(f"weights folder: {weights.weights_dir()}")
-    for f in files:
-        click.echo(f"  {'present' if f.present else 'MISSING'}  {f.model:<10} {f.path}")
-    if not files:
-        click.echo("  (these rules need no downloaded weights)")
-    sys.exit(EXIT_OK if all(f.present for f in files) else EXIT_MODELS)
-
-
-@models.command()
-@rule_options
-@model_errors
-def fetch(**options: Any) -> None:
-    """Download the weight files the rules need (through deepface's own download code)."""
-    from cleaner import weights
-
-    files = [f for f in _needed(**options) if not f.present]
-    if not files:
-        click.echo("all weights the rules need are present")
-        return
-    try:
-        for path in weights.fetch(files):
-            click.echo(f"fetched {path}")
-    except Exception as err:
-        cause = f" ({err.__cause__})" if err.__cause__ else ""
-        fail(f"download failed: {err}{cause}\n{weights.missing_message(files)}", EXIT_MODELS)
+from cleaner import cli_models, cli_watch  # noqa: E402,F401  (they add their commands to ``main``)

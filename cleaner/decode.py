@@ -59,12 +59,16 @@ def decode(data: bytes, max_pixels: int, draft_to: int | None = None) -> Decoded
     """
     if not data:
         raise Unreadable("empty file")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # corrupt EXIF and odd chunks warn; the reasons we give are in the audit log
+        return _decode(data, max_pixels, draft_to)
+
+
+def _decode(data: bytes, max_pixels: int, draft_to: int | None) -> Decoded:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            img = Image.open(io.BytesIO(data))
+        img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        raise Unreadable("not an image (no known image format)") from None
+        raise Unreadable(_unidentified(data)) from None
     except Exception as err:  # Pillow raises many types on hostile headers
         raise Unreadable(f"not a readable image: {err}") from None
     fmt = img.format or "unknown"
@@ -74,30 +78,55 @@ def decode(data: bytes, max_pixels: int, draft_to: int | None = None) -> Decoded
     if width * height > max_pixels:
         raise Unreadable(f"image too large: {width}x{height} = {width * height} pixels exceeds max_pixels {max_pixels}")
     notes: list[str] = []
-    try:
-        orientation = int(img.getexif().get(0x0112, 1))
-    except Exception:
-        orientation = 1
-    full_size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
     if draft_to and fmt == "JPEG" and max(width, height) > draft_to:
         factor = draft_to / max(width, height)
         img.draft("RGB", (max(1, int(width * factor + 0.999)), max(1, int(height * factor + 0.999))))
+    too_big = f"not enough memory to decode {width}x{height} pixels; lower max_pixels to refuse such images"
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            img.load()
+        img.load()
+    except MemoryError:
+        raise Unreadable(too_big) from None
     except Exception as err:
         raise Unreadable(f"truncated or corrupt {fmt}: {err}") from None
     if getattr(img, "n_frames", 1) > 1:
         notes.append(f"first of {img.n_frames} frames analysed")
+    loaded = img.size
     try:
-        upright = ImageOps.exif_transpose(img)
-        if upright is not None and upright is not img:
-            img = upright
+        ImageOps.exif_transpose(img, in_place=True)
     except Exception as err:  # broken EXIF must not make a good image unreadable
         notes.append(f"EXIF orientation ignored: {err}")
+    # The full size upright: turned only if the pixels really were (an orientation Pillow cannot
+    # read, such as text where a number belongs, turns nothing and must not swap the size either).
+    full_size = (height, width) if img.size != loaded else (width, height)
     try:
-        rgb = np.asarray(_to_rgb(img), dtype=np.uint8)
+        bgr = np.ascontiguousarray(np.asarray(_to_rgb(img), dtype=np.uint8)[:, :, ::-1])
+    except MemoryError:
+        raise Unreadable(too_big) from None
     except Exception as err:
         raise Unreadable(f"cannot convert {img.mode} image to colour: {err}") from None
-    return Decoded(np.ascontiguousarray(rgb[:, :, ::-1]), fmt, tuple(notes), full_size)
+    return Decoded(bgr, fmt, tuple(notes), full_size)
+
+
+# How the formats photos come in begin; a file that begins like one but that Pillow cannot open is
+# a damaged photo (cut off in its header, say), which "not an image" would misdescribe.
+SIGNATURES = {
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+    b"GIF87a": "GIF",
+    b"GIF89a": "GIF",
+    b"II*\x00": "TIFF",
+    b"MM\x00*": "TIFF",
+}
+HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+
+
+def _unidentified(data: bytes) -> str:
+    """Why Pillow could not tell what the file is."""
+    for magic, fmt in SIGNATURES.items():
+        if data.startswith(magic):
+            return f"truncated or corrupt {fmt}: its header cannot be read ({len(data)} bytes)"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return f"truncated or corrupt WEBP: its header cannot be read ({len(data)} bytes)"
+    if data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS:
+        return "HEIC/HEIF image: this format cannot be decoded here (convert it to JPEG)"
+    return "not an image (no known image format)"

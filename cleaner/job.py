@@ -6,22 +6,31 @@ opened, so an interrupted run leaves a log that matches the folder exactly.
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
-from cleaner.actions import Item, for_decision
-from cleaner.audit import AuditLog, make_record, new_run_id
+from cleaner.actions import Item, MoveTo, for_decision
+from cleaner.audit import AuditLog, AuditRecord, make_record, move_ids, new_run_id
 from cleaner.batch import BatchAnalyzer
 from cleaner.decide import decide
+from cleaner.journal import MoveJournal
 from cleaner.records import Action, ImageAnalysis, Outcome, Status
 from cleaner.rules import RuleSet
 from cleaner.scan import STATE_DIR_NAME, scan
 from cleaner.state import StateDB
+
+log = logging.getLogger("face-clean")
 
 
 @dataclass(frozen=True)
@@ -52,9 +61,15 @@ class Layout:
         )
 
     @property
+    def journal(self) -> Path:
+        """The move journal, beside the audit log."""
+        return self.audit_log.with_name("moves.journal")
+
+    @property
     def own_paths(self) -> tuple[Path, ...]:
         sqlite_files = tuple(self.state_db.with_name(self.state_db.name + s) for s in ("-wal", "-shm", "-journal"))
-        return (self.quarantine, self.review, self.audit_log, self.state_db, *sqlite_files)
+        lock = self.audit_log.with_name(".face-clean.lock")  # cleaner.lock's, when the log is elsewhere
+        return (self.quarantine, self.review, self.audit_log, self.state_db, self.journal, lock, *sqlite_files)
 
 
 @dataclass
@@ -114,6 +129,97 @@ class Summary:
         return "\n".join(lines)
 
 
+class Job:
+    """Decides batches of files with one audit log, one state database and one analyzer; ``run``
+    hands it the whole folder once, the watch daemon each batch of files that settled."""
+
+    def __init__(
+        self,
+        rules: RuleSet,
+        layout: Layout,
+        analyzer: BatchAnalyzer,
+        state: StateDB,
+        audit: AuditLog,
+        dry_run: bool = False,
+        on_record: Callable[[AuditRecord], None] | None = None,
+    ) -> None:
+        self.rules, self.layout, self.analyzer, self.state, self.audit = rules, layout, analyzer, state, audit
+        self.dry_run = dry_run
+        self.on_record = on_record
+        self.run_id = new_run_id()
+        self.identity = analyzer.identity.key
+        # decisions depend on the rules, the analysis and whether they were simulated
+        self.decision_key = hashlib.sha256(repr((rules, self.identity, dry_run)).encode()).hexdigest()[:32]
+        self.summary = Summary()
+        self.stop = threading.Event()  # set from a signal handler: stop after the current file
+        self.journal = MoveJournal(layout.journal)
+
+    def recover(self) -> None:
+        """Settle moves a crash left unfinished, before anything else is touched (a dry run only
+        says so: it moves nothing)."""
+        if self.dry_run:
+            if self.journal.unfinished():
+                log.warning("moves interrupted by a crash are unfinished; the next real run settles them")
+            return
+        settled = self.journal.recover(
+            write_record=self._write_recovered,
+            recorded=lambda: move_ids(self.layout.audit_log),
+            sources=self.layout.root,
+            destinations=(self.layout.quarantine, self.layout.review),
+        )
+        for s in settled:
+            if s.outcome == "completed":
+                self.state.forget_file(s.src)
+
+    def _write_recovered(self, fields: dict[str, Any]) -> None:
+        try:
+            record = AuditRecord(**fields)
+        except TypeError:  # a journal from another version, or tampered with: keep what we can
+            log.error("the journal's record of %s is unreadable; its move is recorded without details", fields)
+            record = AuditRecord(**{**dict.fromkeys(AuditRecord.__dataclass_fields__), **_known(fields)})
+        self.audit.write(record, durable=True)
+
+    def process(self, files: list[Path], after_each: Callable[[], object] | None = None) -> None:
+        """Decide each file once, in order; returns early, between files, when ``stop`` is set."""
+        for analysis in self.analyzer.analyze_many(self.state.cached_many(files, self.identity)):
+            self._finish(analysis)
+            if after_each is not None:
+                after_each()
+            if self.stop.is_set():
+                return
+
+    def _finish(self, analysis: ImageAnalysis) -> None:
+        self.state.remember(analysis, self.identity)
+        decision = decide(self.rules, analysis)
+        item = Item(self.layout.root, analysis, decision)
+        action = for_decision(decision, self.layout.quarantine, self.layout.review)
+        move_id = None
+        if isinstance(action, MoveTo) and not self.dry_run:
+            move_id = self.journal.new_id()
+            planned = make_record(item, Outcome(action.kind), self.analyzer.identity, self.run_id, False, move_id)
+            intent = self.journal.intent(move_id, analysis.path, analysis.sha256, vars(planned))
+            action = replace(action, before_place=intent)
+        outcome = action.pipeline(item, simulate=self.dry_run)
+        if outcome.moved:
+            self.state.forget_file(analysis.path)
+        record = make_record(
+            item, outcome, self.analyzer.identity, self.run_id, self.dry_run, move_id if outcome.moved else None
+        )
+        self.audit.write(record, durable=outcome.moved)
+        if move_id is not None:
+            self.journal.end(move_id)
+        if not outcome.moved and not outcome.error:
+            self.state.mark_decided(analysis, self.decision_key)
+        self.summary.add(analysis.status, outcome, decision.reason)
+        self.summary.cached += analysis.cached
+        if self.on_record:
+            self.on_record(record)
+
+    def undecided(self, files: list[Path]) -> list[Path]:
+        """Leave out the files decided before, unchanged since, under the same rules: a restarted daemon skips them."""
+        return self.state.undecided(files, self.decision_key)
+
+
 def run(
     rules: RuleSet,
     layout: Layout,
@@ -122,42 +228,48 @@ def run(
     dry_run: bool = False,
     recursive: bool = True,
     progress: bool | None = None,
-    on_record: Callable[[str], None] | None = None,
+    on_record: Callable[[AuditRecord], None] | None = None,
 ) -> Summary:
-    """Process every file once; Ctrl-C stops after the current file with the log intact."""
-    summary = Summary()
+    """Process every file once; Ctrl-C or SIGTERM stops after the current file with the log intact."""
     started = time.monotonic()
-    files = scan(layout.root, recursive, rules.exclude, layout.own_paths)
-    run_id = new_run_id()
-    identity = analyzer.identity.key
-    analyzer.lookup = lambda f: state.lookup(f.path, len(f.data), f.st.st_mtime_ns, f.sha256, identity)
-
-    def work() -> Iterator[Path | ImageAnalysis]:
-        for path in files:
-            yield state.cached(path, identity) or path
-
-    bar = tqdm(total=len(files), unit="img", disable=None if progress is None else not progress, dynamic_ncols=True)
+    bar = tqdm(total=0, unit="img", disable=None if progress is None else not progress, dynamic_ncols=True)
+    job: Job | None = None
     try:
         with AuditLog(layout.audit_log) as audit:
-            for analysis in analyzer.analyze_many(work()):
-                state.remember(analysis, identity)
-                decision = decide(rules, analysis)
-                item = Item(layout.root, analysis, decision)
-                action = for_decision(decision, layout.quarantine, layout.review)
-                outcome = action.pipeline(item, simulate=dry_run)
-                if outcome.moved:
-                    state.forget_file(analysis.path)
-                record = make_record(item, outcome, analyzer.identity, run_id, dry_run)
-                audit.write(record, durable=outcome.moved)
-                summary.add(analysis.status, outcome, decision.reason)
-                summary.cached += analysis.cached
-                bar.update()
-                if on_record:
-                    on_record(f"{record.path}: {record.action}" + (f" ({record.reason})" if record.reason else ""))
+            job = Job(rules, layout, analyzer, state, audit, dry_run, on_record)
+            job.recover()  # first: a move a crash left half done changes what the scan finds
+            files = scan(layout.root, recursive, rules.exclude, layout.own_paths)
+            bar.reset(total=len(files))
+            with stop_on_signals(job.stop):
+                job.process(files, bar.update)
+            job.summary.interrupted = job.stop.is_set()
     except KeyboardInterrupt:
-        summary.interrupted = True
+        if job is not None:
+            job.summary.interrupted = True
     finally:
         bar.close()
         state.commit()
-        summary.seconds = time.monotonic() - started
+        if job is not None:
+            job.journal.close()
+    summary = job.summary if job is not None else Summary()
+    summary.seconds = time.monotonic() - started
     return summary
+
+
+def _known(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if k in AuditRecord.__dataclass_fields__}
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stop``: the current file is finished, never cut in half."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = lambda signum, frame: stop.set()  # noqa: E731
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

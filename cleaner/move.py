@@ -13,6 +13,7 @@ import errno
 import hashlib
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from cleaner.hashing import sha256_file
@@ -107,14 +108,19 @@ def _place(src: Path, dst: Path, expected_sha256: str | None) -> None:
     _fsync_dir(src.parent)
 
 
-def move_file(src: Path, dst: Path, expected_sha256: str | None = None) -> Path:
-    """Move ``src`` to ``dst`` or, if that name is taken, to ``dst (n)``; return where it went."""
+def move_file(
+    src: Path, dst: Path, expected_sha256: str | None = None, before_place: Callable[[Path], None] | None = None
+) -> Path:
+    """Move ``src`` to ``dst`` or, if that name is taken, to ``dst (n)``; return where it went.
+    ``before_place`` is told each name just before the file is placed there (the journal)."""
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
         for n in range(10_000):
             candidate = numbered(dst, n)
             if os.path.lexists(candidate):
                 continue
+            if before_place is not None:
+                before_place(candidate)
             try:
                 _place(src, candidate, expected_sha256)
                 return candidate

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 STATE_DIR_NAME = ".face-clean"
 
 
-def _excluded(name: str, patterns: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatch(name, p) for p in patterns)
+def matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """One compiled regex for all patterns: fnmatch per name and pattern is slow on big folders."""
+    if not patterns:
+        return lambda name: False
+    regex = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+    return lambda name: regex.match(name) is not None
 
 
 def scan(root: Path, recursive: bool, patterns: tuple[str, ...], own: Iterable[Path]) -> list[Path]:
@@ -20,24 +25,30 @@ def scan(root: Path, recursive: bool, patterns: tuple[str, ...], own: Iterable[P
     ``own`` are the tool's paths (state folder, quarantine, review folder, audit log); they
     are skipped even when they sit inside ``root`` and even if ``patterns`` is empty.
     Symbolic links to folders are not followed; links to files are listed, so that the run
-    records that it saw them.
+    records that it saw them.  So is a folder that cannot be listed (no permission), so that
+    the run records why its files were not looked at, instead of passing over them in silence.
     """
     # The walk starts at the real path of root and never follows a link, so every path it
     # yields is already real: a plain comparison finds the tool's own paths.
     start = os.path.realpath(root)
     own_real = {os.path.realpath(p) for p in [*own, root / STATE_DIR_NAME]}
+    excluded = matcher(patterns)
     found: list[Path] = []
-    for folder, dirs, files in os.walk(start, followlinks=False):
+
+    def unlistable(err: OSError) -> None:
+        if err.filename and not isinstance(err, (FileNotFoundError, NotADirectoryError)):  # gone: nothing to lose
+            found.append(Path(err.filename))
+
+    for folder, dirs, files in os.walk(start, onerror=unlistable, followlinks=False):
         keep_dirs = []
         for d in sorted(dirs):
             full = os.path.join(folder, d)
-            if _excluded(d, patterns) or full in own_real or os.path.islink(full):
+            if excluded(d) or full in own_real or os.path.islink(full):
                 continue
             keep_dirs.append(d)
         dirs[:] = keep_dirs if recursive else []
-        found.extend(
-            Path(os.path.join(folder, name))
-            for name in sorted(files)
-            if not _excluded(name, patterns) and os.path.join(folder, name) not in own_real
-        )
+        for name in sorted(files):
+            full = os.path.join(folder, name)
+            if not excluded(name) and full not in own_real:
+                found.append(Path(full))
     return found

@@ -7,7 +7,10 @@ deepface's own download code, so face-clean never disagrees with deepface about 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+import sys
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,8 +46,27 @@ def weights_dir() -> Path:
     return deepface_home() / ".deepface" / "weights"
 
 
+class _LoadedOnFirstUse(types.ModuleType):
+    """Stands in for a module until one of its attributes is used.  (importlib's LazyLoader does
+    not help here: a second ``import`` statement of a lazy module already loads it.)"""
+
+    def __getattr__(self, attr: str) -> object:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), attr)
+
+
+def _defer_download_imports() -> None:
+    """deepface's weight_utils imports gdown and requests (1.2 s here) only to download; a run
+    that downloads nothing should not pay for them."""
+    for name in ("gdown", "requests"):
+        if name not in sys.modules and importlib.util.find_spec(name) is not None:
+            sys.modules[name] = _LoadedOnFirstUse(name)
+
+
 def files_for(task: str, model_name: str) -> list[WeightFile]:
     """Mirror deepface's download_all_models_in_one_shot naming for one model."""
+    _defer_download_imports()
     from deepface.commons import backend_utils, weight_utils
     from deepface.modules import modeling
 

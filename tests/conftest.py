@@ -39,12 +39,15 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+OWN_FILES = ("state.db", "heartbeat", "moves.journal", "lock", ".face-clean.lock")  # the tool's, not photos
+
+
 def all_hashes(*roots: Path) -> list[str]:
-    """sha256 of every regular file under the roots, the tool's audit log and state database excluded."""
+    """sha256 of every regular file under the roots, the tool's own files excluded."""
     found = []
     for root in roots:
         for p in sorted(root.rglob("*")):
-            if p.is_file() and not p.is_symlink() and p.suffix != ".jsonl" and not p.name.startswith("state.db"):
+            if p.is_file() and not p.is_symlink() and p.suffix != ".jsonl" and not p.name.startswith(OWN_FILES):
                 found.append(sha256(p))
     return found
 

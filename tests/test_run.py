@@ -48,6 +48,7 @@ def test_keep_man_sweeps_the_folder(cli, folder: Path):
         (R / "uncertain/grey.jpg").as_posix(),
         LOG.as_posix(),
         ".face-clean/state.db",
+        ".face-clean/moves.journal",
     }
     # nothing lost, nothing duplicated
     assert sorted(all_hashes(folder)) == before

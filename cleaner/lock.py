@@ -1,0 +1,263 @@
+"""One face-clean at a time per folder: the photo folder, its quarantine, review folder and audit log's folder.
+
+Two processes deciding the same photos, or moving into one quarantine, would race (the same
+file decided twice, one's journal recovery "repairing" the other's move in flight).  So every
+``run`` and ``watch`` locks each folder it writes to before it touches anything, and a second
+one stops at once with a message that names the holder.
+
+The lock is ``fcntl.flock(LOCK_EX | LOCK_NB)`` on a small file: ``.face-clean/lock`` for the
+photo folder (found there whatever ``--audit-log`` a process uses), ``.face-clean.lock`` in the
+quarantine, the review folder and the audit log's folder (two folders sharing a quarantine, or
+an audit log, state database and move journal, conflict too).
+
+- **Why flock.** The kernel drops it when its holder dies, ``kill -9`` included, so a lock
+  file left behind is never mistaken for a live holder: the file names the holder (pid, host,
+  command, start time) only for the message, and one whose flock is free is simply taken over.
+  flock belongs to an open file, not to a process: a second lock from the same process
+  conflicts too (fcntl/lockf locks would silently merge, and any ``close`` of the file
+  anywhere in the process would drop them).  Over NFS Linux turns flock into a whole-file
+  lock through the server's lock manager, so holders on different machines see each other
+  (a crashed client's lock lasts until the server drops it: NFSv4 when its lease ends, about
+  90 s, NFSv3 when the client is back); a mount with ``nolock`` or ``local_lock=flock`` only
+  sees holders on the same machine.  A filesystem without
+  locking gets a warning and no lock, as before locks existed.
+- **Why the file is removed on release, and why that is safe.** The quarantine and photo
+  folder are the user's, so nothing is left in them.  Removal is safe because it is done
+  while holding the lock, and because whoever gets a lock checks afterwards that the name
+  still leads to the very file it locked: one that opened the file just before it was
+  removed, and locked it just after, sees that and starts again on a fresh file.
+- Folders made only to hold a lock file are removed with it when empty, so a run that
+  quarantines nothing, or uses an --audit-log elsewhere, leaves no trace.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import logging
+import os
+import socket
+import stat
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cleaner.scan import STATE_DIR_NAME
+
+if TYPE_CHECKING:
+    from cleaner.job import Layout
+
+log = logging.getLogger("face-clean")
+LOCK_NAME = ".face-clean.lock"  # in the quarantine, review and audit log folders
+ROOT_LOCK_NAME = "lock"  # in the photo folder's .face-clean folder (never scanned, never watched)
+READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
+NO_LOCKING = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL)
+RETRIES = 50  # fresh starts after a holder's release raced our open; each takes another release
+
+
+class LockError(Exception):
+    """A lock could not be taken; the message is the user's (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds a lock: written into the lock file so that a second process can name it."""
+
+    pid: int
+    host: str
+    command: str
+    since: str  # ISO 8601 with the holder's offset
+
+    @classmethod
+    def me(cls, command: str) -> Holder:
+        return cls(os.getpid(), socket.gethostname(), command, datetime.now().astimezone().isoformat("T", "seconds"))
+
+    @classmethod
+    def parse(cls, data: bytes) -> Holder | None:
+        try:
+            fields = json.loads(data)
+            return cls(int(fields["pid"]), str(fields["host"]), str(fields["command"]), str(fields["since"]))
+        except (ValueError, TypeError, KeyError):
+            return None  # empty (the holder has not written it yet) or not ours
+
+    def describe(self) -> str:
+        try:
+            since = datetime.fromisoformat(self.since).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            since = self.since
+        return f"pid {self.pid} on {self.host}, '{self.command}', since {since}"
+
+
+def lock_file_for(folder: Path, root: Path) -> Path:
+    """The photo folder's lock sits in its state folder, which every process on it knows, whatever its
+    --audit-log; the state folder is locked by the same file, even as another folder's --audit-log place."""
+    if folder == root:
+        return root / STATE_DIR_NAME / ROOT_LOCK_NAME
+    return folder / (ROOT_LOCK_NAME if folder.name == STATE_DIR_NAME else LOCK_NAME)
+
+
+class FolderLock:
+    """An exclusive, non-blocking lock on ``folder``, held from ``__enter__`` to ``__exit__``.
+
+    ``lock_file`` defaults to ``.face-clean.lock`` in the folder, which is made if missing.
+    ``optional``: a read-only place is a warning, not an error (a dry run writes nothing there).
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        command: str = "face-clean",
+        *,
+        lock_file: Path | None = None,
+        label: str | None = None,
+        hint: str = "",
+        optional: bool = False,
+    ) -> None:
+        self.folder = folder
+        self.path = lock_file or folder / LOCK_NAME
+        self.label, self.hint = label or str(folder), hint
+        self.command, self.optional = command, optional
+        self.fd: int | None = None
+        self.created: list[Path] = []  # folders made for the lock, deepest first
+
+    @property
+    def held(self) -> bool:
+        return self.fd is not None
+
+    def __enter__(self) -> FolderLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def acquire(self) -> None:
+        for _ in range(RETRIES):
+            try:
+                if self._try():
+                    return
+            except LockError:
+                self._remove_created()
+                raise
+            except OSError as err:
+                if self.optional and err.errno in READ_ONLY:
+                    log.warning("cannot lock %s (%s); going on without the lock", self.label, err.strerror)
+                    return
+                self._remove_created()
+                raise LockError(f"cannot lock {self.label}: {self.path}: {err.strerror or err}{self.hint}") from err
+        raise LockError(f"cannot lock {self.label}: {self.path} keeps being replaced; try again")
+
+    def _try(self) -> bool:
+        """One attempt: True when locked, or when locking is impossible here; False to start again."""
+        self._make_folders()
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+        except FileNotFoundError:
+            return False  # its folder was removed by a releasing holder: make it again
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise OSError(errno.EINVAL, "not a regular file")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = Holder.parse(os.pread(fd, 4096, 0))
+            os.close(fd)
+            who = holder.describe() if holder else f"lock file {self.path}"
+            raise LockError(
+                f"{self.label} is in use by another face-clean ({who}); wait for it to finish or stop it"
+            ) from None
+        except OSError as err:
+            os.close(fd)
+            if err.errno == errno.ESTALE:
+                return False  # NFS: the file was removed under us
+            if err.errno in NO_LOCKING:
+                log.warning("cannot lock %s: %s does not support locks; going on without", self.label, self.path)
+                return True
+            raise
+        if not _same_file(fd, self.path):
+            os.close(fd)  # locked a file its holder removed just before: start again on the new one
+            return False
+        stale = Holder.parse(os.pread(fd, 4096, 0))
+        if stale is not None:
+            log.info("%s: took over the lock of a face-clean that is gone (%s)", self.path, stale.describe())
+        data = json.dumps(asdict(Holder.me(self.command))).encode() + b"\n"
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, data, 0)
+        except OSError:
+            os.close(fd)
+            raise
+        self.fd = fd
+        return True
+
+    def _make_folders(self) -> None:
+        folder = self.path.parent
+        missing = []
+        while not folder.exists() and folder != folder.parent:
+            missing.append(folder)
+            folder = folder.parent
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.created += [f for f in missing if f not in self.created]
+
+    def release(self) -> None:
+        """Remove the file while still holding it (see the module docstring), then unlock."""
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            try:
+                if _same_file(fd, self.path):
+                    os.unlink(self.path)
+            except OSError as err:
+                log.debug("could not remove the lock file %s: %s", self.path, err)
+            finally:
+                os.close(fd)
+        self._remove_created()
+
+    def _remove_created(self) -> None:
+        for folder in self.created:
+            try:
+                folder.rmdir()  # only when empty: never a folder something else was put in
+            except OSError:
+                break
+        self.created = []
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        here, there = os.fstat(fd), os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
+@contextmanager
+def lock_layout(layout: Layout, command: str, dry_run: bool) -> Iterator[list[FolderLock]]:
+    """Lock every folder a run or watch writes to, in a fixed order, or raise LockError holding none.
+
+    A dry run locks the photo folder (its decisions would be wrong beside a real run) and the
+    audit log's folder, not the quarantine and review folder, where it writes nothing: it
+    neither makes them nor keeps a real run on another folder from using them.  On a
+    read-only photo folder it goes on with a warning.
+    """
+    root = layout.root
+    wanted = [(root, str(root), "", dry_run)]
+    wanted.append((layout.audit_log.parent, f"the audit log's folder {layout.audit_log.parent}", "--audit-log", False))
+    if not dry_run:
+        wanted.append((layout.quarantine, f"the quarantine {layout.quarantine}", "--quarantine", False))
+        wanted.append((layout.review, f"the review folder {layout.review}", "--review-dir", False))
+    seen: set[Path] = set()
+    with ExitStack() as stack:
+        locks = []
+        for folder, label, option, optional in wanted:
+            path = lock_file_for(folder, root)
+            if path not in seen:
+                seen.add(path)
+                hint = f"; choose another place with {option}" if option else ""
+                lock = FolderLock(
+                    folder, f"face-clean {command} {root}", lock_file=path, label=label, hint=hint, optional=optional
+                )
+                locks.append(stack.enter_context(lock))
+        yield locks
