@@ -21,6 +21,7 @@ import photos
 import pytest
 from conftest import all_hashes, audit_records, sha256
 from watching import noise_jpegs, start_process, wait_for
+from watching import records as complete_records
 
 from cleaner.journal import MoveJournal
 
@@ -151,7 +152,7 @@ def kill_randomly(tmp_path: Path, command: str, kills: int, seed: int) -> None:
         proc = start_process(root)
         try:
             names = {p.name for p in files}
-            wait_for(lambda: {r["path"] for r in audit_records(log)} >= names, 120, "every file decided")
+            wait_for(lambda: {r["path"] for r in complete_records(root)} >= names, 120, "every file decided")
             time.sleep(1)
         finally:
             proc.send_signal(signal.SIGTERM)

@@ -3,6 +3,7 @@ waiting on the audit log, and the invariants every scenario must keep."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from conftest import all_hashes, audit_records
+from conftest import all_hashes
 from PIL import Image
 
 from cleaner import rules
@@ -82,8 +83,12 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def records(root: Path) -> list[dict[str, Any]]:
+    """The complete lines of the audit log: the daemon may be half-way through writing the last."""
     log = Layout.for_root(root).audit_log
-    return audit_records(log) if log.exists() else []
+    if not log.exists():
+        return []
+    text = log.read_text(encoding="utf-8")
+    return [json.loads(line) for line in text[: text.rfind("\n") + 1].splitlines()]
 
 
 def wait_for_records(root: Path, n: int, timeout: float = 60) -> list[dict[str, Any]]:
