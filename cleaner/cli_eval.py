@@ -1,0 +1,3 @@
+"""``face-clean eval``."""
+
+from __future__ import annotations

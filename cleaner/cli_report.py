@@ -1,0 +1,3 @@
+"""``face-clean report``."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""``face-clean restore``."""
+
+from __future__ import annotations
