@@ -250,4 +250,4 @@ def check(rules_path: Path | None, keep: str | None) -> None:
     click.echo(describe(load_rules(rules_path, keep)))
 
 
-from cleaner import cli_models, cli_watch  # noqa: E402,F401  (they add their commands to ``main``)
+from cleaner import cli_eval, cli_models, cli_report, cli_restore, cli_watch  # noqa: E402,F401  (they add their commands)
