@@ -140,7 +140,7 @@ class MoveJournal:
                     log.error("refused a move journal entry outside the folder and quarantine: %s", m.src)
                     self.end(m.move_id)
                     continue
-                s = self._settle(m)
+                s = self.settle(m)
                 settled.append(s)
                 if s.outcome == "completed" and m.move_id not in have:
                     notes = [*m.record.get("notes", []), "move completed by recovery after an interruption"]
@@ -152,7 +152,8 @@ class MoveJournal:
             self.path.write_text("", encoding="utf-8")
         return settled
 
-    def _settle(self, m: Unfinished) -> Settled:
+    def settle(self, m: Unfinished) -> Settled:
+        """Complete or roll back one unfinished move (also used by cleaner.restore)."""
         for dst in m.candidates:
             tmp = dst.with_name(f".{dst.name}.")
             for partial in dst.parent.glob(f"{tmp.name}*{TEMP_SUFFIX}") if dst.parent.is_dir() else []:

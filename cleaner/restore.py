@@ -263,7 +263,7 @@ class Restorer:
             if not any(within(m.src.parent, f) for f in self.sources) or targets != m.candidates:
                 log.error("refused a restore journal entry outside the folder and quarantine: %s", m.src)
             else:
-                s = self.journal._settle(m)  # run's own settling: complete, roll back or keep both
+                s = self.journal.settle(m)  # run's own settling: complete, roll back or keep both
                 settled.append(s)
                 if s.outcome == "completed" and m.move_id not in have:
                     notes = [*m.record.get("notes", []), RECOVERED]
