@@ -120,7 +120,8 @@ class Daemon:
         now, p = time.monotonic(), self.pending
         if e.kind == watch.DIR_APPEARED:
             # A folder created and filled at once (cp -r): its files may predate our watch on it.
-            self._found(scan(e.path, self.options.recursive, self.job.rules.exclude, self.layout.own_paths))
+            if self.options.recursive:
+                self._found(scan(e.path, True, self.job.rules.exclude, self.layout.own_paths))
         elif e.kind == watch.REMOVED:
             p.removed(e.path)
         elif os.path.isdir(e.path) or (not self.options.recursive and e.path.parent != self.layout.root):
