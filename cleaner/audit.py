@@ -153,6 +153,16 @@ class AuditLog:
         self.close()
 
 
+_EMPTY: dict[str, Any] = dict(size=0, faces=[], faces_considered=0, cached=False, rule="", uncertain=False)
+_EMPTY.update(engine="", detector="", model_files=[], model_sha256=[], deepface_version="", notes=[])
+
+
+def record_of(fields: dict[str, Any]) -> AuditRecord:
+    """An AuditRecord from a record read back (log, journal): unknown fields dropped, missing ones empty."""
+    known = AuditRecord.__dataclass_fields__
+    return AuditRecord(**{**dict.fromkeys(known), **_EMPTY, **{k: v for k, v in fields.items() if k in known}})
+
+
 def move_ids(path: Path) -> set[str]:
     """The moves the audit log has a record of (recovery asks, after a crash)."""
     if not path.exists():

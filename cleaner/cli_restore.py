@@ -91,7 +91,7 @@ class FileArg:
 
     @classmethod
     def parse(cls, text: str, layout: Layout) -> FileArg:
-        from cleaner.restore import within
+        from cleaner.journal import within
 
         real = os.path.realpath(text)
         paths = set() if os.path.isabs(text) else {PurePosixPath(text).as_posix()}

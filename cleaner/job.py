@@ -21,7 +21,7 @@ from typing import Any
 from tqdm import tqdm
 
 from cleaner.actions import Item, MoveTo, for_decision
-from cleaner.audit import AuditLog, AuditRecord, make_record, move_ids, new_run_id
+from cleaner.audit import AuditLog, AuditRecord, make_record, move_ids, new_run_id, record_of
 from cleaner.batch import BatchAnalyzer
 from cleaner.decide import decide
 from cleaner.journal import MoveJournal
@@ -176,7 +176,7 @@ class Job:
             record = AuditRecord(**fields)
         except TypeError:  # a journal from another version, or tampered with: keep what we can
             log.error("the journal's record of %s is unreadable; its move is recorded without details", fields)
-            record = AuditRecord(**{**dict.fromkeys(AuditRecord.__dataclass_fields__), **_known(fields)})
+            record = record_of(fields)
         self.audit.write(record, durable=True)
 
     def process(self, files: list[Path], after_each: Callable[[], object] | None = None) -> None:
@@ -254,10 +254,6 @@ def run(
     summary = job.summary if job is not None else Summary()
     summary.seconds = time.monotonic() - started
     return summary
-
-
-def _known(fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in fields.items() if k in AuditRecord.__dataclass_fields__}
 
 
 @contextmanager

@@ -52,9 +52,14 @@ class Settled:
     destination: Path | None = None
 
 
+def within(path: str | Path, folder: Path) -> bool:
+    """``path`` is ``folder`` or below it, both with links resolved."""
+    real, base = os.path.realpath(path), os.path.realpath(folder)
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+
 def _inside(path: Path, folders: tuple[Path, ...]) -> bool:
-    real = os.path.realpath(path.parent)
-    return any(real == os.path.realpath(f) or real.startswith(os.path.realpath(f) + os.sep) for f in folders)
+    return any(within(path.parent, f) for f in folders)
 
 
 def _matches(path: Path, sha256: str | None) -> bool:

@@ -35,10 +35,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from cleaner import __version__
-from cleaner.audit import AuditLog, AuditRecord, move_ids, new_run_id, now
+from cleaner.audit import AuditLog, AuditRecord, move_ids, new_run_id, now, record_of
 from cleaner.hashing import sha256_file
 from cleaner.job import Layout
-from cleaner.journal import MoveJournal, Settled
+from cleaner.journal import MoveJournal, Settled, within
 from cleaner.move import MoveError, free_name, move_file
 from cleaner.scan import STATE_DIR_NAME
 
@@ -47,12 +47,6 @@ RESTORE = "restore"  # the action of a restore record
 RESTORED_FROM = "restored from "  # the note that names the quarantined file a restore took
 RECOVERED = "restore completed by recovery after an interruption"
 JOURNAL_NAME = "restores.journal"
-
-
-def within(path: str | Path, folder: Path) -> bool:
-    """``path`` is ``folder`` or below it, both with links resolved."""
-    real, base = os.path.realpath(path), os.path.realpath(folder)
-    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
 
 
 @dataclass(frozen=True)
@@ -280,16 +274,6 @@ class Restorer:
             self.journal.path.unlink()
         if self.audit is not None:
             self.audit.close()
-
-
-EMPTY = dict(size=0, faces=[], faces_considered=0, cached=False, rule="", uncertain=False, engine="", detector="")
-EMPTY.update(model_files=[], model_sha256=[], deepface_version="", notes=[])
-
-
-def record_of(fields: dict[str, Any]) -> AuditRecord:
-    """An AuditRecord from a record read back: unknown fields dropped, missing ones empty."""
-    known = AuditRecord.__dataclass_fields__
-    return AuditRecord(**{**dict.fromkeys(known), **EMPTY, **{k: v for k, v in fields.items() if k in known}})
 
 
 def _conflict(dst: Path, digest: str) -> str:
