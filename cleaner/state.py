@@ -156,21 +156,10 @@ class StateDB:
 
     def undecided(self, paths: list[Path], decision_key: str) -> list[Path]:
         """The paths not yet decided under ``decision_key``, or changed since they were."""
-        todo: list[Path] = []
-        for start in range(0, len(paths), QUERY_CHUNK):
-            chunk = paths[start : start + QUERY_CHUNK]
-            keys = [_key(p) for p in chunk]
-            rows = dict(
-                (row[0], row[1:])
-                for row in self._db.execute(
-                    f"SELECT path, size, mtime_ns FROM decided WHERE decision_key = ? AND path IN ({_marks(keys)})",
-                    (decision_key, *keys),
-                )
-            )
-            for path, key in zip(chunk, keys, strict=True):
-                if key not in rows or _fingerprint(path) != rows[key]:
-                    todo.append(path)
-        return todo
+        sql = "SELECT path, size, mtime_ns FROM decided WHERE decision_key = ? AND path IN ({marks})"
+        return [
+            p for p, _, row in self._rows_by_path(sql, decision_key, paths) if row is None or _fingerprint(p) != row
+        ]
 
     def decided_paths(self) -> dict[str, str]:
         """Every decided path and its decision key (for checks and tests)."""
@@ -182,32 +171,31 @@ class StateDB:
         return next(iter(self.cached_many([path], identity)))
 
     def cached_many(self, paths: list[Path], identity: str) -> Iterator[ImageAnalysis | Path]:
-        """Each path's cached analysis if the file is unchanged, else the path, in order.  One
-        query per chunk of paths: a query per file is a measurable share of a 10,000-file rerun."""
+        """Each path's cached analysis if the file is unchanged, else the path, in order."""
+        sql = (
+            "SELECT f.path, f.size, f.mtime_ns, f.sha256, a.result FROM files f "
+            "JOIN analyses a ON a.sha256 = f.sha256 AND a.identity = ? WHERE f.path IN ({marks})"
+        )
+        for path, key, row in self._rows_by_path(sql, identity, paths):
+            yield self._if_unchanged(path, key, row) or path
+
+    def _rows_by_path(
+        self, sql: str, param: str, paths: list[Path]
+    ) -> Iterator[tuple[Path, str, tuple[Any, ...] | None]]:
+        """Each path, its key and its row of ``sql`` (path first), one query per chunk of paths:
+        a query per file is a measurable share of a 10,000-file rerun.  Lazy, chunk by chunk."""
         for start in range(0, len(paths), QUERY_CHUNK):
             chunk = paths[start : start + QUERY_CHUNK]
             keys = [_key(p) for p in chunk]
-            rows = {
-                row[0]: row[1:]
-                for row in self._db.execute(
-                    "SELECT f.path, f.size, f.mtime_ns, f.sha256, a.result FROM files f "
-                    "JOIN analyses a ON a.sha256 = f.sha256 AND a.identity = ? "
-                    f"WHERE f.path IN ({_marks(keys)})",
-                    (identity, *keys),
-                )
-            }
+            rows = {row[0]: row[1:] for row in self._db.execute(sql.format(marks=_marks(keys)), (param, *keys))}
             for path, key in zip(chunk, keys, strict=True):
-                yield self._if_unchanged(path, key, rows.get(key)) or path
+                yield path, key, rows.get(key)
 
     def _if_unchanged(self, path: Path, key: str, row: tuple[Any, ...] | None) -> ImageAnalysis | None:
         if row is None:
             return None
-        try:
-            st = os.lstat(path)  # now, not when the chunk was queried: the run may be slow
-        except OSError:
-            return None
         size, mtime_ns, sha256, result = row
-        if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+        if _fingerprint(path) != (size, mtime_ns):  # now, not when the chunk was queried: the run may be slow
             return None
         self._unchanged.add(key)
         return _from_json(result, path, size, sha256, mtime_ns)
