@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 import click
 
 from cleaner import __version__, rules
+from cleaner.cli_cluster import ClusterArgs, cluster_errors, cluster_options
 from cleaner.describe import describe
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_MODELS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -101,7 +102,8 @@ def main() -> None:
 
     \b
     Exit codes: 0 done; 1 done, but some files could not be processed (unreadable, failed
-    to move); 2 bad usage or bad rules; 3 model weights missing or unloadable; 130 interrupted.
+    to move); 2 bad usage or bad rules; 3 model weights missing or unloadable; 4 the Ray
+    cluster could not be used or stopped answering (run --cluster); 130 interrupted.
     """
 
 
@@ -210,12 +212,18 @@ class FolderArgs:
 
 @main.command()
 @folder_options
+@cluster_options
 @model_errors
 @state_errors
+@cluster_errors
 def run(**options: Any) -> None:
     """Analyse every image in DIRECTORY once and apply the rules."""
+    cluster = ClusterArgs.pop_from(options)
     args = FolderArgs(**options)
     _setup_logging(args.verbose, args.quiet)
+    problem = cluster.problem()
+    if problem:
+        fail(problem, EXIT_USAGE)
     rs = args.rules()
     from cleaner.job import run as run_job
     from cleaner.lock import lock_layout
@@ -223,11 +231,15 @@ def run(**options: Any) -> None:
 
     layout = args.layout()
     log.debug(describe(rs))
-    with lock_layout(layout, "run", args.dry_run), StateDB(layout.state_db) as state:
+    with (
+        lock_layout(layout, "run", args.dry_run),
+        StateDB(layout.state_db) as state,
+        cluster.analyzer(build_analyzer(rs, state, args.verbose), args.verbose > 0) as analyzer,
+    ):
         summary = run_job(
             rs,
             layout,
-            build_analyzer(rs, state, args.verbose),
+            analyzer,
             state,
             dry_run=args.dry_run,
             recursive=args.recursive,

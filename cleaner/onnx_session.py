@@ -55,13 +55,26 @@ def light_copy(src: Path) -> Path:
             capture_output=True,
             timeout=1800,
         )
-        os.rename(tmp, final)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not (final / "model.onnx").is_file():
+                raise
+            # another process (a second worker on this node) made the same copy first
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for stale in folder.glob(f"{src.stem}-*"):  # our own copies of an older weight file
         if stale != final:
             shutil.rmtree(stale, ignore_errors=True)
     return final / "model.onnx"
+
+
+def _threads() -> int:
+    """OMP_NUM_THREADS when set (a Ray worker's share of the CPUs, say), else every core."""
+    try:
+        return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
+    except ValueError:
+        return os.cpu_count() or 1
 
 
 def _session(path: str) -> Any:
@@ -72,7 +85,7 @@ def _session(path: str) -> Any:
     options.log_severity_level = 3
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     options.enable_cpu_mem_arena = False
-    options.intra_op_num_threads = os.cpu_count() or 1
+    options.intra_op_num_threads = _threads()
     providers = onnx_utils.resolve_providers(ort.get_available_providers())
     return ort.InferenceSession(path, sess_options=options, providers=providers)
 
