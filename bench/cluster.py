@@ -21,7 +21,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import throughput
-import vgg_model
 
 
 def main() -> None:
@@ -34,14 +33,9 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="face-clean-bench-cluster-"))
-    home = args.home or work / "home"
-    model = home / ".deepface" / "weights" / "gender_model_weights.onnx"
-    if not model.exists():
-        print(f"building the VGG-Face-sized gender model at {model} ...", flush=True)
-        vgg_model.build(model)
+    _, env = throughput.model_env(args.home or work / "home")
     folder = args.folder or throughput.make_folder(work / "photos", args.copies)
     files = sum(1 for p in folder.rglob("*") if p.is_file())
-    env = {**os.environ, "DEEPFACE_HOME": str(home), "DEEPFACE_BACKEND_ENGINE": "onnx", "DEEPFACE_LOG_LEVEL": "40"}
     print(f"{files} images in {folder}; {args.cpus} CPUs", flush=True)
 
     base = [sys.executable, "-m", "cleaner", "run", str(folder), "--keep", "Man", "--dry-run", "-q"]

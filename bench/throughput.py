@@ -54,6 +54,16 @@ def scene(face: np.ndarray, width: int, height: int) -> Image.Image:
     return canvas
 
 
+def model_env(home: Path) -> tuple[Path, dict[str, str]]:
+    """The VGG-Face-sized stand-in under ``home`` (built if absent), and the environment that uses it."""
+    model = home / ".deepface" / "weights" / "gender_model_weights.onnx"
+    if not model.exists():
+        print(f"building the VGG-Face-sized gender model at {model} ...", flush=True)
+        vgg_model.build(model)
+    env = {**os.environ, "DEEPFACE_HOME": str(home), "DEEPFACE_BACKEND_ENGINE": "onnx", "DEEPFACE_LOG_LEVEL": "40"}
+    return model, env
+
+
 def make_folder(root: Path, copies: int) -> Path:
     """Photos at 640 px, 1600 px, 3000 px and 4000x3000 (12 MP), with and without faces."""
     astronaut = data.astronaut()
@@ -97,15 +107,10 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="face-clean-bench-"))
-    home = args.home or work / "home"
-    model = home / ".deepface" / "weights" / "gender_model_weights.onnx"
-    if not model.exists():
-        print(f"building the VGG-Face-sized gender model at {model} ...", flush=True)
-        vgg_model.build(model)
+    model, env = model_env(args.home or work / "home")
     folder = args.folder or make_folder(work / "photos", args.copies)
     files = [p for p in folder.rglob("*") if p.is_file()]
     megapixels = sum(Image.open(p).width * Image.open(p).height for p in files) / 1e6 / len(files)
-    env = {**os.environ, "DEEPFACE_HOME": str(home), "DEEPFACE_BACKEND_ENGINE": "onnx", "DEEPFACE_LOG_LEVEL": "40"}
     print(f"{len(files)} images in {folder}, {megapixels:.1f} MP on average; model {model.stat().st_size / 1e6:.0f} MB")
 
     plain_s, plain_mb, out = timed([sys.executable, "-c", PLAIN_LOOP, str(folder)], env)

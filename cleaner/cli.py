@@ -14,10 +14,10 @@ from typing import Any, NoReturn
 import click
 
 from cleaner import __version__, rules
-from cleaner.cli_cluster import ClusterArgs, cluster_errors, cluster_options
+from cleaner.cli_cluster import ClusterArgs, cluster_options
 from cleaner.describe import describe
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_MODELS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_MODELS, EXIT_CLUSTER, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 log = logging.getLogger("face-clean")
 
 
@@ -158,6 +158,22 @@ def build_analyzer(rs: rules.RuleSet, state: Any, verbose: int) -> Any:
     )
     key = analyzer.identity.key
     return BatchAnalyzer(analyzer, lookup=lambda f: state.lookup(f.path, len(f.data), f.st.st_mtime_ns, f.sha256, key))
+
+
+def cluster_errors(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Ray missing, unreachable or stalled (run --cluster): a message, not a traceback."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except Exception as err:
+            cluster = sys.modules.get("cleaner.cluster_results")  # imported only with --cluster
+            if cluster is None or not isinstance(err, cluster.ClusterError):
+                raise
+            fail(str(err), EXIT_CLUSTER)
+
+    return wrapper
 
 
 def state_errors(f: Callable[..., Any]) -> Callable[..., Any]:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import re
-import sys
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, fields
@@ -13,7 +11,6 @@ from typing import Any
 
 import click
 
-EXIT_CLUSTER = 4
 ADDRESS = re.compile(r"^(ray|auto|(ray://)?[\w.\-\[\]:]+:\d+)$")
 
 
@@ -78,12 +75,11 @@ class ClusterArgs:
             return f"{', '.join(given)} only apply with --cluster" if given else None
         if not ADDRESS.match(self.cluster):
             return f"--cluster {self.cluster!r}: give ray (a local instance), auto, HOST:PORT or ray://HOST:PORT"
-        if self.local_cpus is not None and self.cluster != "ray":
+        options = self.options(False)
+        if self.local_cpus is not None and not options.local:
             return "--local-cpus only applies to --cluster ray (a joined cluster has its own CPUs)"
-        if self.cluster == "ray" and self.gpus_per_worker is None:
-            short = self.options(False).shortfall(float(self.local_cpus or os.cpu_count() or 1), 0.0)
-            if short:
-                return f"the worker pool does not fit this machine: it needs {short}"
+        if self.gpus_per_worker is None:  # GPUs are counted once Ray has started
+            return options.misfit(float(self.local_cpus or os.cpu_count() or 1), 0.0)
         return None
 
     def options(self, verbose: bool) -> Any:
@@ -106,20 +102,3 @@ class ClusterArgs:
         from cleaner.cluster import ClusterAnalyzer
 
         return ClusterAnalyzer(local.analyzer, self.options(verbose))
-
-
-def cluster_errors(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Ray missing, unreachable or stalled: one message and exit code 4, never a traceback."""
-
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return f(*args, **kwargs)
-        except Exception as err:
-            cluster = sys.modules.get("cleaner.cluster_results")  # imported only with --cluster
-            if cluster is None or not isinstance(err, cluster.ClusterError):
-                raise
-            click.echo(f"face-clean: {err}", err=True)
-            sys.exit(EXIT_CLUSTER)
-
-    return wrapper

@@ -78,6 +78,11 @@ class ClusterOptions:
         ]
         return "; ".join(missing) or None
 
+    def misfit(self, cpus: float, gpus: float) -> str | None:
+        """Why ``--cluster ray`` refuses this pool (a local instance cannot grow), or None."""
+        short = self.shortfall(cpus, gpus) if self.local else None
+        return f"the worker pool does not fit this machine: it needs {short}" if short else None
+
 
 class ClusterAnalyzer:
     """Analyses on Ray workers, with the models and settings of ``local`` (the driver's
@@ -87,7 +92,6 @@ class ClusterAnalyzer:
         self.local = local
         self.options = options
         self._ray: Any = None
-        self._started_here = False
 
     @property
     def identity(self) -> ModelIdentity:
@@ -114,8 +118,7 @@ class ClusterAnalyzer:
         """Stop the local instance (a joined cluster keeps running; our workers end with us)."""
         if self._ray is not None and self._ray.is_initialized():
             if not self.options.verbose:  # an iteration cut short logs its traceback: the run said why
-                for name in ("ray", "ray.data"):
-                    logging.getLogger(name).setLevel(logging.CRITICAL)
+                _quiet_ray(logging.CRITICAL)
             self._ray.shutdown()
 
     def __enter__(self) -> ClusterAnalyzer:
@@ -137,8 +140,7 @@ class ClusterAnalyzer:
         o = self.options
         env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
         if not o.verbose:  # Ray's notices (token auth, progress bars off) unless asked for with -v
-            for name in ("ray", "ray.data"):  # ray.data sets its own level
-                logging.getLogger(name).setLevel(logging.ERROR)
+            _quiet_ray(logging.ERROR)
         kwargs: dict[str, Any] = {
             "runtime_env": {"env_vars": env} if env else None,
             "log_to_driver": o.verbose,
@@ -180,9 +182,10 @@ class ClusterAnalyzer:
         o = self.options
         cpus, gpus = self._resources()
         workers = o.pool_size(cpus, gpus)
+        misfit = o.misfit(cpus, gpus)
+        if misfit:
+            raise ClusterError(misfit)
         short = o.shortfall(cpus, gpus)
-        if short and o.local:
-            raise ClusterError(f"the worker pool does not fit this machine: it needs {short}")
         if short:
             log.warning(
                 "face-clean: the worker pool needs %s now; waiting for the cluster to grow "
@@ -246,6 +249,11 @@ def _dataset(paths: list[bytes], settings: WorkerSettings, o: ClusterOptions, wo
         num_cpus=o.cpus_per_worker,
         num_gpus=o.gpus_per_worker or None,
     )
+
+
+def _quiet_ray(level: int) -> None:
+    for name in ("ray", "ray.data"):  # ray.data sets its own level
+        logging.getLogger(name).setLevel(level)
 
 
 def _n(count: float, unit: str) -> str:
