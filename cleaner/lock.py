@@ -27,7 +27,11 @@ an audit log, state database and move journal, conflict too).
   still leads to the very file it locked: one that opened the file just before it was
   removed, and locked it just after, sees that and starts again on a fresh file.
 - Folders made only to hold a lock file are removed with it when empty, so a run that
-  quarantines nothing, or uses an --audit-log elsewhere, leaves no trace.
+  quarantines nothing, or uses an --audit-log elsewhere, leaves no trace.  The lock file names
+  them, so that whoever takes over the lock of a killed holder removes them too.
+- A lock file of another user (root's, left by a killed ``docker exec`` before the container ran
+  as PUID) is locked through a read-only open, and replaced by one of ours where we may.
+- A photo folder above or below a locked one counts as locked (cleaner.lock_holders).
 """
 
 from __future__ import annotations
@@ -37,15 +41,14 @@ import fcntl
 import json
 import logging
 import os
-import socket
 import stat
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cleaner.lock_holders import Holder, held_nearby
 from cleaner.scan import STATE_DIR_NAME
 
 if TYPE_CHECKING:
@@ -57,39 +60,11 @@ ROOT_LOCK_NAME = "lock"  # in the photo folder's .face-clean folder (never scann
 READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 NO_LOCKING = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL)
 RETRIES = 50  # fresh starts after a holder's release raced our open; each takes another release
+WAIT = "wait for it to finish or stop it"
 
 
 class LockError(Exception):
     """A lock could not be taken; the message is the user's (exit code 2)."""
-
-
-@dataclass(frozen=True)
-class Holder:
-    """Who holds a lock: written into the lock file so that a second process can name it."""
-
-    pid: int
-    host: str
-    command: str
-    since: str  # ISO 8601 with the holder's offset
-
-    @classmethod
-    def me(cls, command: str) -> Holder:
-        return cls(os.getpid(), socket.gethostname(), command, datetime.now().astimezone().isoformat("T", "seconds"))
-
-    @classmethod
-    def parse(cls, data: bytes) -> Holder | None:
-        try:
-            fields = json.loads(data)
-            return cls(int(fields["pid"]), str(fields["host"]), str(fields["command"]), str(fields["since"]))
-        except (ValueError, TypeError, KeyError):
-            return None  # empty (the holder has not written it yet) or not ours
-
-    def describe(self) -> str:
-        try:
-            since = datetime.fromisoformat(self.since).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        except ValueError:
-            since = self.since
-        return f"pid {self.pid} on {self.host}, '{self.command}', since {since}"
 
 
 def lock_file_for(folder: Path, root: Path) -> Path:
@@ -154,8 +129,12 @@ class FolderLock:
     def _try(self) -> bool:
         """One attempt: True when locked, or when locking is impossible here; False to start again."""
         self._make_folders()
+        writable = True
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+            except PermissionError:  # another user's lock file (root's, from before a container dropped it)
+                fd, writable = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), False
         except FileNotFoundError:
             return False  # its folder was removed by a releasing holder: make it again
         if not stat.S_ISREG(os.fstat(fd).st_mode):
@@ -166,10 +145,7 @@ class FolderLock:
         except BlockingIOError:
             holder = Holder.parse(os.pread(fd, 4096, 0))
             os.close(fd)
-            who = holder.describe() if holder else f"lock file {self.path}"
-            raise LockError(
-                f"{self.label} is in use by another face-clean ({who}); wait for it to finish or stop it"
-            ) from None
+            raise LockError(f"{self.label} is in use by another face-clean ({self._who(holder)}); {WAIT}") from None
         except OSError as err:
             os.close(fd)
             if err.errno == errno.ESTALE:
@@ -184,7 +160,11 @@ class FolderLock:
         stale = Holder.parse(os.pread(fd, 4096, 0))
         if stale is not None:
             log.info("%s: took over the lock of a face-clean that is gone (%s)", self.path, stale.describe())
-        data = json.dumps(asdict(Holder.me(self.command))).encode() + b"\n"
+            self._inherit(stale)
+        if not writable:
+            return self._replace_foreign(fd)
+        made = tuple(str(f) for f in self.created)
+        data = json.dumps(asdict(Holder.me(self.command, made))).encode() + b"\n"
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, data, 0)
@@ -193,6 +173,28 @@ class FolderLock:
             raise
         self.fd = fd
         return True
+
+    def _who(self, holder: Holder | None) -> str:
+        if holder is None or holder.alive() is False:
+            return f"lock file {self.path}"  # a dead holder's name, left in a file we could not rewrite
+        return holder.describe()
+
+    def _inherit(self, stale: Holder) -> None:
+        """The folder a killed holder made for this lock is ours to remove now, if still empty."""
+        mine = self.path.parent
+        if str(mine) in stale.made and mine not in self.created:
+            self.created.insert(0, mine)
+
+    def _replace_foreign(self, fd: int) -> bool:
+        """Holding another user's lock file (read-only): put one of our own in its place, where the
+        folder lets us (False: start again on it); else keep holding this one, unwritten (True)."""
+        try:
+            os.unlink(self.path)
+        except OSError:
+            self.fd = fd
+            return True
+        os.close(fd)
+        return False
 
     def _make_folders(self) -> None:
         folder = self.path.parent
@@ -235,7 +237,8 @@ def _same_file(fd: int, path: Path) -> bool:
 
 @contextmanager
 def lock_layout(layout: Layout, command: str, dry_run: bool) -> Iterator[list[FolderLock]]:
-    """Lock every folder a run or watch writes to, in a fixed order, or raise LockError holding none.
+    """Lock every folder a run or watch writes to, in a fixed order, or raise LockError holding none;
+    a photo folder above or below ``layout.root`` that is locked counts as this one (cleaner.lock_holders).
 
     A dry run locks the photo folder (its decisions would be wrong beside a real run) and the
     audit log's folder, not the quarantine and review folder, where it writes nothing: it
@@ -260,4 +263,7 @@ def lock_layout(layout: Layout, command: str, dry_run: bool) -> Iterator[list[Fo
                     folder, f"face-clean {command} {root}", lock_file=path, label=label, hint=hint, optional=optional
                 )
                 locks.append(stack.enter_context(lock))
+        nearby = held_nearby(root, STATE_DIR_NAME, ROOT_LOCK_NAME, [lk.fd for lk in locks if lk.fd is not None])
+        if nearby:
+            raise LockError(f"{nearby}; {WAIT}")
         yield locks
