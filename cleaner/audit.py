@@ -51,6 +51,7 @@ class AuditRecord:
     tool_version: str = __version__
     notes: list[str] = field(default_factory=list)
     move_id: str | None = None  # ties a move to its journal entry (cleaner.journal)
+    decision_key: str | None = None  # the rules and models that decided (cleaner.job.decision_key)
 
 
 def json_line(fields: dict[str, Any]) -> str:
@@ -73,7 +74,13 @@ def now() -> str:
 
 
 def make_record(
-    item: Item, outcome: Outcome, identity: ModelIdentity, run_id: str, dry_run: bool, move_id: str | None = None
+    item: Item,
+    outcome: Outcome,
+    identity: ModelIdentity,
+    run_id: str,
+    dry_run: bool,
+    move_id: str | None = None,
+    decision_key: str | None = None,
 ) -> AuditRecord:
     a, d = item.analysis, item.decision
     return AuditRecord(
@@ -104,6 +111,7 @@ def make_record(
         deepface_version=identity.deepface_version,
         notes=[*a.notes, *outcome.notes],
         move_id=move_id,
+        decision_key=decision_key,
     )
 
 
@@ -141,6 +149,10 @@ class AuditLog:
                 at_start=False,
             ) from None
 
+    def position(self) -> tuple[int, int]:
+        """(inode, size) after the last record: where the next one starts (cleaner.reconcile)."""
+        return os.fstat(self._fh.fileno()).st_ino, self._fh.tell()
+
     def close(self) -> None:
         self._fh.flush()
         os.fsync(self._fh.fileno())
@@ -170,10 +182,11 @@ def move_ids(path: Path) -> set[str]:
     return {r["move_id"] for r in read(path) if r.get("move_id")}
 
 
-def read(path: Path) -> list[dict[str, Any]]:
-    """All records of an audit log; a torn last line (power cut mid-write) is skipped."""
+def read(path: Path, offset: int = 0) -> list[dict[str, Any]]:
+    """All records of an audit log (from byte ``offset``); a torn last line (power cut mid-write) is skipped."""
     records = []
     with path.open(encoding="utf-8") as fh:
+        fh.seek(offset)
         for line in fh:
             try:
                 records.append(json.loads(line))
