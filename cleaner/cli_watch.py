@@ -120,7 +120,10 @@ def _watch(args: FolderArgs, rs: Any, layout: Any, options: Any) -> None:
     from cleaner.root_guard import FolderGone, RootGuard
     from cleaner.state import StateDB
 
-    guard = RootGuard(layout.root)
+    try:
+        guard = RootGuard(layout.root)
+    except OSError as err:  # gone again as it came back
+        raise FolderGone(f"the watched folder {layout.root} cannot be opened ({err.strerror})") from None
     try:
         with lock_layout(layout, "watch", args.dry_run), StateDB(layout.state_db) as state:
             analyzer = build_analyzer(rs, state, args.verbose)

@@ -91,10 +91,11 @@ class Daemon:
 
     def _close(self, reason: str) -> None:
         """Flush what can be flushed (nothing, for a folder deleted with its state), then the last heartbeat."""
-        if self.guard.gone() is None:
+        gone = self.guard.gone() is not None
+        if not gone:
             self.job.state.commit()
         self.job.journal.close()
-        self.heartbeat.beat({"stopped": True, "reason": reason, **self._count_dict()}, force=True)
+        self.heartbeat.beat({"stopped": True, "reason": reason, **self._count_dict()}, force=True, quiet=gone)
         self.heartbeat.close()
         if self._own_guard:
             self.guard.close()

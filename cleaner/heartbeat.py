@@ -46,8 +46,9 @@ class Heartbeat:
         self._warned = False
         self.me = {"pid": os.getpid(), "host": socket.gethostname(), "pid_start": process_start(os.getpid())}
 
-    def beat(self, fields: dict[str, Any], force: bool = False) -> None:
-        """Rewrite the file (at most every ``EVERY`` seconds unless ``force``)."""
+    def beat(self, fields: dict[str, Any], force: bool = False, quiet: bool = False) -> None:
+        """Rewrite the file (at most every ``EVERY`` seconds unless ``force``); ``quiet``: a file
+        that cannot be written (its folder deleted with the watched folder) is no news."""
         now = time.monotonic()
         if self.path is None or (not force and now - self._last < EVERY):
             return
@@ -57,7 +58,7 @@ class Heartbeat:
             self._write(body.encode())
             self._warned = False
         except OSError as err:
-            if not self._warned:  # once, not every 10 s
+            if not self._warned and not quiet:  # once, not every 10 s
                 log.warning("cannot write the heartbeat %s: %s", self.path, err.strerror or err)
             self._warned = True
 
