@@ -50,7 +50,17 @@ def rule_options(f: Callable[..., Any]) -> Callable[..., Any]:
             help="Rules file (default: the built-in rules, a copy of rules.yaml).",
         ),
         click.option("--engine", type=click.Choice(rules.ENGINES), help="deepface engine (overrides the rules)."),
-        click.option("--detector", help="deepface face detector (overrides the rules; default opencv)."),
+        click.option("--detector", help="deepface face detector (overrides the rules; default yunet)."),
+        click.option(
+            "--gender-model",
+            metavar="builtin|deepface|MANIFEST",
+            help="Gender model (overrides the rules): the built-in one (default), DeepFace's, or a manifest file.",
+        ),
+        click.option(
+            "--age-model",
+            metavar="builtin|deepface|MANIFEST",
+            help="Age model, used when a rule asks for age (overrides the rules; default builtin).",
+        ),
         click.option(
             "--min-confidence",
             type=float,
@@ -68,10 +78,12 @@ def load_rules(
     engine: str | None = None,
     detector: str | None = None,
     min_confidence: float | None = None,
+    gender_model: str | None = None,
+    age_model: str | None = None,
 ) -> rules.RuleSet:
     try:
         rs = rules.load(rules_file, keep)
-        return rules.with_overrides(rs, engine=engine, detector=detector, min_confidence=min_confidence)
+        return rules.with_overrides(rs, engine, detector, min_confidence, gender_model, age_model)
     except rules.RulesError as err:
         fail(str(err), EXIT_USAGE)
 
@@ -81,13 +93,14 @@ def model_errors(f: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from cleaner.analyze import ModelError, UnknownDetector
         from cleaner.engine import EngineError
+        from cleaner.manifest import ManifestError
+        from cleaner.model_errors import ModelError, UnknownDetector
         from cleaner.weights import MissingWeights
 
         try:
             return f(*args, **kwargs)
-        except UnknownDetector as err:
+        except (UnknownDetector, ManifestError) as err:
             fail(str(err), EXIT_USAGE)
         except (MissingWeights, ModelError, EngineError) as err:
             fail(str(err), EXIT_MODELS)
@@ -154,8 +167,17 @@ def build_analyzer(rs: rules.RuleSet, state: Any, verbose: int) -> Any:
 
     hash_model = functools.partial(state.model_sha256, compute=sha256_file)
     analyzer = FaceAnalyzer(
-        rs.engine, rs.detector, rs.attributes, rs.max_pixels, verbose > 1, hash_model, rs.detect_size
+        rs.engine,
+        rs.detector,
+        rs.attributes,
+        rs.max_pixels,
+        verbose > 1,
+        hash_model,
+        rs.detect_size,
+        rs.gender_model,
+        rs.age_model,
     )
+    analyzer.load()  # every model loaded and run once before the first photo is touched
     key = analyzer.identity.key
     return BatchAnalyzer(analyzer, lookup=lambda f: state.lookup(f.path, len(f.data), f.st.st_mtime_ns, f.sha256, key))
 
@@ -210,6 +232,8 @@ class FolderArgs:
     rules_file: Path | None
     engine: str | None
     detector: str | None
+    gender_model: str | None
+    age_model: str | None
     min_confidence: float | None
     quarantine: Path | None
     review_dir: Path | None
@@ -220,7 +244,15 @@ class FolderArgs:
     quiet: bool
 
     def rules(self) -> rules.RuleSet:
-        return load_rules(self.rules_file, self.keep, self.engine, self.detector, self.min_confidence)
+        return load_rules(
+            self.rules_file,
+            self.keep,
+            self.engine,
+            self.detector,
+            self.min_confidence,
+            self.gender_model,
+            self.age_model,
+        )
 
     def layout(self) -> Any:
         return open_layout(self.directory, self.quarantine, self.review_dir, self.audit_log)
