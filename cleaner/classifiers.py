@@ -180,19 +180,25 @@ class OnnxClassifier:
         return np.floor(estimate.astype(np.float64) + 0.5)
 
     def check(self) -> None:
-        """Run once on a blank face: the graph must answer with sensible numbers."""
+        """Run once on a blank face and on noise: the graph must answer with sensible numbers."""
         spec = self.spec.input
-        dummy = np.zeros((1, 3, spec.height, spec.width) if spec.layout == "NCHW" else (1, spec.height, spec.width, 3))
+        shape = (3, spec.height, spec.width) if spec.layout == "NCHW" else (spec.height, spec.width, 3)
+        noise = np.random.default_rng(0).normal(0.0, 2.0, shape)
+        dummy = np.stack([np.zeros(shape), noise]).astype(np.float32)
         try:
-            raw = self._run(dummy.astype(np.float32))
+            raw = self._run(dummy)
         except Exception as err:  # onnxruntime's error for a graph that cannot run on this input
             raise ManifestError(f"{self._where()}: the graph does not run on a {spec.layout} input: {err}") from None
-        if raw.shape[0] != 1 or not np.isfinite(raw).all():
-            raise ManifestError(f"{self._where()}: the graph's output {raw.shape} is not one row of finite numbers")
-        if not self.spec.output.logits and self.spec.output.type in ("sigmoid", "softmax", "expectation"):
-            if raw.min() < -1e-6 or raw.max() > 1 + 1e-6:
+        if raw.shape[0] != 2 or not np.isfinite(raw).all():
+            raise ManifestError(
+                f"{self._where()}: the graph's output {raw.shape} is not a row of finite numbers per face"
+            )
+        out = self.spec.output
+        if not out.logits and out.type != "regression":
+            sums = raw.sum(axis=1)
+            if raw.min() < -1e-4 or raw.max() > 1 + 1e-4 or (out.type != "sigmoid" and abs(sums - 1).max() > 1e-3):
                 raise ManifestError(
-                    f"{self._where()}: the graph returns values outside 0..1, not probabilities (set logits: true?)"
+                    f"{self._where()}: the graph returns values that are not probabilities (set logits: true?)"
                 )
 
 

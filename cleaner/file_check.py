@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from cleaner.builtin_models import KNOWN
 from cleaner.hashing import sha256_file
@@ -25,6 +26,44 @@ _SIGNATURES = {
     ".bz2": (b"BZh",),
     ".zip": (b"PK\x03\x04",),
 }
+
+
+def _varint(fh: BinaryIO) -> int | None:
+    value = shift = 0
+    while True:
+        byte = fh.read(1)
+        if not byte:
+            return None
+        value |= (byte[0] & 0x7F) << shift
+        if not byte[0] & 0x80:
+            return value
+        shift += 7
+        if shift > 63:
+            return None
+
+
+def onnx_cut_short(path: Path, size: int) -> bool:
+    """Walk the file's top-level protobuf fields (tags and lengths only): a graph cut short by
+    an interrupted download or copy runs past the end of the file."""
+    with path.open("rb") as fh:
+        while fh.tell() < size:
+            tag = _varint(fh)
+            if tag is None:
+                return True
+            wire = tag & 7
+            if wire == 0:
+                if _varint(fh) is None:
+                    return True
+            elif wire == 2:
+                length = _varint(fh)
+                if length is None or fh.tell() + length > size:
+                    return True
+                fh.seek(length, 1)
+            elif wire in (1, 5):
+                fh.seek(8 if wire == 1 else 4, 1)
+            else:
+                return True
+        return fh.tell() != size
 
 
 def _looks_like_html(head: bytes) -> bool:
@@ -50,6 +89,8 @@ def damage(path: Path, expected_sha256: str | None = None, hasher: Callable[[Pat
     suffix = path.suffix.lower()
     if suffix == ".onnx" and head[0] not in _ONNX_FIRST:
         return f"is not an ONNX file (it starts with {head[:16]!r})"
+    if suffix == ".onnx" and onnx_cut_short(path, size):
+        return f"is cut short: its ONNX structure runs past its {size:,} bytes (an interrupted download?)"
     if suffix in _SIGNATURES and not head.startswith(_SIGNATURES[suffix]):
         return f"is not a {suffix} file (it starts with {head[:16]!r})"
     wanted = expected_sha256 or (known.sha256 if known is not None else None)
