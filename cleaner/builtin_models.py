@@ -98,28 +98,17 @@ def _aligned(size: int) -> InputSpec:
     return InputSpec("NCHW", size, size, "RGB", 1.0, _MEANS, (256.0, 256.0, 256.0), None)
 
 
+def _spec(task: str, file: Bundled, size: int, output: OutputSpec) -> ClassifierSpec:
+    crop = CropSpec("align5", padding=0.2)
+    return ClassifierSpec(task, BUILTIN, file.path, _aligned(size), crop, output, sha256=file.sha256)
+
+
 def gender_spec() -> ClassifierSpec:
-    return ClassifierSpec(
-        task="gender",
-        name=BUILTIN,
-        file=GENDER_FILE.path,
-        input=_aligned(32),
-        crop=CropSpec("align5", padding=0.2),
-        output=OutputSpec("softmax", labels=("Woman", "Man")),
-        sha256=GENDER_FILE.sha256,
-    )
+    return _spec("gender", GENDER_FILE, 32, OutputSpec("softmax", labels=("Woman", "Man")))
 
 
 def age_spec() -> ClassifierSpec:
-    return ClassifierSpec(
-        task="age",
-        name=BUILTIN,
-        file=AGE_FILE.path,
-        input=_aligned(64),
-        crop=CropSpec("align5", padding=0.2),
-        output=OutputSpec("expectation", values=tuple(float(v) for v in AGE_VALUES)),
-        sha256=AGE_FILE.sha256,
-    )
+    return _spec("age", AGE_FILE, 64, OutputSpec("expectation", values=tuple(float(v) for v in AGE_VALUES)))
 
 
 def use_yunet_threshold() -> str:

@@ -42,6 +42,7 @@ from cleaner.scan import STATE_DIR_NAME
 
 log = logging.getLogger("face-clean")
 EXTRA_HINT = "pip install 'face-clean[eval]'"
+PNG: dict[str, Any] = {"metavar": "FILE.png", "type": click.Path(dir_okay=False, path_type=Path)}
 
 
 @contextmanager
@@ -184,20 +185,8 @@ def _writable(path: Path | None, option: str) -> None:
 @click.option(
     "--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write every number here (JSON)."
 )
-@click.option(
-    "--plot",
-    "plot_path",
-    metavar="FILE.png",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Draw the threshold sweep (needs matplotlib).",
-)
-@click.option(
-    "--roc",
-    "roc_path",
-    metavar="FILE.png",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Draw the ROC curve of each detector and model (needs matplotlib).",
-)
+@click.option("--plot", "plot_path", **PNG, help="Draw the threshold sweep (needs matplotlib).")
+@click.option("--roc", "roc_path", **PNG, help="Draw the ROC curve of each detector and model (needs matplotlib).")
 @click.option("--markdown", is_flag=True, help="Print the comparison of several models as a Markdown table.")
 @click.option("-v", "--verbose", count=True, help="Print each image's label and prediction (-vv: deepface's too).")
 @rule_options

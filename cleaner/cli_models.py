@@ -103,7 +103,7 @@ def fetch(**options: Any) -> None:
     if cannot:
         fail("\n".join(f"{n.role}: {n.path} is {n.problem()} and cannot be downloaded" for n in cannot), EXIT_MODELS)
     if not todo:
-        click.echo("all model files the rules need are present")
+        click.echo("all weights the rules need are present")
         return
     for n in todo:
         if n.path.is_file():  # damaged: keep it aside (it is not a photo, but never destroy a file)

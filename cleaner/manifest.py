@@ -39,7 +39,7 @@ from typing import Any
 
 import yaml
 
-from cleaner.rules_fields import Fields, RulesError
+from cleaner.rules_fields import Fields, RulesError, read_text
 
 TASKS = ("gender", "age")
 GENDER_ALIASES = {"man": "Man", "male": "Man", "m": "Man", "woman": "Woman", "female": "Woman", "f": "Woman"}
@@ -222,12 +222,7 @@ def parse(data: Any, source: Path) -> ClassifierSpec:
 
 def load(path: Path, task: str | None = None) -> ClassifierSpec:
     """Read and check a manifest; ``task`` is the task it is chosen for (gender_model: a gender model)."""
-    try:
-        if path.stat().st_size > MAX_MANIFEST_BYTES:
-            raise ManifestError(f"{path}: larger than {MAX_MANIFEST_BYTES} bytes; this is not a model manifest")
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ManifestError(f"{path}: cannot read the model manifest: {err}") from None
+    text = read_text(path, MAX_MANIFEST_BYTES, "model manifest", ManifestError)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as err:

@@ -16,7 +16,7 @@ import yaml
 
 from cleaner import model_choice
 from cleaner.records import Action
-from cleaner.rules_fields import Fields, RulesError
+from cleaner.rules_fields import Fields, RulesError, read_text
 from cleaner.ruleset import ENGINES, GENDERS, KEEP_CHOICES, POLICIES, Condition, Rule, RuleSet
 
 MAX_RULES_BYTES = 1_000_000  # a rules file is a few hundred bytes; refuse anything absurd
@@ -216,13 +216,7 @@ def load(path: Path | None, keep: str | None = None) -> RuleSet:
     """Read a rules file, or the built-in defaults when ``path`` is None."""
     if path is None:
         return load_text(default_text(), "default rules", keep)
-    try:
-        if path.stat().st_size > MAX_RULES_BYTES:
-            raise RulesError(f"{path}: larger than {MAX_RULES_BYTES} bytes; this is not a rules file")
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise RulesError(f"{path}: cannot read rules file: {err}") from None
-    return load_text(text, str(path), keep)
+    return load_text(read_text(path, MAX_RULES_BYTES, "rules file", RulesError), str(path), keep)
 
 
 def with_overrides(

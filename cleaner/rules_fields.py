@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from cleaner.records import Action
@@ -83,3 +84,13 @@ class Fields:
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) < 60 else text[:57] + "..."
+
+
+def read_text(path: Path, limit: int, what: str, error: type[RulesError]) -> str:
+    """A small YAML file's text; anything larger than ``limit`` or unreadable is ``error``."""
+    try:
+        if path.stat().st_size > limit:
+            raise error(f"{path}: larger than {limit} bytes; this is not a {what}")
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise error(f"{path}: cannot read the {what}: {err}") from None

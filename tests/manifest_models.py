@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
+import tiny_models
 import yaml
 from onnx import TensorProto, helper, numpy_helper
 
@@ -20,13 +20,7 @@ GAIN = 100.0  # logit per unit of (red - blue) mean, in the model's normalised u
 
 
 def _save(nodes: list[Any], inputs: list[Any], outputs: list[Any], inits: list[Any], path: Path) -> Path:
-    graph = helper.make_graph(nodes, "tiny_classifier", inputs, outputs, initializer=inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(model, str(path))
-    return path
+    return tiny_models.save(helper.make_graph(nodes, "tiny_classifier", inputs, outputs, initializer=inits), path)
 
 
 def gender_graph(
