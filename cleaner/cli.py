@@ -15,6 +15,7 @@ import click
 
 from cleaner import __version__, rules
 from cleaner.cli_cluster import ClusterArgs, cluster_options
+from cleaner.cli_options import folder_options
 from cleaner.describe import describe
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_MODELS, EXIT_CLUSTER, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
@@ -31,45 +32,6 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
         logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
     )
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
-
-
-def rule_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Options that choose and adjust the rules; shared by every command that reads them."""
-    options = [
-        click.option(
-            "--keep",
-            type=click.Choice(rules.KEEP_CHOICES),
-            help="Shortcut policy: keep Man, Woman, "
-            "any face, or all (analyse and record only). Images without a face are quarantined "
-            "unless the rules file sets no_face.",
-        ),
-        click.option(
-            "--rules",
-            "rules_file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Rules file (default: the built-in rules, a copy of rules.yaml).",
-        ),
-        click.option("--engine", type=click.Choice(rules.ENGINES), help="deepface engine (overrides the rules)."),
-        click.option("--detector", help="deepface face detector (overrides the rules; default yunet)."),
-        click.option(
-            "--gender-model",
-            metavar="builtin|deepface|MANIFEST",
-            help="Gender model (overrides the rules): the built-in one (default), DeepFace's, or a manifest file.",
-        ),
-        click.option(
-            "--age-model",
-            metavar="builtin|deepface|MANIFEST",
-            help="Age model, used when a rule asks for age (overrides the rules; default builtin).",
-        ),
-        click.option(
-            "--min-confidence",
-            type=float,
-            help="Gender confidence below which a face is 'uncertain' (0.5-1, overrides the rules).",
-        ),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
 
 
 def load_rules(
@@ -118,35 +80,6 @@ def main() -> None:
     to move); 2 bad usage or bad rules; 3 model weights missing or unloadable; 4 the Ray
     cluster could not be used or stopped answering (run --cluster); 130 interrupted.
     """
-
-
-def folder_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Where the job reads and writes, and how it reports; shared by ``run`` and ``watch``."""
-    options = [
-        click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path)),
-        click.option(
-            "--quarantine",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="Quarantine folder (default DIR/.face-clean/quarantine).",
-        ),
-        click.option(
-            "--review-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="Folder for images a person should look at (default DIR/.face-clean/review).",
-        ),
-        click.option(
-            "--audit-log",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Audit log, JSON Lines (default DIR/.face-clean/audit.jsonl); the state database sits beside it.",
-        ),
-        click.option("--dry-run", is_flag=True, help="Decide and record what would happen; move nothing."),
-        click.option("--recursive/--no-recursive", default=True, show_default=True, help="Descend into subfolders."),
-        click.option("-v", "--verbose", count=True, help="Print each decision (-vv: and deepface's own messages)."),
-        click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary; errors only."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return rule_options(f)
 
 
 def open_layout(directory: Path, quarantine: Path | None, review_dir: Path | None, audit_log: Path | None) -> Any:

@@ -33,8 +33,8 @@ from cleaner.cli import (
     load_rules,
     main,
     model_errors,
-    rule_options,
 )
+from cleaner.cli_options import rule_options
 from cleaner.eval_metrics import Summary, extra_json, summarise
 from cleaner.evaluate import COLUMNS, GENDERS, MISSING, UNCERTAIN, Evaluation, Observation, rules_threshold
 from cleaner.ruleset import RuleSet

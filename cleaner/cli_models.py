@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from cleaner.cli import EXIT_MODELS, EXIT_OK, fail, load_rules, main, model_errors, rule_options
+from cleaner.cli import EXIT_MODELS, EXIT_OK, fail, load_rules, main, model_errors
+from cleaner.cli_options import rule_options
 
 
 @main.group()
