@@ -7,6 +7,7 @@ field, so that a bad rules file stops the run before a single photo moves.
 from __future__ import annotations
 
 import re
+import reprlib
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -16,6 +17,7 @@ import yaml
 
 from cleaner.records import Action
 from cleaner.ruleset import ENGINES, GENDERS, KEEP_CHOICES, POLICIES, Condition, Range, Rule, RuleSet
+from cleaner.safefs import read_regular
 
 MAX_RULES_BYTES = 1_000_000  # a rules file is a few hundred bytes; refuse anything absurd
 _REASON = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -25,23 +27,10 @@ class RulesError(ValueError):
     """A rules file that cannot be used; the message says where and why."""
 
 
-_TOP_KEYS = {
-    "version",
-    "engine",
-    "detector",
-    "min_face_size",
-    "min_detector_confidence",
-    "max_pixels",
-    "detect_size",
-    "min_gender_confidence",
-    "multi_face",
-    "uncertain",
-    "no_face",
-    "default",
-    "rules",
-    "exclude",
-    "analyze",
-}
+_TOP_KEYS = set(
+    "version engine detector min_face_size min_detector_confidence max_pixels detect_size memory_budget "
+    "min_gender_confidence multi_face uncertain no_face default rules exclude analyze".split()
+)
 _RULE_KEYS = {"name", "when", "action", "reason", "multi_face", "min_gender_confidence", "uncertain"}
 _WHEN_KEYS = {"faces", "gender", "gender_confidence", "face_size", "detector_confidence", "age", "unreadable"}
 
@@ -110,8 +99,14 @@ class _Fields:
         return result
 
 
+_SHORT = reprlib.Repr()  # (keyword arguments only from Python 3.12)
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict = 3, 4, 4
+_SHORT.maxstring = _SHORT.maxother = _SHORT.maxlong = 40
+
+
 def _show(value: Any) -> str:
-    text = repr(value)
+    """A short picture of a value; bounded whatever its size (an alias bomb's repr would be gigabytes)."""
+    text = _SHORT.repr(value)
     return text if len(text) < 60 else text[:57] + "..."
 
 
@@ -214,7 +209,7 @@ def parse(data: Any, source: str, keep: str | None = None) -> RuleSet:
     if not isinstance(exclude, list) or not all(isinstance(p, str) and p for p in exclude):
         raise f.fail("exclude", "a list of file or folder name patterns")
     analyze = f.data.get("analyze", ["gender"])
-    if not isinstance(analyze, list) or not set(analyze) <= {"gender", "age"}:
+    if not isinstance(analyze, list) or not all(a in ("gender", "age") for a in analyze):
         raise f.fail("analyze", "a list of gender and/or age")
     attributes = set(analyze)
     if any(r.when.gender is not None or r.when.gender_confidence is not None for r in rules):
@@ -234,6 +229,7 @@ def parse(data: Any, source: str, keep: str | None = None) -> RuleSet:
         min_detector_confidence=f.number("min_detector_confidence", 0.0, 0.0, 1.0),
         max_pixels=int(f.number("max_pixels", RuleSet.max_pixels, 1, 10**12)),
         detect_size=int(f.number("detect_size", RuleSet.detect_size, 0, 100_000)),
+        memory_budget=int(f.number("memory_budget", RuleSet.memory_budget, 32, 1 << 20)),
         exclude=tuple(exclude),
         attributes=frozenset(attributes),
         source=source,
@@ -263,9 +259,14 @@ def load_text(text: str, source: str, keep: str | None = None) -> RuleSet:
         raise RulesError(f"{source}: larger than {MAX_RULES_BYTES} bytes; this is not a rules file")
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
+    except RecursionError:
+        raise RulesError(f"{source}: nested too deeply; this is not a rules file") from None
+    except (yaml.YAMLError, ValueError, OverflowError) as err:  # ValueError: an integer of 5000 digits, say
         raise RulesError(f"{source}: not valid YAML (only plain YAML is accepted): {err}") from None
-    return parse(data, source, keep)
+    try:
+        return parse(data, source, keep)
+    except RecursionError:
+        raise RulesError(f"{source}: nested too deeply; this is not a rules file") from None
 
 
 def default_text() -> str:
@@ -278,9 +279,7 @@ def load(path: Path | None, keep: str | None = None) -> RuleSet:
     if path is None:
         return load_text(default_text(), "default rules", keep)
     try:
-        if path.stat().st_size > MAX_RULES_BYTES:
-            raise RulesError(f"{path}: larger than {MAX_RULES_BYTES} bytes; this is not a rules file")
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path, MAX_RULES_BYTES + 1).decode("utf-8")  # load_text refuses more
     except (OSError, UnicodeDecodeError) as err:
         raise RulesError(f"{path}: cannot read rules file: {err}") from None
     return load_text(text, str(path), keep)
