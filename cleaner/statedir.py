@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cleaner.safefs import NotPrivate, UnsafePath, check_private, open_folder
+from cleaner.safefs import UnsafePath, check_private, open_folder
 from cleaner.scan import STATE_DIR_NAME
 from cleaner.signing import KEY_NAME
 
@@ -50,7 +50,12 @@ def prepare(layout: Layout) -> None:
     """Check (and where it is ours to, repair) every state folder of ``layout``; raise UnsafePath if one
     cannot be trusted. Makes nothing: the folders are made, private, by whoever first writes there."""
     root_state = layout.root / STATE_DIR_NAME
-    _trust_or_set_aside(layout.root)
+    try:
+        _trust_or_set_aside(layout.root)
+    except UnsafePath:
+        raise
+    except OSError as err:  # a read-only photo folder, say: the check cannot be completed, so nothing is trusted
+        raise UnsafePath(f"cannot check or set aside {root_state}: {err.strerror or err}") from None
     folders = {root_state: ROOT_FILES}
     folders[layout.audit_log.parent] = folders.get(layout.audit_log.parent, ()) + own_files(layout)
     for folder, names in folders.items():
@@ -59,9 +64,10 @@ def prepare(layout: Layout) -> None:
             _check(folder, names, what)
         except FileNotFoundError:
             continue  # made, private, by whoever first writes there
-        except UnsafePath as err:
+        except OSError as err:
             hint = "" if folder == root_state else "; choose another place with --audit-log"
-            raise UnsafePath(f"{err}{hint}") from None
+            why = str(err) if isinstance(err, UnsafePath) else f"cannot check {folder}: {err.strerror or err}"
+            raise UnsafePath(f"{why}{hint}") from None
 
 
 def _check(folder: Path, names: tuple[str, ...], what: str) -> None:
@@ -80,25 +86,20 @@ def _check(folder: Path, names: tuple[str, ...], what: str) -> None:
 def _trust_or_set_aside(root: Path) -> None:
     with open_folder(root) as photos:
         st = photos.lstat(STATE_DIR_NAME)
+        me = os.geteuid()
         if st is None:
             return
-        why = None
         if stat.S_ISLNK(st.st_mode):
             why = "a symbolic link"
         elif not stat.S_ISDIR(st.st_mode):
             why = "not a folder"
+        elif st.st_uid not in (me, 0):
+            why = f"not owned by uid {me}, which face-clean runs as (owner: uid {st.st_uid})"
         else:
-            with photos.sub(STATE_DIR_NAME) as state:
-                try:
-                    check_private(state, "the state folder")
-                except NotPrivate as err:
-                    mine = os.fstat(state.fd).st_uid in (os.geteuid(), 0)
-                    if not mine:
-                        why = err.why
-                    else:
-                        os.fchmod(state.fd, stat.S_IMODE(os.fstat(state.fd).st_mode) & ~0o022)
-                        log.warning("%s was writable by others; made private (chmod go-w)", state.path)
-        if why is None:
+            if st.st_mode & 0o022:
+                with photos.sub(STATE_DIR_NAME) as state:  # ours: made private, through what was opened
+                    os.fchmod(state.fd, stat.S_IMODE(os.fstat(state.fd).st_mode) & ~0o022)
+                log.warning("%s was writable by others; made private (chmod go-w)", root / STATE_DIR_NAME)
             return
         aside = f"{STATE_DIR_NAME}.untrusted-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
         os.rename(STATE_DIR_NAME, aside, src_dir_fd=photos.fd, dst_dir_fd=photos.fd)
