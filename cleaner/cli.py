@@ -15,6 +15,7 @@ import click
 
 from cleaner import __version__, rules
 from cleaner.cli_cluster import ClusterArgs, cluster_options
+from cleaner.cli_options import folder_options
 from cleaner.describe import describe
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_MODELS, EXIT_CLUSTER, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
@@ -33,45 +34,18 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
 
 
-def rule_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Options that choose and adjust the rules; shared by every command that reads them."""
-    options = [
-        click.option(
-            "--keep",
-            type=click.Choice(rules.KEEP_CHOICES),
-            help="Shortcut policy: keep Man, Woman, "
-            "any face, or all (analyse and record only). Images without a face are quarantined "
-            "unless the rules file sets no_face.",
-        ),
-        click.option(
-            "--rules",
-            "rules_file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Rules file (default: the built-in rules, a copy of rules.yaml).",
-        ),
-        click.option("--engine", type=click.Choice(rules.ENGINES), help="deepface engine (overrides the rules)."),
-        click.option("--detector", help="deepface face detector (overrides the rules; default opencv)."),
-        click.option(
-            "--min-confidence",
-            type=float,
-            help="Gender confidence below which a face is 'uncertain' (0.5-1, overrides the rules).",
-        ),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
 def load_rules(
     rules_file: Path | None,
     keep: str | None,
     engine: str | None = None,
     detector: str | None = None,
     min_confidence: float | None = None,
+    gender_model: str | None = None,
+    age_model: str | None = None,
 ) -> rules.RuleSet:
     try:
         rs = rules.load(rules_file, keep)
-        return rules.with_overrides(rs, engine=engine, detector=detector, min_confidence=min_confidence)
+        return rules.with_overrides(rs, engine, detector, min_confidence, gender_model, age_model)
     except rules.RulesError as err:
         fail(str(err), EXIT_USAGE)
 
@@ -81,13 +55,14 @@ def model_errors(f: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from cleaner.analyze import ModelError, UnknownDetector
         from cleaner.engine import EngineError
+        from cleaner.manifest import ManifestError
+        from cleaner.model_errors import ModelError, UnknownDetector
         from cleaner.weights import MissingWeights
 
         try:
             return f(*args, **kwargs)
-        except UnknownDetector as err:
+        except (UnknownDetector, ManifestError) as err:
             fail(str(err), EXIT_USAGE)
         except (MissingWeights, ModelError, EngineError) as err:
             fail(str(err), EXIT_MODELS)
@@ -107,35 +82,6 @@ def main() -> None:
     """
 
 
-def folder_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Where the job reads and writes, and how it reports; shared by ``run`` and ``watch``."""
-    options = [
-        click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path)),
-        click.option(
-            "--quarantine",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="Quarantine folder (default DIR/.face-clean/quarantine).",
-        ),
-        click.option(
-            "--review-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="Folder for images a person should look at (default DIR/.face-clean/review).",
-        ),
-        click.option(
-            "--audit-log",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Audit log, JSON Lines (default DIR/.face-clean/audit.jsonl); the state database sits beside it.",
-        ),
-        click.option("--dry-run", is_flag=True, help="Decide and record what would happen; move nothing."),
-        click.option("--recursive/--no-recursive", default=True, show_default=True, help="Descend into subfolders."),
-        click.option("-v", "--verbose", count=True, help="Print each decision (-vv: and deepface's own messages)."),
-        click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary; errors only."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return rule_options(f)
-
-
 def open_layout(directory: Path, quarantine: Path | None, review_dir: Path | None, audit_log: Path | None) -> Any:
     from cleaner.job import Layout
 
@@ -146,18 +92,32 @@ def open_layout(directory: Path, quarantine: Path | None, review_dir: Path | Non
     return layout
 
 
-def build_analyzer(rs: rules.RuleSet, state: Any, verbose: int) -> Any:
-    """The fast analyzer, with the state database's content lookup for renamed and copied photos."""
+def build_analyzer(rs: rules.RuleSet, state: Any, verbose: int, root: Path | None = None) -> Any:
+    """The fast analyzer, with the state database's content lookup for renamed and copied photos;
+    files are read without following a link below ``root``, within the rules' memory budget."""
     from cleaner.analyze import FaceAnalyzer
     from cleaner.batch import BatchAnalyzer
     from cleaner.hashing import sha256_file
+    from cleaner.reading import read_file
 
     hash_model = functools.partial(state.model_sha256, compute=sha256_file)
     analyzer = FaceAnalyzer(
-        rs.engine, rs.detector, rs.attributes, rs.max_pixels, verbose > 1, hash_model, rs.detect_size
+        rs.engine,
+        rs.detector,
+        rs.attributes,
+        rs.max_pixels,
+        verbose > 1,
+        hash_model,
+        rs.detect_size,
+        rs.gender_model,
+        rs.age_model,
     )
+    analyzer.load()  # every model loaded and run once before the first photo is touched
     key = analyzer.identity.key
-    return BatchAnalyzer(analyzer, lookup=lambda f: state.lookup(f.path, len(f.data), f.st.st_mtime_ns, f.sha256, key))
+    read = functools.partial(read_file, root=root, budget=rs.memory_budget << 20)
+    return BatchAnalyzer(
+        analyzer, lookup=lambda f: state.lookup(f.path, len(f.data), f.st.st_mtime_ns, f.sha256, key), read=read
+    )
 
 
 def cluster_errors(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -177,12 +137,14 @@ def cluster_errors(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def state_errors(f: Callable[..., Any]) -> Callable[..., Any]:
-    """A folder in use by another face-clean, an unwritable audit log or state database: a message, not a traceback."""
+    """A folder in use by another face-clean, an unwritable or untrustworthy audit log, state database or
+    state folder, a full disk: a message, not a traceback. Mid-run (``at_start`` False) it is exit code 1."""
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from cleaner.audit import AuditLogError
         from cleaner.lock import LockError
+        from cleaner.safefs import UnsafePath
         from cleaner.state import StateError
 
         try:
@@ -192,13 +154,18 @@ def state_errors(f: Callable[..., Any]) -> Callable[..., Any]:
         except AuditLogError as err:
             fail(f"{err}; choose another place with --audit-log", EXIT_USAGE if err.at_start else EXIT_PARTIAL)
         except StateError as err:
-            fail(f"{err} (it is kept beside the audit log); choose another place with --audit-log", EXIT_USAGE)
+            where = " (it is kept beside the audit log); choose another place with --audit-log" if err.at_start else ""
+            fail(f"{err}{where}", EXIT_USAGE if err.at_start else EXIT_PARTIAL)
+        except UnsafePath as err:
+            fail(f"cannot use face-clean's state: {err}", EXIT_USAGE)
 
     return wrapper
 
 
 def print_record(record: Any) -> None:
-    log.info(f"{record.path}: {record.action}" + (f" ({record.reason})" if record.reason else ""))
+    from cleaner.names import shown
+
+    log.info(shown(f"{record.path}: {record.action}" + (f" ({record.reason})" if record.reason else "")))
 
 
 @dataclass(frozen=True)
@@ -210,6 +177,8 @@ class FolderArgs:
     rules_file: Path | None
     engine: str | None
     detector: str | None
+    gender_model: str | None
+    age_model: str | None
     min_confidence: float | None
     quarantine: Path | None
     review_dir: Path | None
@@ -220,7 +189,15 @@ class FolderArgs:
     quiet: bool
 
     def rules(self) -> rules.RuleSet:
-        return load_rules(self.rules_file, self.keep, self.engine, self.detector, self.min_confidence)
+        return load_rules(
+            self.rules_file,
+            self.keep,
+            self.engine,
+            self.detector,
+            self.min_confidence,
+            self.gender_model,
+            self.age_model,
+        )
 
     def layout(self) -> Any:
         return open_layout(self.directory, self.quarantine, self.review_dir, self.audit_log)
@@ -244,13 +221,15 @@ def run(**options: Any) -> None:
     from cleaner.job import run as run_job
     from cleaner.lock import lock_layout
     from cleaner.state import StateDB
+    from cleaner.statedir import prepare
 
     layout = args.layout()
     log.debug(describe(rs))
+    prepare(layout)  # checked before anything is written there (cleaner.statedir)
     with (
         lock_layout(layout, "run", args.dry_run),
         StateDB(layout.state_db) as state,
-        cluster.analyzer(build_analyzer(rs, state, args.verbose), args.verbose > 0, state) as analyzer,
+        cluster.analyzer(build_analyzer(rs, state, args.verbose, layout.root), args.verbose > 0, state) as analyzer,
     ):
         summary = run_job(
             rs,

@@ -102,5 +102,6 @@ class ClusterArgs:
             return nullcontext(local)
         from cleaner.cluster import ClusterAnalyzer
 
-        key = local.identity.key
-        return ClusterAnalyzer(local.analyzer, self.options(verbose), known=lambda path: state.by_content(path, key))
+        key, read = local.identity.key, local.read
+        known = lambda path: state.by_content(path, key, read)  # noqa: E731
+        return ClusterAnalyzer(local.analyzer, self.options(verbose), read, known)

@@ -9,17 +9,8 @@ from typing import Any
 
 import click
 
-from cleaner.cli import (
-    EXIT_OK,
-    EXIT_PARTIAL,
-    FolderArgs,
-    build_analyzer,
-    fail,
-    folder_options,
-    main,
-    model_errors,
-    state_errors,
-)
+from cleaner.cli import EXIT_OK, EXIT_PARTIAL, FolderArgs, build_analyzer, fail, main, model_errors, state_errors
+from cleaner.cli_options import folder_options
 
 log = logging.getLogger("face-clean")
 
@@ -93,7 +84,7 @@ def watch(
         settle=settle,
         rescan=rescan * 60,
         polling=polling,
-        heartbeat=(heartbeat or layout.audit_log.with_name("heartbeat")).resolve(),
+        heartbeat=_beside_resolved(heartbeat or layout.audit_log.with_name("heartbeat")),
         summary_every=summary_every * 60,
         recursive=args.recursive,
     )
@@ -115,18 +106,23 @@ def _watch(args: FolderArgs, rs: Any, layout: Any, options: Any) -> None:
     """One life of the daemon, locks, state and audit log held; raises FolderGone if the folder goes."""
     from cleaner.audit import AuditLog
     from cleaner.daemon import Daemon, log_decision
+    from cleaner.heartbeat import check_heartbeat
     from cleaner.job import Job
     from cleaner.lock import lock_layout
     from cleaner.root_guard import FolderGone, RootGuard
     from cleaner.state import StateDB
+    from cleaner.statedir import prepare
 
     try:
         guard = RootGuard(layout.root)
     except OSError as err:  # gone again as it came back
         raise FolderGone(f"the watched folder {layout.root} cannot be opened ({err.strerror})") from None
     try:
+        prepare(layout)  # checked before anything is written there (cleaner.statedir)
+        if options.heartbeat is not None:
+            check_heartbeat(options.heartbeat)
         with lock_layout(layout, "watch", args.dry_run), StateDB(layout.state_db) as state:
-            analyzer = build_analyzer(rs, state, args.verbose)
+            analyzer = build_analyzer(rs, state, args.verbose, layout.root)
             with AuditLog(layout.audit_log) as audit:
                 job = Job(rs, layout, analyzer, state, audit, args.dry_run, on_record=log_decision)
                 Daemon(job, options, guard).run()
@@ -159,6 +155,11 @@ def _wait_for_folder(root: Path, heartbeat: Path | None, problem: str) -> bool:
     beat.beat({"stopped": True, "reason": f"stopped on request while waiting: {problem}"}, force=True)
     beat.close()
     return False
+
+
+def _beside_resolved(path: Path) -> Path:
+    """Its folder resolved, not the file itself: a link planted as the heartbeat is refused, not followed."""
+    return path.parent.resolve() / path.name
 
 
 @main.command()

@@ -29,6 +29,7 @@ from cleaner.analyze import FaceAnalyzer, ModelIdentity
 from cleaner.cluster_job import JobHandle
 from cleaner.cluster_results import ClusterError, Results, first_line
 from cleaner.cluster_worker import AnalyzeFiles, WorkerSettings
+from cleaner.reading import read_file
 from cleaner.records import ImageAnalysis
 
 log = logging.getLogger("face-clean")
@@ -92,11 +93,14 @@ class ClusterAnalyzer:
         self,
         local: FaceAnalyzer,
         options: ClusterOptions,
+        read: Any = read_file,
         known: Callable[[Path], ImageAnalysis | None] | None = None,
     ) -> None:
-        """``known``: a file's analysis found by its content on the driver (a renamed or copied photo), or None."""
+        """``read``: how the driver reads a file (below which folder, within which memory budget);
+        ``known``: a file's analysis found by its content on the driver (a renamed or copied photo), or None."""
         self.local = local
         self.options = options
+        self.read = read
         self.known = known
         self._ray: Any = None
 
@@ -207,7 +211,7 @@ class ClusterAnalyzer:
         log.info("face-clean: %d files to analyse on %d Ray workers", len(paths), workers)
         threads = max(1, math.ceil(o.cpus_per_worker))
         build = functools.partial(
-            _dataset, [os.fsencode(p) for p in paths], WorkerSettings(self.identity, threads), o, workers
+            _dataset, [os.fsencode(p) for p in paths], WorkerSettings(self.identity, threads, self.read), o, workers
         )
         return JobHandle(ray, build)
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import pickle
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from cleaner.analyze import FaceAnalyzer, ModelError, ModelIdentity
 from cleaner.batch import BatchAnalyzer
+from cleaner.reading import FileBytes, read_file
 from cleaner.records import ImageAnalysis
 
 
@@ -26,6 +28,7 @@ class WorkerSettings:
 
     identity: ModelIdentity
     threads: int  # onnxruntime threads: the CPUs Ray gives each worker
+    read: Callable[[Path], FileBytes | ImageAnalysis] = read_file  # the driver's: its folder and memory budget
 
     @property
     def analyzer_args(self) -> dict[str, Any]:
@@ -36,6 +39,8 @@ class WorkerSettings:
             "attributes": frozenset(i.attributes),
             "max_pixels": i.max_pixels,
             "detect_size": i.detect_size,
+            "gender_model": i.gender_model or "builtin",
+            "age_model": i.age_model or "builtin",
         }
 
 
@@ -59,6 +64,9 @@ class AnalyzeFiles:
 
     def __init__(self, settings: WorkerSettings) -> None:
         os.environ["OMP_NUM_THREADS"] = str(settings.threads)  # read by cleaner.onnx_session
+        for setting in settings.identity.detector_settings:  # the driver's (yunet's threshold, say)
+            name, _, value = setting.partition("=")
+            os.environ[name] = value
         self.host = socket.gethostname()
         self.fatal = ""
         self.batch: BatchAnalyzer | None = None
@@ -67,8 +75,8 @@ class AnalyzeFiles:
             if analyzer.identity.key != settings.identity.key:
                 self.fatal = "its models differ from the driver's: " + differences(analyzer.identity, settings.identity)
                 return
-            analyzer.models()  # once per worker, before the first batch
-            self.batch = BatchAnalyzer(analyzer)
+            analyzer.load()  # once per worker, before the first batch
+            self.batch = BatchAnalyzer(analyzer, read=settings.read)
         except Exception as err:  # reported per row, see the class docstring
             self.fatal = str(err) or type(err).__name__
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from cleaner.audit import AuditRecord
 from cleaner.handled import Handled
 from cleaner.heartbeat import Heartbeat
 from cleaner.job import Job, stop_on_signals
+from cleaner.names import shown
 from cleaner.records import ImageAnalysis
 from cleaner.retry import INCOMPLETE_FACTOR, MOVE_RETRY_FIRST, MOVE_RETRY_MAX, RetryQueue, reads_cut_off
 from cleaner.root_guard import RootGuard
@@ -52,6 +54,8 @@ class Daemon:
         self.last_move_error: str | None = None
         self.events: queue.Queue[watch.Event] = queue.Queue()
         self.excluded = matcher(job.rules.exclude)
+        beat = () if options.heartbeat is None else (options.heartbeat,)
+        self.own = (*self.layout.own_paths, *beat)  # never decided, even inside the folder
         self._own_guard = guard is None
         self.guard = guard or RootGuard(self.layout.root)
         self.heartbeat = Heartbeat(options.heartbeat)
@@ -111,11 +115,11 @@ class Daemon:
                 self.layout.root,
                 fstype,
             )
-        return watch.start_observer(self.layout.root, self.layout.own_paths, self.excluded, self.events, polling)
+        return watch.start_observer(self.layout.root, self.own, self.excluded, self.events, polling)
 
     def _catch_up(self) -> None:
         """Every file not decided yet (or changed since) joins the queue, as if just found."""
-        files = scan(self.layout.root, self.options.recursive, self.job.rules.exclude, self.layout.own_paths)
+        files = scan(self.layout.root, self.options.recursive, self.job.rules.exclude, self.own)
         todo = self.job.undecided(files)
         log.info("catching up: %d files, %d not decided yet", len(files), len(todo))
         self._found(todo)
@@ -153,12 +157,12 @@ class Daemon:
         if e.kind == watch.DIR_APPEARED:
             # A folder created and filled at once (cp -r): its files may predate our watch on it.
             if self.options.recursive:
-                self._found(scan(e.path, True, self.job.rules.exclude, self.layout.own_paths))
+                self._found(scan(e.path, True, self.job.rules.exclude, self.own))
         elif e.kind == watch.REMOVED:
             p.removed(e.path)
             self.incomplete.removed(e.path)
             self.failed.removed(e.path)
-        elif os.path.isdir(e.path) or (not self.options.recursive and e.path.parent != self.layout.root):
+        elif _is_folder(e.path) or (not self.options.recursive and e.path.parent != self.layout.root):
             return
         elif e.kind == watch.CHANGED:
             p.changed(e.path, now)
@@ -258,6 +262,14 @@ class Daemon:
         self.heartbeat.beat({"stopped": False, **self._count_dict(), **last})
 
 
+def _is_folder(path: Path) -> bool:
+    """A folder itself, not a link to one: a link is a file to record, never a folder to enter."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def move_failed(record: AuditRecord) -> bool:
     return bool(record.error) and record.action != "keep" and not record.moved and not record.dry_run
 
@@ -268,7 +280,8 @@ def log_decision(record: AuditRecord) -> None:
         text += f" - {record.error}"
     fields = {"event": "decision", "path": record.path, "action": record.action, "reason": record.reason}
     fields.update(moved=record.moved, destination=record.destination, status=record.status, error=record.error)
+    # names are anyone's: no escape sequence reaches a terminal
     if move_failed(record):  # once per file and failure: the retries are quiet until one succeeds
-        log.warning(text + "; will try again", extra=fields)
+        log.warning(shown(text) + "; will try again", extra=fields)
     else:
-        log.info(text, extra=fields)
+        log.info(shown(text), extra=fields)

@@ -6,9 +6,10 @@ watched folder that is gone); it writes it one last time with ``"stopped": true`
 ends.  ``health`` is unhealthy when the file is missing, stale, says the daemon stopped or
 has a problem, or names a pid on this host that is not running (or is another process).
 
-The file is written through a descriptor of its folder, opened once: renaming the folder
-(the watched folder, when the heartbeat sits in it) does not leave the daemon writing into
-nothing, and a link planted in its place is never followed.
+The file is written through a descriptor of its folder, opened once without following a link:
+renaming the folder (the watched folder, when the heartbeat sits in it) does not leave the
+daemon writing into nothing; each beat is a fresh temporary file renamed over the last, so a
+link planted in its place is replaced, never written through.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ import socket
 import time
 from pathlib import Path
 from typing import Any
+
+from cleaner.jsonl import parse
+from cleaner.safefs import Folder, UnsafePath, open_folder
 
 log = logging.getLogger("face-clean")
 EVERY = 10.0  # seconds between rewrites
@@ -41,7 +45,7 @@ def process_start(pid: int) -> str | None:
 class Heartbeat:
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self._dir: int | None = None
+        self._folder: Folder | None = None
         self._last = 0.0
         self._warned = False
         self.me = {"pid": os.getpid(), "host": socket.gethostname(), "pid_start": process_start(os.getpid())}
@@ -65,21 +69,30 @@ class Heartbeat:
     def _write(self, data: bytes) -> None:
         if self.path is None:
             return
-        if self._dir is None:
-            self._dir = os.open(self.path.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC)
-        tmp = f".{self.path.name}.tmp"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
-        fd = os.open(tmp, flags, 0o644, dir_fd=self._dir)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path.name, src_dir_fd=self._dir, dst_dir_fd=self._dir)
+        if self._folder is None:
+            self._folder = open_folder(self.path.parent)
+        self._folder.replace(self.path.name, data, 0o644)
 
     def close(self) -> None:
-        if self._dir is not None:
-            os.close(self._dir)
-            self._dir = None
+        if self._folder is not None:
+            self._folder.close()
+            self._folder = None
+
+
+def check_heartbeat(path: Path) -> None:
+    """Before the daemon starts: the heartbeat it will replace is a heartbeat, not someone's photo."""
+    try:
+        with open_folder(path.parent) as folder:
+            fd = folder.open_file(path.name, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        head = os.read(fd, 4096)
+    finally:
+        os.close(fd)
+    body = parse(head.strip()) if head.strip() else {"pid": 0}
+    if body is None or "pid" not in body:
+        raise UnsafePath(f"{path} exists and is not a face-clean heartbeat; not replacing it (choose --heartbeat)")
 
 
 def _read(path: Path) -> tuple[float, dict[str, Any] | None] | None:

@@ -6,6 +6,7 @@ opened, so an interrupted run leaves a log that matches the folder exactly.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -33,7 +34,8 @@ from cleaner.records import ImageAnalysis, Outcome
 from cleaner.rules import RuleSet
 from cleaner.ruleset import canonical
 from cleaner.scan import STATE_DIR_NAME, scan
-from cleaner.state import StateDB
+from cleaner.signing import KEY_NAME
+from cleaner.state import StateDB, StateError
 from cleaner.summary import Summary
 
 log = logging.getLogger("face-clean")
@@ -58,12 +60,12 @@ class Layout:
         cls, root: Path, quarantine: Path | None = None, review: Path | None = None, audit_log: Path | None = None
     ) -> Layout:
         root = root.resolve()
-        state = root / STATE_DIR_NAME
+        state = root / STATE_DIR_NAME  # not resolved: a link planted there is refused, never followed
         return cls(
             root=root,
-            quarantine=(quarantine or state / "quarantine").resolve(),
-            review=(review or state / "review").resolve(),
-            audit_log=(audit_log or state / "audit.jsonl").resolve(),
+            quarantine=quarantine.resolve() if quarantine else state / "quarantine",
+            review=review.resolve() if review else state / "review",
+            audit_log=audit_log.parent.resolve() / audit_log.name if audit_log else state / "audit.jsonl",
         )
 
     @property
@@ -75,7 +77,8 @@ class Layout:
     def own_paths(self) -> tuple[Path, ...]:
         sqlite_files = tuple(self.state_db.with_name(self.state_db.name + s) for s in ("-wal", "-shm", "-journal"))
         lock = self.audit_log.with_name(".face-clean.lock")  # cleaner.lock's, when the log is elsewhere
-        return (self.quarantine, self.review, self.audit_log, self.state_db, self.journal, lock, *sqlite_files)
+        own = (self.audit_log.with_name(KEY_NAME), self.audit_log.with_name("heartbeat"))  # the journal's key, watch's
+        return (self.quarantine, self.review, self.audit_log, self.state_db, self.journal, lock, *sqlite_files, *own)
 
 
 def decision_key(rules: RuleSet, identity: str, dry_run: bool) -> str:
@@ -128,6 +131,7 @@ class Job:
             recorded=lambda: move_ids(self.layout.audit_log),
             sources=self.layout.root,
             destinations=(self.layout.quarantine, self.layout.review),
+            own=(self.layout.root / STATE_DIR_NAME, *self.layout.own_paths),
         )
         for s in settled:
             if s.outcome == "completed":
@@ -165,14 +169,12 @@ class Job:
         if not moves and self._known(analysis):
             return Handled.KNOWN
         move_id = None
-        if isinstance(action, MoveTo) and moves:
+        if isinstance(action, MoveTo) and moves and analysis.sha256 is not None:
             move_id = self.journal.new_id()
             planned = make_record(item, Outcome(action.kind), self.analyzer.identity, self.run_id, False, move_id)
             intent = self.journal.intent(move_id, analysis.path, analysis.sha256, vars(planned))
-            action = replace(action, before_place=intent)
+            action = replace(action, before_place=intent, token=move_id)
         outcome = action.pipeline(item, simulate=self.dry_run)
-        if outcome.moved:
-            self.state.forget_file(analysis.path)
         if outcome.error and self._no_record(analysis, outcome, move_id):
             return Handled.MOVE_FAILED if os.path.lexists(analysis.path) else Handled.VANISHED
         if not outcome.error:
@@ -186,9 +188,11 @@ class Job:
             move_id if outcome.moved else None,
             self.decision_key,
         )
-        self.audit.write(record, durable=outcome.moved)
+        self.audit.write(record, durable=outcome.moved)  # first: a full disk after this loses no record
         if move_id is not None:
             self.journal.end(move_id)
+        if outcome.moved or outcome.error:
+            self.state.forget_file(analysis.path)  # gone; or to be read again (it may have changed)
         at = LogPosition(self.layout.audit_log.name, *self.audit.position())
         if not outcome.moved and not outcome.error:
             self.state.mark_decided(analysis, self.decision_key, at)
@@ -210,6 +214,7 @@ class Job:
             return False
         if move_id is not None:
             self.journal.end(move_id)
+        self.state.forget_file(analysis.path)  # to be read again (it may have changed)
         return True
 
     def _known(self, analysis: ImageAnalysis) -> bool:
@@ -260,9 +265,10 @@ def run(
             job.summary.interrupted = True
     finally:
         bar.close()
-        state.commit()
         if job is not None:
             job.journal.close()
+        with contextlib.suppress(StateError):  # a full disk: its message is on its way already, or comes at close
+            state.commit()
     summary = job.summary if job is not None else Summary()
     summary.seconds = time.monotonic() - started
     return summary

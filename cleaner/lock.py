@@ -41,7 +41,6 @@ import fcntl
 import json
 import logging
 import os
-import stat
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
@@ -49,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cleaner.lock_holders import Holder, held_nearby
+from cleaner.safefs import PRIVATE, Folder, check_private, open_folder, same_file
 from cleaner.scan import STATE_DIR_NAME
 
 if TYPE_CHECKING:
@@ -59,8 +59,8 @@ LOCK_NAME = ".face-clean.lock"  # in the quarantine, review and audit log folder
 ROOT_LOCK_NAME = "lock"  # in the photo folder's .face-clean folder (never scanned, never watched)
 READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 NO_LOCKING = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL)
-RETRIES = 50  # fresh starts after a holder's release raced our open; each takes another release
 WAIT = "wait for it to finish or stop it"
+RETRIES = 50  # fresh starts after a holder's release raced our open; each takes another release
 
 
 class LockError(Exception):
@@ -91,13 +91,15 @@ class FolderLock:
         label: str | None = None,
         hint: str = "",
         optional: bool = False,
+        private: bool = False,
     ) -> None:
         self.folder = folder
         self.path = lock_file or folder / LOCK_NAME
         self.label, self.hint = label or str(folder), hint
-        self.command, self.optional = command, optional
+        self.command, self.optional, self.private = command, optional, private
         self.fd: int | None = None
-        self.created: list[Path] = []  # folders made for the lock, deepest first
+        self.where: Folder | None = None  # the lock file's folder, held open with the lock
+        self.created: list[Path] = []  # folders made for the lock, in the order they were made
 
     @property
     def held(self) -> bool:
@@ -128,18 +130,33 @@ class FolderLock:
 
     def _try(self) -> bool:
         """One attempt: True when locked, or when locking is impossible here; False to start again."""
-        self._make_folders()
-        writable = True
-        try:
-            try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
-            except PermissionError:  # another user's lock file (root's, from before a container dropped it)
-                fd, writable = os.open(self.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), False
+        mode = PRIVATE if self.private else 0o777
+        try:  # the folder and the file reached without following a link (cleaner.safefs)
+            folder = open_folder(self.path.parent, create=True, mode=mode, made=self.created)
         except FileNotFoundError:
+            return False  # a folder on the way was removed by a releasing holder: make it again
+        try:
+            if self.private:
+                check_private(folder, "the state folder")
+            try:
+                fd, writable = folder.open_file(self.path.name, os.O_RDWR | os.O_CREAT, 0o666), True
+            except PermissionError:  # another user's lock file (root's, from before a container dropped it)
+                fd, writable = folder.open_file(self.path.name, os.O_RDONLY), False
+            locked = self._locked(fd, folder, writable)
+        except FileNotFoundError:
+            folder.close()
             return False  # its folder was removed by a releasing holder: make it again
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise OSError(errno.EINVAL, "not a regular file")
+        except BaseException:
+            folder.close()
+            raise
+        if not locked:
+            folder.close()
+            return False
+        self.where = folder
+        return True
+
+    def _locked(self, fd: int, folder: Folder, writable: bool) -> bool:
+        """flock ``fd`` and write our name into it: True when locked (or locking is impossible here)."""
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -154,7 +171,7 @@ class FolderLock:
                 log.warning("cannot lock %s: %s does not support locks; going on without", self.label, self.path)
                 return True
             raise
-        if not _same_file(fd, self.path):
+        if not same_file(os.fstat(fd), folder.lstat(self.path.name)):
             os.close(fd)  # locked a file its holder removed just before: start again on the new one
             return False
         stale = Holder.parse(os.pread(fd, 4096, 0))
@@ -162,9 +179,8 @@ class FolderLock:
             log.info("%s: took over the lock of a face-clean that is gone (%s)", self.path, stale.describe())
             self._inherit(stale)
         if not writable:
-            return self._replace_foreign(fd)
-        made = tuple(str(f) for f in self.created)
-        data = json.dumps(asdict(Holder.me(self.command, made))).encode() + b"\n"
+            return self._replace_foreign(fd, folder)
+        data = json.dumps(asdict(Holder.me(self.command, tuple(map(str, self.created))))).encode() + b"\n"
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, data, 0)
@@ -183,56 +199,42 @@ class FolderLock:
         """The folder a killed holder made for this lock is ours to remove now, if still empty."""
         mine = self.path.parent
         if str(mine) in stale.made and mine not in self.created:
-            self.created.insert(0, mine)
+            self.created.append(mine)  # the innermost: removed first
 
-    def _replace_foreign(self, fd: int) -> bool:
+    def _replace_foreign(self, fd: int, folder: Folder) -> bool:
         """Holding another user's lock file (read-only): put one of our own in its place, where the
         folder lets us (False: start again on it); else keep holding this one, unwritten (True)."""
         try:
-            os.unlink(self.path)
+            folder.unlink(self.path.name)
         except OSError:
             self.fd = fd
             return True
         os.close(fd)
         return False
 
-    def _make_folders(self) -> None:
-        folder = self.path.parent
-        missing = []
-        while not folder.exists() and folder != folder.parent:
-            missing.append(folder)
-            folder = folder.parent
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.created += [f for f in missing if f not in self.created]
-
     def release(self) -> None:
         """Remove the file while still holding it (see the module docstring), then unlock."""
         fd, self.fd = self.fd, None
-        if fd is not None:
+        folder, self.where = self.where, None
+        if fd is not None and folder is not None:
             try:
-                if _same_file(fd, self.path):
-                    os.unlink(self.path)
+                if same_file(os.fstat(fd), folder.lstat(self.path.name)):
+                    folder.unlink(self.path.name)
             except OSError as err:
                 log.debug("could not remove the lock file %s: %s", self.path, err)
             finally:
                 os.close(fd)
+        if folder is not None:
+            folder.close()
         self._remove_created()
 
     def _remove_created(self) -> None:
-        for folder in self.created:
+        for folder in reversed(self.created):
             try:
                 folder.rmdir()  # only when empty: never a folder something else was put in
             except OSError:
                 break
         self.created = []
-
-
-def _same_file(fd: int, path: Path) -> bool:
-    try:
-        here, there = os.fstat(fd), os.stat(path, follow_symlinks=False)
-    except FileNotFoundError:
-        return False
-    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 @contextmanager
@@ -246,8 +248,9 @@ def lock_layout(layout: Layout, command: str, dry_run: bool) -> Iterator[list[Fo
     read-only photo folder it goes on with a warning.
     """
     root = layout.root
+    log_folder = layout.audit_log.parent
     wanted = [(root, str(root), "", dry_run)]
-    wanted.append((layout.audit_log.parent, f"the audit log's folder {layout.audit_log.parent}", "--audit-log", False))
+    wanted.append((log_folder, f"the audit log's folder {log_folder}", "--audit-log", False))
     if not dry_run:
         wanted.append((layout.quarantine, f"the quarantine {layout.quarantine}", "--quarantine", False))
         wanted.append((layout.review, f"the review folder {layout.review}", "--review-dir", False))
@@ -259,8 +262,15 @@ def lock_layout(layout: Layout, command: str, dry_run: bool) -> Iterator[list[Fo
             if path not in seen:
                 seen.add(path)
                 hint = f"; choose another place with {option}" if option else ""
+                private = folder in (root, log_folder)  # the lock lives in a state folder (cleaner.statedir)
                 lock = FolderLock(
-                    folder, f"face-clean {command} {root}", lock_file=path, label=label, hint=hint, optional=optional
+                    folder,
+                    f"face-clean {command} {root}",
+                    lock_file=path,
+                    label=label,
+                    hint=hint,
+                    optional=optional,
+                    private=private,
                 )
                 locks.append(stack.enter_context(lock))
         nearby = held_nearby(root, STATE_DIR_NAME, ROOT_LOCK_NAME, [lk.fd for lk in locks if lk.fd is not None])

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from cleaner.names import shown
+from cleaner.safefs import open_folder
+
 
 @dataclass(frozen=True)
 class Holder:
@@ -61,7 +64,7 @@ class Holder:
             since = datetime.fromisoformat(self.since).astimezone().strftime("%Y-%m-%d %H:%M:%S")
         except ValueError:
             since = self.since
-        return f"pid {self.pid} on {self.host}, '{self.command}', since {since}"
+        return shown(f"pid {self.pid} on {self.host}, '{self.command}', since {since}")  # read from a file
 
 
 def held_nearby(root: Path, state_dir: str, lock_name: str, mine: Iterable[int]) -> str | None:
@@ -88,7 +91,8 @@ def held_nearby(root: Path, state_dir: str, lock_name: str, mine: Iterable[int])
 def _held(path: Path, own: set[tuple[int, int]]) -> str | None:
     """Who holds the lock file at ``path`` (or which file it is), or None if nobody does."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        with open_folder(path.parent) as folder:  # never through a link
+            fd = folder.open_file(path.name, os.O_RDONLY)
     except OSError:
         return None  # no lock file, or none we may read: no face-clean of ours holds it
     try:

@@ -11,6 +11,7 @@ recorded bytes, gets its row back.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import stat
@@ -19,8 +20,8 @@ from typing import Any
 
 from cleaner import audit
 from cleaner.decided import LogPosition
-from cleaner.hashing import sha256_file
 from cleaner.records import ImageAnalysis, Status
+from cleaner.safefs import open_folder
 from cleaner.state import StateDB
 
 log = logging.getLogger("face-clean")
@@ -29,7 +30,7 @@ log = logging.getLogger("face-clean")
 def reconcile(state: StateDB, log_path: Path, root: Path, decision_key: str) -> int:
     """Mark decided the files the audit log records past the committed position; how many."""
     try:
-        st = os.stat(log_path)
+        st = os.lstat(log_path)
     except FileNotFoundError:
         return 0
     at = state.audit_position(log_path.name)
@@ -58,13 +59,25 @@ def _still_there(record: dict[str, Any], root: Path, decision_key: str) -> Image
     if record.get("action") != "keep" and not record.get("dry_run"):
         return None  # a move that failed: the file was not decided
     sha, path = record.get("sha256"), root / str(record.get("path"))
+    if sha is None:
+        return None
     try:
-        st = os.lstat(path)
-        if sha is None or not stat.S_ISREG(st.st_mode) or st.st_size != record.get("size"):
-            return None
-        if sha256_file(path) != sha:
-            return None
+        with open_folder(path.parent, root) as folder:  # never through a link below the photo folder
+            fd = folder.open_file(path.name, os.O_RDONLY)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_size != record.get("size") or _sha256(fd) != sha:
+                return None
+        finally:
+            os.close(fd)
         status = Status(record.get("status"))
     except (OSError, ValueError):
         return None
     return ImageAnalysis(path, st.st_size, sha, status, mtime_ns=st.st_mtime_ns)
+
+
+def _sha256(fd: int) -> str:
+    digest = hashlib.sha256()
+    while chunk := os.read(fd, 1 << 20):
+        digest.update(chunk)
+    return digest.hexdigest()

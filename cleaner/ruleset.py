@@ -67,11 +67,14 @@ class RuleSet:
     default_action: Action = Action.KEEP
     default_reason: str | None = None
     engine: str = "onnx"
-    detector: str = "opencv"
+    detector: str = "yunet"
+    gender_model: str = "builtin"  # builtin, deepface, or a manifest's path (cleaner.model_choice)
+    age_model: str = "builtin"
     min_face_size: int = 0
     min_detector_confidence: float = 0.0
     max_pixels: int = 200_000_000
     detect_size: int = 800  # longest side of the copy the detector sees; 0 = full resolution
+    memory_budget: int = 384  # MB one image may take to read and decode (cleaner.decode.DEFAULT_BUDGET)
     exclude: tuple[str, ...] = ("@eaDir", "#recycle", ".*")
     attributes: frozenset[str] = field(default_factory=lambda: frozenset({"gender"}))
     source: str = "<built-in>"

@@ -9,22 +9,23 @@ not even read again.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from cleaner.decided import DECIDED_SCHEMA, Decided, migrate
 from cleaner.decided import fingerprint as _fingerprint
 from cleaner.decided import path_key as _key
-from cleaner.hashing import sha256_file
 from cleaner.records import Box, Face, ImageAnalysis, Status
+from cleaner.state_open import connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -55,22 +56,26 @@ def _to_json(a: ImageAnalysis) -> str:
     )
 
 
-def _from_json(text: str, path: Path, size: int, sha256: str, mtime_ns: int) -> ImageAnalysis:
-    d: dict[str, Any] = json.loads(text)
-    faces = tuple(Face(**{**f, "box": Box(**f["box"])}) for f in d["faces"])
-    return ImageAnalysis(
-        path,
-        size,
-        sha256,
-        Status(d["status"]),
-        d["error"],
-        d["width"],
-        d["height"],
-        faces,
-        mtime_ns,
-        tuple(d["notes"]),
-        cached=True,
-    )
+def _from_json(text: Any, path: Path, size: int, sha256: str, mtime_ns: int) -> ImageAnalysis | None:
+    """The analysis a row holds; None for a row that is not one (damaged, or crafted): analysed again."""
+    try:
+        d: dict[str, Any] = json.loads(text)
+        faces = tuple(Face(**{**f, "box": Box(**f["box"])}) for f in d["faces"])
+        status, error, width, height, notes = Status(d["status"]), d["error"], d["width"], d["height"], d["notes"]
+        analysis = ImageAnalysis(path, size, sha256, status, error, width, height, faces, mtime_ns, tuple(notes), True)
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError):
+        return None
+    valid = all(_sane(f) for f in faces) and isinstance(error, (str, type(None)))
+    return analysis if valid and all(isinstance(v, (int, type(None))) for v in (width, height)) else None
+
+
+def _sane(f: Face) -> bool:
+    """A face the rules can read: what a crafted row holds instead would stop the run deep in a decision."""
+    number = (int, float)
+    box = all(isinstance(v, int) for v in (f.box.x, f.box.y, f.box.w, f.box.h))
+    gender = f.gender is None or (isinstance(f.gender, dict) and all(isinstance(v, number) for v in f.gender.values()))
+    rest = isinstance(f.detector_confidence, number) and isinstance(f.age, (*number, type(None)))
+    return box and gender and rest and isinstance(f.dominant_gender, (str, type(None)))
 
 
 def _marks(keys: list[str]) -> str:
@@ -78,7 +83,28 @@ def _marks(keys: list[str]) -> str:
 
 
 class StateError(RuntimeError):
-    """The state database cannot be opened or written."""
+    """face-clean's state (the database, a journal) cannot be opened or written; ``at_start``: before
+    anything was done (a usage problem), else mid-run (a full disk, say: the run stops, losing nothing)."""
+
+    def __init__(self, message: str, at_start: bool = True) -> None:
+        super().__init__(message)
+        self.at_start = at_start
+
+
+T = TypeVar("T")
+
+
+def _guarded(method: Callable[..., T]) -> Callable[..., T]:
+    """SQLite's errors mid-run ("database or disk is full", a crafted schema) as a StateError: a message."""
+
+    @functools.wraps(method)
+    def wrapper(self: StateDB, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as err:
+            raise StateError(f"stopped: cannot use the state database {self.path}: {err}", at_start=False) from None
+
+    return wrapper
 
 
 class StateDB(Decided):
@@ -98,21 +124,24 @@ class StateDB(Decided):
     @property
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
+            conn = None
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, isolation_level="DEFERRED")
-                conn.execute("PRAGMA journal_mode=WAL")
+                conn = connect(self.path, isolation_level="DEFERRED")  # in WAL mode
                 conn.execute("PRAGMA synchronous=NORMAL")
-                conn.executescript(SCHEMA + DECIDED_SCHEMA)
+                conn.executescript(DECIDED_SCHEMA)
                 migrate(conn)
+                conn.executescript(SCHEMA)
                 conn.commit()
             except (OSError, sqlite3.Error) as err:
+                if conn is not None:
+                    conn.close()
                 reason = getattr(err, "strerror", None) or err
                 raise StateError(f"cannot write the state database {self.path}: {reason}") from None
             self._conn = conn
         return self._conn
 
     # -- files ---------------------------------------------------------------------------
+    @_guarded
     def remember(self, analysis: ImageAnalysis, identity: str) -> None:
         """Record the file's fingerprint, and a fresh result if it depends on the bytes alone."""
         if analysis.sha256 is None or analysis.mtime_ns is None:
@@ -123,21 +152,32 @@ class StateDB(Decided):
             "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
             (_key(analysis.path), analysis.size, analysis.mtime_ns, analysis.sha256),
         )
-        if analysis.status is not Status.ERROR and not analysis.cached:
+        if analysis.status not in (Status.ERROR, Status.SKIPPED) and not analysis.cached:  # skipped: the budget's
             self._db.execute(
                 "INSERT OR REPLACE INTO analyses VALUES (?, ?, ?)", (analysis.sha256, identity, _to_json(analysis))
             )
         self._tick()
 
+    @_guarded
     def forget_file(self, path: Path) -> None:
         self._unchanged.pop(_key(path), None)
         self._db.execute("DELETE FROM files WHERE path=?", (_key(path),))
         self.forget_decided(path)
         self._tick()
 
+    @_guarded
     def known_size(self, size: int) -> bool:
         """Some file of this size was seen: a new file of another size cannot be a known photo renamed."""
         return self._db.execute("SELECT 1 FROM files WHERE size = ? LIMIT 1", (size,)).fetchone() is not None
+
+    # -- decisions (cleaner.decided), with SQLite's errors mid-run as a StateError ------------
+    mark_decided = _guarded(Decided.mark_decided)
+    forget_decided = _guarded(Decided.forget_decided)
+    undecided = _guarded(Decided.undecided)
+    decided_paths = _guarded(Decided.decided_paths)
+    known_as = _guarded(Decided.known_as)
+    audit_position = _guarded(Decided.audit_position)
+    note_audit_position = _guarded(Decided.note_audit_position)
 
     # -- analyses ------------------------------------------------------------------------
     def cached(self, path: Path, identity: str) -> ImageAnalysis | None:
@@ -150,8 +190,11 @@ class StateDB(Decided):
             "SELECT f.path, f.size, f.mtime_ns, f.sha256, a.result FROM files f "
             "JOIN analyses a ON a.sha256 = f.sha256 AND a.identity = ? WHERE f.path IN ({marks})"
         )
-        for path, key, row in self._rows_by_path(sql, identity, paths):
-            yield self._if_unchanged(path, key, row) or path
+        try:
+            for path, key, row in self._rows_by_path(sql, identity, paths):
+                yield self._if_unchanged(path, key, row) or path
+        except sqlite3.Error as err:
+            raise StateError(f"stopped: cannot use the state database {self.path}: {err}", at_start=False) from None
 
     def _rows_by_path(
         self, sql: str, param: str, paths: list[Path]
@@ -171,32 +214,41 @@ class StateDB(Decided):
         size, mtime_ns, sha256, result = row
         if _fingerprint(path) != (size, mtime_ns):  # now, not when the chunk was queried: the run may be slow
             return None
-        self._unchanged[key] = (size, mtime_ns, sha256)
-        return _from_json(result, path, size, sha256, mtime_ns)
+        analysis = _from_json(result, path, size, sha256, mtime_ns) if isinstance(sha256, str) else None
+        if analysis is not None:
+            self._unchanged[key] = (size, mtime_ns, sha256)
+        return analysis
 
     def lookup(self, path: Path, size: int, mtime_ns: int, sha256: str, identity: str) -> ImageAnalysis | None:
         """Find an analysis by content alone (a renamed or copied photo); safe from any thread."""
-        with self._reader_lock:
-            if self._reader is None:
-                _ = self._db  # make sure the database exists
-                self._reader = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-            sql = "SELECT result FROM analyses WHERE sha256=? AND identity=?"
-            row = self._reader.execute(sql, (sha256, identity)).fetchone()
+        try:
+            with self._reader_lock:
+                if self._reader is None:
+                    _ = self._db  # make sure the database exists
+                    self._reader = connect(self.path, read_only=True, check_same_thread=False)
+                q = "SELECT result FROM analyses WHERE sha256=? AND identity=?"
+                row = self._reader.execute(q, (sha256, identity)).fetchone()
+        except (OSError, sqlite3.Error):
+            return None  # the cache is an optimisation: without it the file is analysed
         return _from_json(row[0], path, size, sha256, mtime_ns) if row else None
 
-    def by_content(self, path: Path, identity: str) -> ImageAnalysis | None:
-        """A renamed or copied photo's analysis, found by hashing it here (``run --cluster``, whose
-        workers read the files): only a file whose size some known file has is read for it."""
+    def by_content(self, path: Path, identity: str, read: Callable[[Path], Any]) -> ImageAnalysis | None:
+        """A renamed or copied photo's analysis, found by reading and hashing it here with ``read``
+        (``run --cluster``, whose workers read the files): only a file whose size some known file
+        has is read for it."""
         try:
             st = os.lstat(path)
-            if not stat.S_ISREG(st.st_mode) or not self.known_size(st.st_size):
-                return None
-            sha256 = sha256_file(path)
         except OSError:
             return None
-        return self.lookup(path, st.st_size, st.st_mtime_ns, sha256, identity)
+        if not stat.S_ISREG(st.st_mode) or not self.known_size(st.st_size):
+            return None
+        f = read(path)
+        if isinstance(f, ImageAnalysis):
+            return None  # unreadable here: the worker will say why
+        return self.lookup(f.path, len(f.data), f.st.st_mtime_ns, f.sha256, identity)
 
     # -- model files ---------------------------------------------------------------------
+    @_guarded
     def model_sha256(self, path: Path, compute: Any) -> str:
         """A model file's sha256, hashed once per (size, mtime) instead of once per run."""
         st = path.stat()
@@ -218,6 +270,7 @@ class StateDB(Decided):
         if self._pending >= COMMIT_EVERY:
             self.commit()
 
+    @_guarded
     def commit(self) -> None:
         if self._conn is not None:
             self._conn.commit()
@@ -229,9 +282,11 @@ class StateDB(Decided):
                 self._reader.close()
                 self._reader = None
         if self._conn is not None:
-            self.commit()
-            self._conn.close()
-            self._conn = None
+            try:
+                self.commit()
+            finally:
+                self._conn.close()
+                self._conn = None
 
     def __enter__(self) -> StateDB:
         return self

@@ -58,6 +58,9 @@ for dir in "$config" "$state"; do
     find "$dir" \( ! -user "$uid" -o ! -group "$gid" \) -exec chown -h "$uid:$gid" {} + ||
         say "warning: could not give $dir to $uid:$gid"
 done
+# face-clean trusts its state folder only when no one else can write to it (as OpenSSH its ~/.ssh):
+# a UMASK of 002 must not leave it group-writable.
+chmod go-w "$state" || say "warning: could not make $state private (chmod go-w)"
 as_user test -w "$quarantine" || chown "$uid:$gid" "$quarantine" ||
     say "warning: $quarantine is not writable by $uid:$gid"
 

@@ -1,8 +1,12 @@
 """Shared fixtures.
 
-The whole session runs the real deepface code on the onnx engine against tiny graphs written
-into a temporary DEEPFACE_HOME (see tiny_models.py).  The environment is set here, at import,
-because deepface fixes its engine and reads DEEPFACE_HOME when it is first used.
+Most of the session runs the real deepface code on the onnx engine against tiny graphs written
+into a temporary DEEPFACE_HOME (see tiny_models.py): the environment makes DeepFace's gender
+and age models and the opencv detector the defaults of every rules file that does not choose
+(cleaner.model_choice), so the exact probabilities of the tiny graphs drive those tests.  The
+built-in models are tested on real photos where a test asks for them (test_builtin.py).  The
+environment is set here, at import, because deepface fixes its engine and reads DEEPFACE_HOME
+when it is first used.
 """
 
 from __future__ import annotations
@@ -24,6 +28,12 @@ DEEPFACE_HOME = Path(tempfile.mkdtemp(prefix="face-clean-deepface-home-"))
 tiny_models.install(DEEPFACE_HOME)
 os.environ["DEEPFACE_HOME"] = str(DEEPFACE_HOME)
 os.environ["DEEPFACE_BACKEND_ENGINE"] = "onnx"
+STAND_IN_DEFAULTS = {
+    "FACE_CLEAN_DETECTOR": "opencv",
+    "FACE_CLEAN_GENDER_MODEL": "deepface",
+    "FACE_CLEAN_AGE_MODEL": "deepface",
+}
+os.environ.update(STAND_IN_DEFAULTS)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -39,7 +49,7 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-OWN_FILES = ("state.db", "heartbeat", "moves.journal", "lock", ".face-clean.lock")  # the tool's, not photos
+OWN_FILES = ("state.db", "heartbeat", "moves.journal", "restores.journal", "journal.key", "lock", ".face-clean.lock")
 
 
 def all_hashes(*roots: Path) -> list[str]:
@@ -50,6 +60,11 @@ def all_hashes(*roots: Path) -> list[str]:
             if p.is_file() and not p.is_symlink() and p.suffix != ".jsonl" and not p.name.startswith(OWN_FILES):
                 found.append(sha256(p))
     return found
+
+
+def named(path: str | Path, dir_fd: int | None = None) -> Path:
+    """The path an ``os`` call names: face-clean names files through their folder's descriptor."""
+    return Path(os.readlink(f"/proc/self/fd/{dir_fd}"), path) if dir_fd is not None else Path(path)
 
 
 def audit_records(path: Path) -> list[dict[str, Any]]:

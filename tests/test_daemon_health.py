@@ -11,6 +11,7 @@ import subprocess
 import threading
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import photos
 import pytest
@@ -75,12 +76,12 @@ def test_a_full_quarantine_disk_is_retried_with_backoff_and_recorded_once(cli, t
     full.set()
     real_place = cleaner.move._place
 
-    def place(src: Path, dst: Path, sha256: str | None) -> None:
+    def place(src: Any, name: str, *rest: Any) -> None:  # the source's folder and name, where it goes
         if full.is_set():  # a quarantine on another, full disk: the copy reads the photo, then fails
-            attempts[src.name] += 1
-            src.read_bytes()
+            attempts[name] += 1
+            (src.path / name).read_bytes()
             raise OSError(errno.ENOSPC, "No space left on device")
-        real_place(src, dst, sha256)
+        real_place(src, name, *rest)
 
     monkeypatch.setattr(cleaner.move, "_place", place)
     caplog.set_level(logging.INFO, logger="face-clean")

@@ -54,13 +54,16 @@ def test_a_lock_file_another_user_left_is_taken_over(tmp_path: Path, monkeypatch
     lock.write_text(json.dumps(vars(Holder(dead_pid(), socket.gethostname(), "face-clean run /photos", "x"))))
     real_open, real_unlink, replaced = os.open, os.unlink, []
 
+    def is_lock(path) -> bool:  # by its path, or by its name in a folder descriptor
+        return Path(path) == lock or Path(path) == Path(lock.name)
+
     def as_another_user(path, flags, *args, **kwargs):
-        if Path(path) == lock and not replaced and flags & (os.O_RDWR | os.O_WRONLY):
+        if is_lock(path) and not replaced and flags & (os.O_RDWR | os.O_WRONLY):
             raise PermissionError(errno.EACCES, "Permission denied", str(path))
         return real_open(path, flags, *args, **kwargs)
 
     def unlink(path, *args, **kwargs):
-        if Path(path) == lock and not replaced:
+        if is_lock(path) and not replaced:
             if not folder_writable:
                 raise PermissionError(errno.EACCES, "Permission denied", str(path))
             replaced.append(path)
