@@ -26,6 +26,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from throughput import MEASURED_MODELS
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 
@@ -61,7 +64,7 @@ def main() -> None:
         Image.fromarray(img).save(path, quality=85)
         payloads.append(path.read_bytes())
 
-    env = {**os.environ, "DEEPFACE_HOME": str(home), "DEEPFACE_BACKEND_ENGINE": "onnx"}
+    env = {**os.environ, "DEEPFACE_HOME": str(home), "DEEPFACE_BACKEND_ENGINE": "onnx", **MEASURED_MODELS}
     cmd = [sys.executable, "-m", "cleaner", "watch", str(root), "--keep", "all", "-q"]
     daemon = subprocess.Popen([*cmd, *(["--polling"] if args.polling else [])], env=env)
     heartbeat = root / ".face-clean" / "heartbeat"

@@ -1,10 +1,13 @@
 """Face detection and gender/age analysis: load the models once, then one call per image.
 
 Shaped like insightface's FaceAnalysis: the constructor checks everything that can be checked
-without loading (engine, detector name, weight files), so a missing model fails before any file
-is touched; the models themselves load on the first image that needs them, so a run answered
-entirely from the cache never pays for loading them.  ``analyze()`` is the plain path, one
-``DeepFace.analyze`` per image; cleaner.batch is the fast path built on the same models.
+without loading (engine, detector name and packages, every weight file present and not visibly
+damaged), and ``load()`` loads every model and runs it once on a blank input, so a missing or
+damaged model stops the run before any photo is touched.  Face detection is DeepFace's (its
+detector backends); gender and age come from the classifiers the rules choose
+(cleaner.classifiers: the built-in models, DeepFace's own, or a manifest's ONNX file).
+``analyze()`` is the plain path (one ``DeepFace.analyze`` per image, DeepFace's models only);
+cleaner.batch is the fast path every command uses.
 """
 
 from __future__ import annotations
@@ -17,21 +20,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from cleaner import classifiers, file_check, weights
+from cleaner import detectors as needs
 from cleaner import engine as engine_mod
-from cleaner import weights
+from cleaner.builtin_models import BUILTIN, YUNET_THRESHOLD_ENV, use_yunet_threshold
+from cleaner.classifiers import Classifier, DeepFaceClassifier
 from cleaner.decode import Decoded, Unreadable, decode
 from cleaner.hashing import sha256_file
+from cleaner.manifest import ManifestError
+from cleaner.model_errors import DamagedModel, ModelError, UnknownDetector
 from cleaner.records import Box, Face, ImageAnalysis, Status
+from cleaner.weights import MissingWeights
 
-ANALYSIS_VERSION = 1  # bump when a change here or in cleaner.batch changes what is found
-
-
-class ModelError(RuntimeError):
-    """A model could not be loaded; the message says which and why."""
-
-
-class UnknownDetector(ModelError):
-    """The detector name is not one deepface offers (a usage error, not a broken install)."""
+ANALYSIS_VERSION = 2  # bump when a change here or in cleaner.batch changes what is found
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ class ModelIdentity:
     deepface_version: str
     max_pixels: int
     detect_size: int
+    gender_model: str | None = None  # builtin, deepface, or a manifest's path (None: gender not analysed)
+    age_model: str | None = None
+    detector_settings: tuple[str, ...] = ()  # e.g. yunet's score threshold
 
     @property
     def key(self) -> str:
@@ -58,6 +62,9 @@ class ModelIdentity:
             self.deepface_version,
             self.max_pixels,
             self.detect_size,
+            self.gender_model,
+            self.age_model,
+            self.detector_settings,
         )
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
@@ -127,12 +134,14 @@ class FaceAnalyzer:
     def __init__(
         self,
         engine: str = "onnx",
-        detector: str = "opencv",
+        detector: str = "yunet",
         attributes: frozenset[str] = frozenset({"gender"}),
         max_pixels: int = 200_000_000,
         verbose: bool = False,
         hash_model: Callable[[Path], str] = sha256_file,
         detect_size: int = 800,
+        gender_model: str = BUILTIN,
+        age_model: str = BUILTIN,
     ) -> None:
         engine_mod.select(engine, verbose=verbose)
         import deepface
@@ -141,46 +150,89 @@ class FaceAnalyzer:
             from deepface import DeepFace  # noqa: F401  (sets TF_USE_LEGACY_KERAS before tensorflow loads)
 
         check_detector(detector)
+        settings = (f"{YUNET_THRESHOLD_ENV}={use_yunet_threshold()}",) if detector == "yunet" else ()
+        needs.forbid_downloads()  # a run finds weight files; only `models fetch` downloads
         self.attributes = frozenset(attributes)
         self.detector = detector
         self.max_pixels = max_pixels
-        files = weights.required(detector, self.attributes)
-        weights.ensure_present(files)
-        self._built: dict[str, Any] | None = None
+        choices = {"gender": gender_model, "age": age_model}
+        self.classifiers = {a: classifiers.build(a, choices[a], engine) for a in sorted(self.attributes)}
+        self._detector_files = needs.check(detector, engine)
+        weights.ensure_present(
+            [f for c in self.classifiers.values() if isinstance(c, DeepFaceClassifier) for f in c.weight_files()]
+        )
+        files = [(f.path, None) for f in self._detector_files]
+        files += [f for c in self.classifiers.values() for f in c.files()]
+        files = list(dict.fromkeys(files))  # the landmark model once, when two models share it
+        absent = [path for path, _ in files if not path.is_file()]
+        if absent:
+            raise MissingWeights("Model file missing: " + ", ".join(map(str, absent)))
+        for path, wanted in files:
+            problem = file_check.damage(path, wanted, hash_model)
+            if problem:
+                raise DamagedModel(self._role(path), path, problem, file_check.fix_hint(path))
+        self._loaded = False
         self.identity = ModelIdentity(
             engine=engine,
             detector=detector,
             attributes=tuple(sorted(self.attributes)),
-            model_files=tuple(str(f.path) for f in files),
-            model_sha256=tuple(hash_model(f.path) for f in files),
+            model_files=tuple(str(path) for path, _ in files),
+            model_sha256=tuple(hash_model(path) for path, _ in files),
             deepface_version=str(getattr(deepface, "__version__", "unknown")),
             max_pixels=max_pixels,
             detect_size=detect_size,
+            gender_model=gender_model if "gender" in self.attributes else None,
+            age_model=age_model if "age" in self.attributes else None,
+            detector_settings=settings,
         )
 
-    def models(self) -> dict[str, Any]:
-        """Load the models once per analyzer: name -> deepface model object."""
-        if self._built is not None:
-            return self._built
-        from deepface.modules import modeling
+    def _role(self, path: Path) -> str:
+        for task, c in self.classifiers.items():
+            if path in (p for p, _ in c.files()):
+                return f"{task} ({c.name})"
+        return f"{self.detector} detector"
 
-        from cleaner.onnx_session import lean_model
-
-        wanted = [("face_detector", self.detector)] + [
-            ("facial_attribute", weights.ATTRIBUTE_MODELS[a]) for a in sorted(self.attributes)
-        ]
-        built = {}
-        for task, name in wanted:
+    def load(self) -> None:
+        """Load every model and run it once on a blank input, before the first photo: a damaged
+        file stops the run here (DamagedModel), never halfway through a folder."""
+        if self._loaded:
+            return
+        self._load_detector()
+        for task, c in self.classifiers.items():
             try:
-                lean = lean_model(name) if task == "facial_attribute" else None
-                built[name] = lean or modeling.build_model(task=task, model_name=name)
-            except ImportError as err:
-                raise ModelError(f"the {name} model needs a package that is not installed: {err}") from None
-            except Exception as err:
-                cause = f" ({err.__cause__})" if err.__cause__ else ""
-                raise ModelError(f"cannot load the {name} model on {self.identity.engine}: {err}{cause}") from None
-        self._built = built
-        return built
+                c.load()
+                c.check()
+            except (ManifestError, MissingWeights, DamagedModel):
+                raise
+            except Exception as err:  # any failure to load or run a file we checked is there
+                path = c.main_file()
+                problem = f"cannot be loaded or run ({err})"
+                raise DamagedModel(f"{task} ({c.name})", path, problem, file_check.fix_hint(path)) from None
+        self._loaded = True
+
+    def _load_detector(self) -> None:
+        import numpy as np
+        from deepface.modules import detection
+
+        blank = np.full((96, 96, 3), 128, dtype=np.uint8)
+        try:
+            detection.detect_faces(detector_backend=self.detector, img=blank, align=True)
+        except MissingWeights:
+            raise
+        except ImportError as err:
+            raise ModelError(f"the {self.detector} detector needs a package that is not installed: {err}") from None
+        except Exception as err:  # deepface and the detectors' own packages raise many kinds
+            cause = f" ({err.__cause__})" if err.__cause__ else ""
+            if self._detector_files:
+                path = self._detector_files[0].path
+                problem = f"cannot be loaded ({err}{cause})"
+                raise DamagedModel(f"{self.detector} detector", path, problem, file_check.fix_hint(path)) from None
+            raise ModelError(f"cannot load the {self.detector} detector: {err}{cause}") from None
+
+    def models(self) -> dict[str, Classifier]:
+        """The classifiers by task, loaded (and checked) once per analyzer."""
+        self.load()
+        return self.classifiers
 
     def decode(self, f: FileBytes, draft_to: int | None = None) -> tuple[ImageAnalysis, Decoded | None]:
         """The file decoded upright (BGR), with the analysis so far; the image is None if unreadable."""
@@ -193,7 +245,12 @@ class FaceAnalyzer:
         return replace(base, width=width, height=height, notes=image.notes), image
 
     def analyze(self, path: Path) -> ImageAnalysis:
-        """The plain path: one ``DeepFace.analyze`` per image.  Never raises for a bad file."""
+        """The plain path: one ``DeepFace.analyze`` per image.  Never raises for a bad file.
+        DeepFace.analyze knows only DeepFace's models: with others, the fast path on one file."""
+        if not all(isinstance(c, DeepFaceClassifier) for c in self.classifiers.values()):
+            from cleaner.batch import BatchAnalyzer
+
+            return next(iter(BatchAnalyzer(self).analyze_many([path])))
         f = read_file(path)
         if isinstance(f, ImageAnalysis):
             return f

@@ -51,6 +51,8 @@ class AuditRecord:
     tool_version: str = __version__
     notes: list[str] = field(default_factory=list)
     move_id: str | None = None  # ties a move to its journal entry (cleaner.journal)
+    gender_model: str | None = None  # builtin, deepface or a manifest's path; None: no gender analysed
+    age_model: str | None = None
 
 
 def json_line(fields: dict[str, Any]) -> str:
@@ -102,6 +104,8 @@ def make_record(
         model_files=list(identity.model_files),
         model_sha256=list(identity.model_sha256),
         deepface_version=identity.deepface_version,
+        gender_model=identity.gender_model,
+        age_model=identity.age_model,
         notes=[*a.notes, *outcome.notes],
         move_id=move_id,
     )

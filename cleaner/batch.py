@@ -3,15 +3,17 @@
 
 * Detection runs on a copy no larger than ``detect_size`` pixels (full-resolution detection
   dominates the plain path); JPEGs are decoded straight at reduced scale.  Boxes and eyes are
-  mapped back and the faces cut out and aligned with deepface's own ``extract_face`` from an
-  image sharp enough that each face keeps the model's 224 px (full resolution if need be).
-* Faces from several images go through the demography models in one batch.
+  mapped back and each classifier cuts its faces (cleaner.face_crops) from an image sharp
+  enough for it (DeepFace's models: 224 px per face; full resolution if need be).
+* Faces from several images go through the gender and age models in one batch.  If a batch
+  fails, its images are tried one at a time, so only an image the model fails on is an error.
 * Reading, decoding and detecting run in a worker thread while the main thread runs the
   models (OpenCV, Pillow and onnxruntime release the GIL), and results come back in order.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -22,11 +24,13 @@ from typing import Any
 import numpy as np
 
 from cleaner.analyze import FaceAnalyzer, FileBytes, ModelIdentity, read_file
+from cleaner.classifiers import GENDER_ORDER
+from cleaner.face_crops import FaceView
 from cleaner.records import Box, Face, ImageAnalysis, Status
 
-BATCH_FACES = 8  # faces per model call (16 gains little and holds 200 MB more activations)
+BATCH_FACES = 8  # faces per model call (16 gains little with VGG and holds 200 MB more activations)
 PREFETCH = 4  # images read and detected ahead of the model
-MODEL_SIDE = 224  # the demography models' input: faces are never cut out sharper than this needs
+log = logging.getLogger("face-clean")
 
 
 @dataclass
@@ -35,7 +39,7 @@ class Prepared:
 
     analysis: ImageAnalysis
     boxes: list[tuple[Box, float]] = field(default_factory=list)
-    crops: list[Any] = field(default_factory=list)  # (224, 224, 3) float32 BGR in [0, 1], one per box
+    crops: list[dict[str, Any]] = field(default_factory=list)  # per box: each classifier's input, by task
 
 
 class BatchAnalyzer:
@@ -108,7 +112,7 @@ class BatchAnalyzer:
     def _detect(self, f: FileBytes) -> Prepared:
         import cv2
         from deepface.models.Detector import FacialAreaRegion
-        from deepface.modules import detection, preprocessing
+        from deepface.modules import detection
 
         analysis, drafted = self.analyzer.decode(f, draft_to=self.detect_size or None)
         if drafted is None:
@@ -122,17 +126,19 @@ class BatchAnalyzer:
         prepared = Prepared(analysis)
         found_faces = detection.detect_faces(detector_backend=self.analyzer.detector, img=small, align=True)
         source, ratio = drafted.bgr, 1.0  # where faces are cut from; its scale relative to ``small``
-        if found_faces and scale < 1.0:
-            # Cut faces from an image just sharp enough that the smallest face keeps the model's
-            # 224 px (from the full resolution if need be): the model sees no difference, and a
-            # 12-megapixel JPEG with a big face need not be decoded whole.
+        side = max((c.side for c in self.analyzer.classifiers.values()), default=0)
+        if found_faces and scale < 1.0 and side:
+            # Cut faces from an image just sharp enough that the smallest face keeps the pixels
+            # its model uses (224 for DeepFace's; from the full resolution if need be): the model
+            # sees no difference, and a 12-megapixel JPEG with a big face need not be decoded whole.
             smallest = min(max(1, face.facial_area.w) for face in found_faces) / scale
-            needed = min(1.0, MODEL_SIDE / smallest) * max(width, height)
+            needed = min(1.0, side / smallest) * max(width, height)
             if max(drafted.width, drafted.height) < needed:
                 source = self.analyzer.decode(f, draft_to=int(needed) + 1)[1].bgr  # type: ignore[union-attr]
             ratio = source.shape[1] / small.shape[1]
         for found in found_faces:
-            face_img, area = found.img, found.facial_area
+            area, face_img = found.facial_area, found.img
+            region = area
             if scale < 1.0:
 
                 def up(point: Any, k: float) -> Any:
@@ -147,15 +153,7 @@ class BatchAnalyzer:
                     right_eye=up(area.right_eye, ratio),
                     confidence=area.confidence,
                 )
-                face_img = detection.extract_face(
-                    facial_area=region,
-                    img=source,
-                    align=True,
-                    expand_percentage=0,
-                    width_border=0,
-                    height_border=0,
-                    detector_backend=self.analyzer.detector,
-                ).img
+                face_img = None  # cut from ``source`` by whoever needs it
                 area = FacialAreaRegion(
                     x=int(area.x / scale),
                     y=int(area.y / scale),
@@ -163,62 +161,64 @@ class BatchAnalyzer:
                     h=int(area.h / scale),
                     confidence=area.confidence,
                 )
-            if face_img.shape[0] == 0 or face_img.shape[1] == 0:
-                continue
-            # exactly what DeepFace.analyze feeds the models: BGR scaled to [0, 1], padded to 224
-            face_rgb = face_img[:, :, ::-1]
-            if face_rgb.max() > 1:
-                face_rgb = face_rgb / 255
-            crop = preprocessing.resize_image(img=face_rgb[:, :, ::-1], target_size=(224, 224))[0]
+            view = FaceView(
+                source, Box(region.x, region.y, region.w, region.h), region, self.analyzer.detector, face_img
+            )
+            inputs = {task: c.prepare(view) for task, c in self.analyzer.classifiers.items()}
+            if any(v is None for v in inputs.values()):
+                continue  # an empty crop: deepface drops such a face too
             x, y = max(0, int(area.x)), max(0, int(area.y))
             box = Box(x, y, min(width - x - 1, int(area.w)), min(height - y - 1, int(area.h)))
             prepared.boxes.append((box, round(float(area.confidence or 0), 2)))
-            prepared.crops.append(crop)
+            prepared.crops.append(inputs)
         return prepared
 
     def _finish(self, taken: list[Prepared | ImageAnalysis]) -> Iterator[ImageAnalysis]:
-        crops = [c for t in taken if isinstance(t, Prepared) for c in t.crops]
-        predictions: dict[str, Any] = {}
-        error: str | None = None
-        if crops:
-            models = self.analyzer.models()  # loaded on the first face; a ModelError stops the run
+        prepared = [t for t in taken if isinstance(t, Prepared) and t.crops]
+        predictions: dict[int, Any] = {}
+        if prepared:
+            self.analyzer.models()  # loaded before the first file (cleaner.cli); a ModelError stops the run
             try:
-                predictions = self._predict(models, np.stack(crops))
-            except Exception as err:
-                error = f"analysis failed: {type(err).__name__}: {err}"
-        at = 0
+                predictions = self._predict(prepared)
+            except Exception:
+                # One image can make a whole batch fail: try each alone, so only that one is an error.
+                log.debug("a batch of %d images failed; trying them one by one", len(prepared), exc_info=True)
+                for t in prepared:
+                    try:
+                        predictions.update(self._predict([t]))
+                    except Exception as err:
+                        log.debug("analysis of %s failed", t.analysis.path, exc_info=True)
+                        predictions[id(t)] = f"analysis failed: {type(err).__name__}: {err}"
         for t in taken:
             if isinstance(t, ImageAnalysis):
                 yield t
-                continue
-            n = len(t.crops)
-            if not n:  # no face, unreadable, or found in the cache: the analysis is complete as it is
+            elif not t.crops:  # no face, unreadable, or found in the cache: complete as it is
                 yield t.analysis
-            elif error:
-                yield replace(t.analysis, status=Status.ERROR, error=error)
+            elif isinstance(predictions[id(t)], str):
+                yield replace(t.analysis, status=Status.ERROR, error=predictions[id(t)])
             else:
-                yield replace(t.analysis, faces=tuple(self._face(t.boxes[i], predictions, at + i) for i in range(n)))
-            at += n
+                yield replace(t.analysis, faces=tuple(predictions[id(t)]))
 
-    def _predict(self, models: dict[str, Any], batch: Any) -> dict[str, Any]:
-        from deepface.models.demography.DemographyUtils import GENDER_LABELS
-
-        out: dict[str, Any] = {}
-        if "gender" in self.analyzer.attributes:
-            probs = np.atleast_2d(np.asarray(models["Gender"].predict(batch)))
-            out["gender"] = (probs, GENDER_LABELS)
-        if "age" in self.analyzer.attributes:
-            out["age"] = np.atleast_1d(np.asarray(models["Age"].predict(batch), dtype=np.float64))
-        return out
+    def _predict(self, prepared: list[Prepared]) -> dict[int, list[Face]]:
+        """Every face of these images through each classifier in one batch; faces by image."""
+        outputs = {}
+        for task, c in self.analyzer.models().items():
+            outputs[task] = c.predict(np.stack([crop[task] for t in prepared for crop in t.crops]))
+        faces: dict[int, list[Face]] = {}
+        at = 0
+        for t in prepared:
+            faces[id(t)] = [self._face(t.boxes[i], outputs, at + i) for i in range(len(t.crops))]
+            at += len(t.crops)
+        return faces
 
     @staticmethod
-    def _face(box: tuple[Box, float], predictions: dict[str, Any], i: int) -> Face:
+    def _face(box: tuple[Box, float], outputs: dict[str, Any], i: int) -> Face:
         gender = dominant = age = None
-        if "gender" in predictions:
-            probs, labels = predictions["gender"]
-            # the same float32 -> percent -> fraction round trip as the plain path
-            gender = {label: float(100 * probs[i][j]) / 100.0 for j, label in enumerate(labels)}
-            dominant = str(labels[int(np.argmax(probs[i]))])
-        if "age" in predictions:
-            age = float(int(predictions["age"][i]))
+        if "gender" in outputs:
+            probs = outputs["gender"][i]
+            # the same float -> percent -> fraction round trip as DeepFace.analyze
+            gender = {label: float(100 * probs[j]) / 100.0 for j, label in enumerate(GENDER_ORDER)}
+            dominant = GENDER_ORDER[int(np.argmax(probs))]
+        if "age" in outputs:
+            age = float(outputs["age"][i])
         return Face(box[0], box[1], gender, dominant, age)

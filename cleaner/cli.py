@@ -15,6 +15,7 @@ import click
 
 from cleaner import __version__, rules
 from cleaner.cli_cluster import ClusterArgs, cluster_options
+from cleaner.cli_options import folder_options
 from cleaner.describe import describe
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_MODELS, EXIT_CLUSTER, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
@@ -33,45 +34,18 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
 
 
-def rule_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Options that choose and adjust the rules; shared by every command that reads them."""
-    options = [
-        click.option(
-            "--keep",
-            type=click.Choice(rules.KEEP_CHOICES),
-            help="Shortcut policy: keep Man, Woman, "
-            "any face, or all (analyse and record only). Images without a face are quarantined "
-            "unless the rules file sets no_face.",
-        ),
-        click.option(
-            "--rules",
-            "rules_file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Rules file (default: the built-in rules, a copy of rules.yaml).",
-        ),
-        click.option("--engine", type=click.Choice(rules.ENGINES), help="deepface engine (overrides the rules)."),
-        click.option("--detector", help="deepface face detector (overrides the rules; default opencv)."),
-        click.option(
-            "--min-confidence",
-            type=float,
-            help="Gender confidence below which a face is 'uncertain' (0.5-1, overrides the rules).",
-        ),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
 def load_rules(
     rules_file: Path | None,
     keep: str | None,
     engine: str | None = None,
     detector: str | None = None,
     min_confidence: float | None = None,
+    gender_model: str | None = None,
+    age_model: str | None = None,
 ) -> rules.RuleSet:
     try:
         rs = rules.load(rules_file, keep)
-        return rules.with_overrides(rs, engine=engine, detector=detector, min_confidence=min_confidence)
+        return rules.with_overrides(rs, engine, detector, min_confidence, gender_model, age_model)
     except rules.RulesError as err:
         fail(str(err), EXIT_USAGE)
 
@@ -81,13 +55,14 @@ def model_errors(f: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from cleaner.analyze import ModelError, UnknownDetector
         from cleaner.engine import EngineError
+        from cleaner.manifest import ManifestError
+        from cleaner.model_errors import ModelError, UnknownDetector
         from cleaner.weights import MissingWeights
 
         try:
             return f(*args, **kwargs)
-        except UnknownDetector as err:
+        except (UnknownDetector, ManifestError) as err:
             fail(str(err), EXIT_USAGE)
         except (MissingWeights, ModelError, EngineError) as err:
             fail(str(err), EXIT_MODELS)
@@ -105,35 +80,6 @@ def main() -> None:
     to move); 2 bad usage or bad rules; 3 model weights missing or unloadable; 4 the Ray
     cluster could not be used or stopped answering (run --cluster); 130 interrupted.
     """
-
-
-def folder_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Where the job reads and writes, and how it reports; shared by ``run`` and ``watch``."""
-    options = [
-        click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path)),
-        click.option(
-            "--quarantine",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="Quarantine folder (default DIR/.face-clean/quarantine).",
-        ),
-        click.option(
-            "--review-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="Folder for images a person should look at (default DIR/.face-clean/review).",
-        ),
-        click.option(
-            "--audit-log",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="Audit log, JSON Lines (default DIR/.face-clean/audit.jsonl); the state database sits beside it.",
-        ),
-        click.option("--dry-run", is_flag=True, help="Decide and record what would happen; move nothing."),
-        click.option("--recursive/--no-recursive", default=True, show_default=True, help="Descend into subfolders."),
-        click.option("-v", "--verbose", count=True, help="Print each decision (-vv: and deepface's own messages)."),
-        click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary; errors only."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return rule_options(f)
 
 
 def open_layout(directory: Path, quarantine: Path | None, review_dir: Path | None, audit_log: Path | None) -> Any:
@@ -154,8 +100,17 @@ def build_analyzer(rs: rules.RuleSet, state: Any, verbose: int) -> Any:
 
     hash_model = functools.partial(state.model_sha256, compute=sha256_file)
     analyzer = FaceAnalyzer(
-        rs.engine, rs.detector, rs.attributes, rs.max_pixels, verbose > 1, hash_model, rs.detect_size
+        rs.engine,
+        rs.detector,
+        rs.attributes,
+        rs.max_pixels,
+        verbose > 1,
+        hash_model,
+        rs.detect_size,
+        rs.gender_model,
+        rs.age_model,
     )
+    analyzer.load()  # every model loaded and run once before the first photo is touched
     key = analyzer.identity.key
     return BatchAnalyzer(analyzer, lookup=lambda f: state.lookup(f.path, len(f.data), f.st.st_mtime_ns, f.sha256, key))
 
@@ -210,6 +165,8 @@ class FolderArgs:
     rules_file: Path | None
     engine: str | None
     detector: str | None
+    gender_model: str | None
+    age_model: str | None
     min_confidence: float | None
     quarantine: Path | None
     review_dir: Path | None
@@ -220,7 +177,15 @@ class FolderArgs:
     quiet: bool
 
     def rules(self) -> rules.RuleSet:
-        return load_rules(self.rules_file, self.keep, self.engine, self.detector, self.min_confidence)
+        return load_rules(
+            self.rules_file,
+            self.keep,
+            self.engine,
+            self.detector,
+            self.min_confidence,
+            self.gender_model,
+            self.age_model,
+        )
 
     def layout(self) -> Any:
         return open_layout(self.directory, self.quarantine, self.review_dir, self.audit_log)

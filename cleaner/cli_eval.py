@@ -11,14 +11,16 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import click
 
+from cleaner import eval_report
 from cleaner import labels as labels_mod
 from cleaner.cli import (
     EXIT_INTERRUPTED,
@@ -31,14 +33,16 @@ from cleaner.cli import (
     load_rules,
     main,
     model_errors,
-    rule_options,
 )
+from cleaner.cli_options import rule_options
+from cleaner.eval_metrics import Summary, extra_json, summarise
 from cleaner.evaluate import COLUMNS, GENDERS, MISSING, UNCERTAIN, Evaluation, Observation, rules_threshold
 from cleaner.ruleset import RuleSet
 from cleaner.scan import STATE_DIR_NAME
 
 log = logging.getLogger("face-clean")
 EXTRA_HINT = "pip install 'face-clean[eval]'"
+PNG: dict[str, Any] = {"metavar": "FILE.png", "type": click.Path(dir_okay=False, path_type=Path)}
 
 
 @contextmanager
@@ -51,15 +55,19 @@ def _state(path: Path | None) -> Iterator[Any]:
             yield state
 
 
-def observe(rs: RuleSet, labels: labels_mod.LabelSet, state_path: Path | None, verbose: int) -> list[Observation]:
-    """Analyse every labelled image once, in order, answered from the cache where it can be."""
+def observe(
+    rs: RuleSet, labels: labels_mod.LabelSet, state_path: Path | None, verbose: int
+) -> tuple[list[Observation], float | None]:
+    """Analyse every labelled image once, in order, answered from the cache where it can be; with
+    the rate of the images analysed now (model loading left out; None if all came from the cache)."""
     from tqdm import tqdm
 
     present = [i for i in labels.items if os.path.lexists(i.path)]
     found: dict[Path, Observation] = {}
     with _state(state_path) as state, tqdm(total=len(present), unit="img", disable=None, dynamic_ncols=True) as bar:
-        analyzer = build_analyzer(rs, state, verbose)
+        analyzer = build_analyzer(rs, state, verbose)  # loads the models: not timed
         identity = analyzer.identity.key
+        started = time.perf_counter()
         analyses = analyzer.analyze_many(state.cached_many([i.path for i in present], identity))
         try:
             for item, analysis in zip(present, analyses, strict=True):
@@ -68,12 +76,14 @@ def observe(rs: RuleSet, labels: labels_mod.LabelSet, state_path: Path | None, v
                 bar.update()
         finally:
             state.commit()
+        seconds = time.perf_counter() - started
+    fresh = sum(not o.cached for o in found.values())
     out = [found.get(i.path) or Observation(i.path, i.label, False, MISSING) for i in labels.items]
     for o in out:
         shown = o.predicted(rules_threshold(rs)) if o.readable else f"unreadable: {o.error}"
         confidence = f" ({o.gender} {o.confidence:.2f})" if o.confidence is not None else ""
         log.info(f"{o.path}: label {o.label}, predicted {shown}{confidence}")
-    return out
+    return out, (fresh / seconds if fresh and seconds > 0 else None)
 
 
 def _table(header: list[str], rows: list[list[str]], first: int) -> list[str]:
@@ -126,11 +136,11 @@ def render(ev: Evaluation, labels: labels_mod.LabelSet, rs: RuleSet) -> str:
     return "\n".join([*lines, *_table(header, rows, 14)])
 
 
-def _need_matplotlib() -> None:
+def _need_matplotlib(option: str) -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        fail(f"--plot needs matplotlib: {EXTRA_HINT}", EXIT_USAGE)
+        fail(f"{option} needs matplotlib: {EXTRA_HINT}", EXIT_USAGE)
 
 
 def plot(ev: Evaluation, path: Path) -> None:
@@ -175,13 +185,9 @@ def _writable(path: Path | None, option: str) -> None:
 @click.option(
     "--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write every number here (JSON)."
 )
-@click.option(
-    "--plot",
-    "plot_path",
-    metavar="FILE.png",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Draw the threshold sweep (needs matplotlib).",
-)
+@click.option("--plot", "plot_path", **PNG, help="Draw the threshold sweep (needs matplotlib).")
+@click.option("--roc", "roc_path", **PNG, help="Draw the ROC curve of each detector and model (needs matplotlib).")
+@click.option("--markdown", is_flag=True, help="Print the comparison of several models as a Markdown table.")
 @click.option("-v", "--verbose", count=True, help="Print each image's label and prediction (-vv: deepface's too).")
 @rule_options
 @model_errors
@@ -194,12 +200,16 @@ def eval_command(
     no_cache: bool,
     json_path: Path | None,
     plot_path: Path | None,
+    roc_path: Path | None,
+    markdown: bool,
     verbose: int,
     **rule_args: Any,
 ) -> None:
     """Compare predictions with the labels in LABELS (a CSV, an IMDB-WIKI .mat, or a folder
-    with Man/, Woman/ and none/ in it); print the confusion matrix, precision / recall / F1 and a
-    threshold sweep. Moves nothing.
+    with Man/, Woman/, none/ and mixed/ in it); print the confusion matrix, precision / recall /
+    F1, a threshold sweep, ROC AUC, accuracy by face size and speed. Moves nothing.
+    --detector and --gender-model may name several, comma-separated: each pair is measured and
+    compared in one table.
 
     \b
     Exit codes: 0 done; 1 done, but some labelled images were missing or unreadable;
@@ -210,32 +220,66 @@ def eval_command(
     _setup_logging(verbose, quiet=False)
     if state_db and no_cache:
         fail("--state-db and --no-cache exclude each other", EXIT_USAGE)
-    rs = load_rules(**rule_args)
-    rs = replace(rs, attributes=rs.attributes | {"gender"})  # eval always needs the gender
-    if plot_path:
-        _need_matplotlib()
+    # --detector and --gender-model may each name several, comma-separated: every pair is measured
+    detectors = _several(rule_args.pop("detector"))
+    models = _several(rule_args.pop("gender_model"))
+    combos = [
+        replace(rs, attributes=rs.attributes | {"gender"})  # eval always needs the gender
+        for d in detectors
+        for m in models
+        for rs in [load_rules(**rule_args, detector=d, gender_model=m)]
+    ]
+    for path, option in ((plot_path, "--plot"), (roc_path, "--roc")):
+        if path:
+            _need_matplotlib(option)
+        _writable(path, option)
     _writable(json_path, "--json")
-    _writable(plot_path, "--plot")
+    if markdown and len(combos) == 1:
+        fail("--markdown prints the comparison of several detectors or models: name them with commas", EXIT_USAGE)
     try:
-        labels = labels_mod.load(labels_path, fmt, path_column, label_column, rs.exclude)
+        labels = labels_mod.load(labels_path, fmt, path_column, label_column, combos[0].exclude)
     except labels_mod.LabelError as err:
         fail(str(err), EXIT_USAGE)
     cache = None if no_cache else (state_db or labels.root / STATE_DIR_NAME / "state.db")
-    try:
-        observations = observe(rs, labels, cache, verbose)
-    except StateError as err:
-        fail(f"{err}; choose another place with --state-db, or use --no-cache", EXIT_USAGE)
-    except KeyboardInterrupt:
-        fail("interrupted", EXIT_INTERRUPTED)
-    ev = Evaluation(tuple(observations), rules_threshold(rs))
-    click.echo(render(ev, labels, rs))
+    runs = []
+    for rs in combos:
+        try:
+            observations, rate = observe(rs, labels, cache, verbose)
+        except StateError as err:
+            fail(f"{err}; choose another place with --state-db, or use --no-cache", EXIT_USAGE)
+        except KeyboardInterrupt:
+            fail("interrupted", EXIT_INTERRUPTED)
+        ev = Evaluation(tuple(observations), rules_threshold(rs))
+        model = Path(rs.gender_model).stem if os.sep in rs.gender_model else rs.gender_model
+        runs.append((rs, ev, summarise(observations, ev.threshold, rs.detector, model, rate)))
+    if len(runs) == 1:
+        rs, ev, summary = runs[0]
+        click.echo(render(ev, labels, rs) + "\n" + eval_report.extras(ev, summary.images_per_s))
+    else:
+        click.echo(f"{labels.source}: {len(labels.items)} labelled photos")
+        click.echo(eval_report.comparison([s for _, _, s in runs], markdown))
+        click.echo("(definitions: README, 'Evaluating the filter'; every number of each: --json)")
     try:
         if json_path:
-            numbers = {"labels": {"source": str(labels.source), "format": labels.format, "root": str(labels.root)}}
-            numbers |= {"skipped_labels": labels.skipped, "unlabelled_files": labels.unlabelled, **ev.to_json()}
+            numbers: dict[str, Any] = {
+                "labels": {"source": str(labels.source), "format": labels.format, "root": str(labels.root)}
+            }
+            numbers |= {"skipped_labels": labels.skipped, "unlabelled_files": labels.unlabelled}
+            each = [_numbers(ev, s) for _, ev, s in runs]
+            numbers |= each[0] if len(each) == 1 else {"comparison": [asdict(s) for _, _, s in runs], "runs": each}
             json_path.write_text(json.dumps(numbers, indent=2) + "\n", encoding="utf-8")
         if plot_path:
-            plot(ev, plot_path)
+            plot(runs[0][1], plot_path)
+        if roc_path:
+            eval_report.plot_roc([(f"{s.detector} + {s.gender_model}", ev) for _, ev, s in runs], roc_path)
     except OSError as err:
         fail(f"cannot write {err.filename}: {err.strerror}", EXIT_PARTIAL)
-    sys.exit(EXIT_PARTIAL if ev.unreadable else EXIT_OK)
+    sys.exit(EXIT_PARTIAL if any(ev.unreadable for _, ev, _ in runs) else EXIT_OK)
+
+
+def _several(value: str | None) -> list[str | None]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else [None]
+
+
+def _numbers(ev: Evaluation, summary: Summary) -> dict[str, Any]:
+    return {**ev.to_json(), **extra_json(list(ev.evaluated), ev.threshold), "summary": asdict(summary)}

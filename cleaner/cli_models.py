@@ -1,62 +1,117 @@
-"""``face-clean models``: which weight files the rules need, and fetching them."""
+"""``face-clean models``: which model files the rules need, whether each is there and intact,
+and fetching the ones DeepFace downloads."""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from cleaner.cli import EXIT_MODELS, EXIT_OK, fail, load_rules, main, model_errors, rule_options
+from cleaner.cli import EXIT_MODELS, EXIT_OK, fail, load_rules, main, model_errors
+from cleaner.cli_options import rule_options
 
 
 @main.group()
 def models() -> None:
-    """Model weights: which the rules need, and fetching them."""
+    """Model files: which the rules need, whether they are intact, and fetching them."""
 
 
-def _needed(
-    rules_file: Path | None, keep: str | None, engine: str | None, detector: str | None, min_confidence: float | None
-) -> list[Any]:
+@dataclass(frozen=True)
+class Needed:
+    role: str  # "yunet detector", "gender (builtin)", ...
+    path: Path
+    sha256: str | None  # what it must hash to, where known
+    download: Any = None  # the WeightFile DeepFace downloads it as; None: nothing to download
+    bundled: bool = False  # shipped with face-clean or its dependencies
+
+    def problem(self) -> str | None:
+        from cleaner import file_check
+
+        if not self.path.is_file():
+            return "missing"
+        return file_check.damage(self.path, self.sha256)
+
+
+def _needed(rules_file: Path | None, keep: str | None, **overrides: Any) -> tuple[list[Needed], list[str]]:
+    """What the rules need: files, and pip packages that are not installed."""
+    from cleaner import builtin_models, classifiers, detectors
     from cleaner import engine as engine_mod
-    from cleaner import weights
-
-    rs = load_rules(rules_file, keep, engine, detector, min_confidence)
-    engine_mod.select(rs.engine)
     from cleaner.analyze import check_detector
 
+    rs = load_rules(rules_file, keep, **overrides)
+    engine_mod.select(rs.engine)
     check_detector(rs.detector)  # an UnknownDetector ends as exit 2 through @model_errors
-    return weights.required(rs.detector, rs.attributes)
+    found = [
+        Needed(f"{rs.detector} detector", f.path, None, f, f.bundled) for f in detectors.files(rs.detector, rs.engine)
+    ]
+    known = builtin_models.KNOWN
+    choices = {"gender": rs.gender_model, "age": rs.age_model}
+    for task in sorted(rs.attributes):
+        c = classifiers.build(task, choices[task], rs.engine)
+        if isinstance(c, classifiers.DeepFaceClassifier):
+            found += [Needed(f"{task} ({c.name})", f.path, None, f) for f in c.weight_files()]
+            continue
+        for path, sha in c.files():
+            bundled = path.name in known and path.resolve() == known[path.name].path.resolve()
+            found.append(Needed(f"{task} ({c.name})", path, sha, None, bundled))
+    return list(dict.fromkeys(found)), detectors.missing_packages(rs.detector, rs.engine)
 
 
 @models.command()
 @rule_options
 @model_errors
 def status(**options: Any) -> None:
-    """List the weight files the rules need and whether each is present."""
+    """List the model files the rules need, and check each: present, right size and checksum."""
     from cleaner import weights
 
-    files = _needed(**options)
+    found, packages = _needed(**options)
     click.echo(f"weights folder: {weights.weights_dir()}")
-    for f in files:
-        click.echo(f"  {'present' if f.present else 'MISSING'}  {f.model:<10} {f.path}")
-    if not files:
-        click.echo("  (these rules need no downloaded weights)")
-    sys.exit(EXIT_OK if all(f.present for f in files) else EXIT_MODELS)
+    bad = 0
+    for n in found:
+        problem = n.problem()
+        bad += problem is not None
+        state = "present" if problem is None else "MISSING" if problem == "missing" else "DAMAGED"
+        where = " (comes with face-clean)" if n.bundled and problem is None else ""
+        click.echo(f"  {state:<8} {n.role:<22} {n.path}{where}")
+        if problem not in (None, "missing"):
+            click.echo(f"           it {problem}")
+    for package in packages:
+        bad += 1
+        click.echo(f"  MISSING  Python package {package} (pip install {package})")
+    if not found and not packages:
+        click.echo("  (these rules need no model files)")
+    sys.exit(EXIT_OK if not bad else EXIT_MODELS)
 
 
 @models.command()
 @rule_options
 @model_errors
 def fetch(**options: Any) -> None:
-    """Download the weight files the rules need (through deepface's own download code)."""
+    """Download the model files the rules need that are missing or damaged (through DeepFace's
+    own download code); the built-in models come with face-clean and need no download."""
     from cleaner import weights
 
-    files = [f for f in _needed(**options) if not f.present]
-    if not files:
+    found, packages = _needed(**options)
+    if packages:
+        fail(
+            f"the detector needs Python packages that are not installed: pip install {' '.join(packages)}", EXIT_MODELS
+        )
+    todo = [n for n in found if n.problem() is not None]
+    cannot = [n for n in todo if n.download is None]
+    if cannot:
+        fail("\n".join(f"{n.role}: {n.path} is {n.problem()} and cannot be downloaded" for n in cannot), EXIT_MODELS)
+    if not todo:
         click.echo("all weights the rules need are present")
         return
+    for n in todo:
+        if n.path.is_file():  # damaged: keep it aside (it is not a photo, but never destroy a file)
+            aside = n.path.with_name(n.path.name + ".damaged")
+            n.path.replace(aside)
+            click.echo(f"moved the damaged {n.path} to {aside}")
+    files = [n.download for n in todo]
     try:
         for path in weights.fetch(files):
             click.echo(f"fetched {path}")

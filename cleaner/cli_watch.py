@@ -8,17 +8,8 @@ from typing import Any
 
 import click
 
-from cleaner.cli import (
-    EXIT_OK,
-    EXIT_PARTIAL,
-    FolderArgs,
-    build_analyzer,
-    fail,
-    folder_options,
-    main,
-    model_errors,
-    state_errors,
-)
+from cleaner.cli import EXIT_OK, EXIT_PARTIAL, FolderArgs, build_analyzer, fail, main, model_errors, state_errors
+from cleaner.cli_options import folder_options
 
 
 @main.command()

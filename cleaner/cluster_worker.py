@@ -36,6 +36,8 @@ class WorkerSettings:
             "attributes": frozenset(i.attributes),
             "max_pixels": i.max_pixels,
             "detect_size": i.detect_size,
+            "gender_model": i.gender_model or "builtin",
+            "age_model": i.age_model or "builtin",
         }
 
 
@@ -59,6 +61,9 @@ class AnalyzeFiles:
 
     def __init__(self, settings: WorkerSettings) -> None:
         os.environ["OMP_NUM_THREADS"] = str(settings.threads)  # read by cleaner.onnx_session
+        for setting in settings.identity.detector_settings:  # the driver's (yunet's threshold, say)
+            name, _, value = setting.partition("=")
+            os.environ[name] = value
         self.host = socket.gethostname()
         self.fatal = ""
         self.batch: BatchAnalyzer | None = None
@@ -67,7 +72,7 @@ class AnalyzeFiles:
             if analyzer.identity.key != settings.identity.key:
                 self.fatal = "its models differ from the driver's: " + differences(analyzer.identity, settings.identity)
                 return
-            analyzer.models()  # once per worker, before the first batch
+            analyzer.load()  # once per worker, before the first batch
             self.batch = BatchAnalyzer(analyzer)
         except Exception as err:  # reported per row, see the class docstring
             self.fatal = str(err) or type(err).__name__

@@ -41,6 +41,10 @@ def describe(rs: RuleSet) -> str:
     lines = [
         f"Rules from {rs.source}",
         f"  engine {rs.engine}, detector {rs.detector}, analyse: {', '.join(sorted(rs.attributes)) or 'faces only'}",
+        "  models: "
+        + ", ".join(f"{a} {rs.gender_model if a == 'gender' else rs.age_model}" for a in sorted(rs.attributes))
+        if rs.attributes
+        else "  models: none (faces only)",
         f"  faces are ignored when smaller than {rs.min_face_size} px or detector confidence is below "
         f"{rs.min_detector_confidence:.2f}; images over {rs.max_pixels} pixels are unreadable",
         f"  faces are detected on a copy of at most {rs.detect_size} px"

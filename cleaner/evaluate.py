@@ -8,6 +8,10 @@ Each labelled image gets one predicted label, computed the same simple way whate
 * ``uncertain`` when that gender's confidence is under the threshold (the rules' own
   ``min_gender_confidence``, or each value of the sweep).
 
+Images labelled ``mixed`` (group photos with both genders) are left out of the confusion matrix
+and scored apart, by the genders found among their faces (cleaner.eval_metrics), as are the
+ROC curves, the accuracy by face size and the comparison of several models.
+
 ``uncertain`` is a column of the confusion matrix, not a class: it is no one's prediction, so
 it counts in no class's precision, but it is a miss in the recall of the image's label (an
 uncertain photo is sent to review, not recognised).  Unreadable images are left out of every
@@ -54,6 +58,9 @@ class Observation:
     gender: str | None = None  # the largest face's dominant gender
     confidence: float | None = None
     cached: bool = False
+    man: float | None = None  # the largest face's probability of Man (the ROC's score)
+    face_size: int | None = None  # the largest face's shorter side, pixels
+    genders: tuple[tuple[str, float], ...] = ()  # every considered face: (dominant gender, confidence)
 
     @classmethod
     def of(cls, rs: RuleSet, label: str, analysis: ImageAnalysis) -> Observation:
@@ -70,6 +77,13 @@ class Observation:
             gender=main.dominant_gender if main else None,
             confidence=main.gender_confidence if main else None,
             cached=analysis.cached,
+            man=main.gender.get("Man") if main and main.gender else None,
+            face_size=main.box.size if main else None,
+            genders=tuple(
+                (f.dominant_gender, f.gender_confidence)
+                for f in faces
+                if f.dominant_gender is not None and f.gender_confidence is not None
+            ),
         )
 
     def predicted(self, threshold: float) -> str:
@@ -102,7 +116,8 @@ class Confusion:
     def of(cls, observations: Iterable[Observation], threshold: float) -> Confusion:
         counts = {label: dict.fromkeys(COLUMNS, 0) for label in CLASSES}
         for o in observations:
-            counts[o.label][o.predicted(threshold)] += 1
+            if o.label in counts:  # mixed: scored apart
+                counts[o.label][o.predicted(threshold)] += 1
         return cls(counts)
 
     @property

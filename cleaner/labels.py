@@ -1,9 +1,10 @@
 """Labelled images for ``face-clean eval``: one adapter per label format face datasets come in.
 
 Every adapter yields the same thing, a ``LabelSet`` of (absolute path, label) pairs with the
-label one of ``Man``, ``Woman`` or ``none`` (no face), so the evaluation never depends on the
-format.  Anything a user can get wrong (a missing column, an unknown label) is a ``LabelError``
-naming the file and the line, raised before a single image is analysed.
+label one of ``Man``, ``Woman``, ``none`` (no face) or ``mixed`` (a group photo with both genders
+in it), so the evaluation never depends on the format.  Anything a user can get wrong (a missing
+column, an unknown label) is a ``LabelError`` naming the file and the line, raised before a
+single image is analysed.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from typing import Any
 
 from cleaner.scan import STATE_DIR_NAME, matcher, scan
 
-LABELS = ("Man", "Woman", "none")
+LABELS = ("Man", "Woman", "none", "mixed")
 FORMATS = ("csv", "imdb-wiki", "folders")
 ALIASES = {
     **dict.fromkeys(("man", "men", "male", "m"), "Man"),
     **dict.fromkeys(("woman", "women", "female", "f", "w"), "Woman"),
     **dict.fromkeys(("none", "no-face", "no_face", "noface", "no face"), "none"),
+    **dict.fromkeys(("mixed", "both"), "mixed"),
 }
 DEFAULT_EXCLUDE = ("@eaDir", "#recycle", ".*")
 
@@ -60,8 +62,8 @@ def parse_label(text: str, where: str) -> str:
     label = ALIASES.get(" ".join(str(text).split()).lower())
     if label is None:
         raise LabelError(
-            f"{where}: unknown label {text!r}; expected Man, Woman or none "
-            "(also accepted, in any case: male/m/men, female/f/w/women, no-face/no_face/noface)"
+            f"{where}: unknown label {text!r}; expected Man, Woman, none or mixed "
+            "(also accepted, in any case: male/m/men, female/f/w/women, no-face/no_face/noface, both)"
         )
     return label
 

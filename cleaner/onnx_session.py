@@ -69,7 +69,7 @@ def light_copy(src: Path) -> Path:
     return final / "model.onnx"
 
 
-def _threads() -> int:
+def threads() -> int:
     """OMP_NUM_THREADS when set (a Ray worker's share of the CPUs, say), else every core."""
     try:
         return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
@@ -85,7 +85,7 @@ def _session(path: str) -> Any:
     options.log_severity_level = 3
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
     options.enable_cpu_mem_arena = False
-    options.intra_op_num_threads = _threads()
+    options.intra_op_num_threads = threads()
     providers = onnx_utils.resolve_providers(ort.get_available_providers())
     return ort.InferenceSession(path, sess_options=options, providers=providers)
 

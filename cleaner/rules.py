@@ -14,15 +14,12 @@ from typing import Any
 
 import yaml
 
+from cleaner import model_choice
 from cleaner.records import Action
-from cleaner.ruleset import ENGINES, GENDERS, KEEP_CHOICES, POLICIES, Condition, Range, Rule, RuleSet
+from cleaner.rules_fields import Fields, RulesError, read_text
+from cleaner.ruleset import ENGINES, GENDERS, KEEP_CHOICES, POLICIES, Condition, Rule, RuleSet
 
 MAX_RULES_BYTES = 1_000_000  # a rules file is a few hundred bytes; refuse anything absurd
-_REASON = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-class RulesError(ValueError):
-    """A rules file that cannot be used; the message says where and why."""
 
 
 _TOP_KEYS = {
@@ -41,84 +38,17 @@ _TOP_KEYS = {
     "rules",
     "exclude",
     "analyze",
+    "gender_model",
+    "age_model",
 }
 _RULE_KEYS = {"name", "when", "action", "reason", "multi_face", "min_gender_confidence", "uncertain"}
 _WHEN_KEYS = {"faces", "gender", "gender_confidence", "face_size", "detector_confidence", "age", "unreadable"}
 
 
-class _Fields:
-    """Reads typed values out of one YAML mapping, naming the place on every error."""
-
-    def __init__(self, data: Any, where: str, allowed: set[str]) -> None:
-        if not isinstance(data, dict):
-            raise RulesError(f"{where}: expected a mapping, got {_show(data)}")
-        unknown = sorted(set(map(str, data)) - allowed)
-        if unknown:
-            raise RulesError(f"{where}: unknown field {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
-        self.data, self.where = data, where
-
-    def has(self, key: str) -> bool:
-        return key in self.data and self.data[key] is not None
-
-    def fail(self, key: str, expected: str) -> RulesError:
-        return RulesError(f"{self.where}: field {key!r}: expected {expected}, got {_show(self.data[key])}")
-
-    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
-        if not self.has(key):
-            return default
-        value = self.data[key]
-        if value not in choices:
-            raise self.fail(key, "one of " + ", ".join(choices))
-        return str(value)
-
-    def number(self, key: str, default: float, lo: float, hi: float) -> float:
-        if not self.has(key):
-            return default
-        value = self.data[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
-            raise self.fail(key, f"a number from {lo:g} to {hi:g}")
-        return float(value)
-
-    def action(self, key: str, default: Action) -> Action:
-        return Action(self.choice(key, tuple(a.value for a in Action), default.value))
-
-    def reason(self, key: str, default: str | None) -> str | None:
-        if not self.has(key):
-            return default
-        value = self.data[key]
-        if not isinstance(value, str) or not _REASON.match(value):
-            raise self.fail(key, "a folder name of letters, digits, '.', '_' or '-'")
-        return value
-
-    def range(self, key: str, lo: float, hi: float) -> Range | None:
-        if not self.has(key):
-            return None
-        value = self.data[key]
-        expected = f"a number or {{min: .., max: ..}} within {lo:g}..{hi:g}"
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            result = Range(float(value), float(value))
-        elif isinstance(value, dict) and value and set(value) <= {"min", "max"}:
-            bounds = [value.get("min"), value.get("max")]
-            if any(isinstance(b, bool) or not isinstance(b, (int, float, type(None))) for b in bounds):
-                raise self.fail(key, expected)
-            result = Range(*(None if b is None else float(b) for b in bounds))
-        else:
-            raise self.fail(key, expected)
-        ends = [b for b in (result.min, result.max) if b is not None]
-        if any(not lo <= b <= hi for b in ends) or (len(ends) == 2 and ends[0] > ends[1]):
-            raise self.fail(key, expected + ", min <= max")
-        return result
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) < 60 else text[:57] + "..."
-
-
 def _condition(data: Any, where: str) -> Condition:
     if data is None:
         return Condition()
-    f = _Fields(data, where, _WHEN_KEYS)
+    f = Fields(data, where, _WHEN_KEYS)
     unreadable = None
     if f.has("unreadable"):
         if not isinstance(f.data["unreadable"], bool):
@@ -149,7 +79,7 @@ class _RuleDefaults:
 def _rule(data: Any, index: int, source: str, defaults: _RuleDefaults) -> Rule:
     name = data.get("name") if isinstance(data, dict) else None
     where = f"{source}: rule {index}" + (f" ({name!r})" if name else "")
-    f = _Fields(data, where, _RULE_KEYS)
+    f = Fields(data, where, _RULE_KEYS)
     if not isinstance(name, str) or not name.strip():
         raise RulesError(f"{where}: field 'name': every rule needs a name (it is written to the audit log)")
     action = f.action("action", Action.KEEP)
@@ -157,7 +87,7 @@ def _rule(data: Any, index: int, source: str, defaults: _RuleDefaults) -> Rule:
         raise RulesError(f"{where}: field 'action': missing (keep, quarantine or review)")
     on_uncertain, uncertain_reason = defaults.on_uncertain, defaults.uncertain_reason
     if f.has("uncertain"):
-        u = _Fields(f.data["uncertain"], f"{where}: uncertain", {"action", "reason"})
+        u = Fields(f.data["uncertain"], f"{where}: uncertain", {"action", "reason"})
         on_uncertain = u.action("action", on_uncertain)
         uncertain_reason = u.reason("reason", uncertain_reason if on_uncertain is not Action.KEEP else None)
     return Rule(
@@ -181,10 +111,10 @@ def parse(data: Any, source: str, keep: str | None = None) -> RuleSet:
     """Validate a loaded YAML document.  ``keep`` (the --keep shortcut) replaces its rules list."""
     if data is None:
         data = {}
-    f = _Fields(data, source, _TOP_KEYS)
+    f = Fields(data, source, _TOP_KEYS)
     if f.has("version") and f.data["version"] != 1:
         raise f.fail("version", "1")
-    uf = _Fields(f.data.get("uncertain") or {}, f"{source}: uncertain", {"action", "reason"})
+    uf = Fields(f.data.get("uncertain") or {}, f"{source}: uncertain", {"action", "reason"})
     uncertain_action = uf.action("action", Action.REVIEW)
     defaults = _RuleDefaults(
         multi_face=f.choice("multi_face", POLICIES, "any"),
@@ -192,7 +122,7 @@ def parse(data: Any, source: str, keep: str | None = None) -> RuleSet:
         on_uncertain=uncertain_action,
         uncertain_reason=uf.reason("reason", None if uncertain_action is Action.KEEP else "uncertain"),
     )
-    df = _Fields(f.data.get("default") or {}, f"{source}: default", {"action", "reason"})
+    df = Fields(f.data.get("default") or {}, f"{source}: default", {"action", "reason"})
     default_action = df.action("action", Action.KEEP)
     default_reason = df.reason("reason", None if default_action is Action.KEEP else "default")
     no_face = f.action("no_face", Action.QUARANTINE)
@@ -221,15 +151,24 @@ def parse(data: Any, source: str, keep: str | None = None) -> RuleSet:
         attributes.add("gender")
     if any(r.when.age is not None for r in rules):
         attributes.add("age")
-    detector = f.data.get("detector", "opencv")
-    if not isinstance(detector, str) or not detector:
-        raise f.fail("detector", "a deepface detector name such as opencv")
+    detector = f.data.get("detector") or model_choice.default_detector()
+    if not isinstance(detector, str):
+        raise f.fail("detector", "a deepface detector name such as yunet")
+    base = Path(source).parent if Path(source).is_file() else None
+    chosen = {
+        task: model_choice.model(f.data[f"{task}_model"], task, f"{source}: field '{task}_model'", base)
+        if f.has(f"{task}_model")
+        else model_choice.default_model(task)
+        for task in ("gender", "age")
+    }
     return RuleSet(
         rules=rules,
         default_action=default_action,
         default_reason=default_reason,
         engine=f.choice("engine", ENGINES, "onnx"),
         detector=detector,
+        gender_model=chosen["gender"],
+        age_model=chosen["age"],
         min_face_size=int(f.number("min_face_size", 0, 0, 100_000)),
         min_detector_confidence=f.number("min_detector_confidence", 0.0, 0.0, 1.0),
         max_pixels=int(f.number("max_pixels", RuleSet.max_pixels, 1, 10**12)),
@@ -277,19 +216,22 @@ def load(path: Path | None, keep: str | None = None) -> RuleSet:
     """Read a rules file, or the built-in defaults when ``path`` is None."""
     if path is None:
         return load_text(default_text(), "default rules", keep)
-    try:
-        if path.stat().st_size > MAX_RULES_BYTES:
-            raise RulesError(f"{path}: larger than {MAX_RULES_BYTES} bytes; this is not a rules file")
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise RulesError(f"{path}: cannot read rules file: {err}") from None
-    return load_text(text, str(path), keep)
+    return load_text(read_text(path, MAX_RULES_BYTES, "rules file", RulesError), str(path), keep)
 
 
 def with_overrides(
-    rs: RuleSet, engine: str | None = None, detector: str | None = None, min_confidence: float | None = None
+    rs: RuleSet,
+    engine: str | None = None,
+    detector: str | None = None,
+    min_confidence: float | None = None,
+    gender_model: str | None = None,
+    age_model: str | None = None,
 ) -> RuleSet:
     """Apply command-line options, which win over the rules file."""
+    if gender_model is not None:
+        rs = replace(rs, gender_model=model_choice.model(gender_model, "gender", "--gender-model", None))
+    if age_model is not None:
+        rs = replace(rs, age_model=model_choice.model(age_model, "age", "--age-model", None))
     rules = rs.rules
     if min_confidence is not None:
         if not 0.5 <= min_confidence <= 1.0:

@@ -64,7 +64,9 @@ class RuleSet:
     default_action: Action = Action.KEEP
     default_reason: str | None = None
     engine: str = "onnx"
-    detector: str = "opencv"
+    detector: str = "yunet"
+    gender_model: str = "builtin"  # builtin, deepface, or a manifest's path (cleaner.model_choice)
+    age_model: str = "builtin"
     min_face_size: int = 0
     min_detector_confidence: float = 0.0
     max_pixels: int = 200_000_000

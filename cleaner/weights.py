@@ -30,12 +30,22 @@ class WeightFile:
     compress: str | None = None
 
     @property
-    def path(self) -> Path:
+    def target(self) -> Path:
+        """Where DeepFace keeps (and downloads) it."""
         return weights_dir() / self.file_name
 
     @property
+    def path(self) -> Path:
+        """Where it is: the weights folder, else a copy face-clean ships (cleaner.builtin_models)."""
+        return locate(self.file_name) or self.target
+
+    @property
     def present(self) -> bool:
-        return self.path.is_file()
+        return locate(self.file_name) is not None
+
+    @property
+    def bundled(self) -> bool:
+        return not self.target.is_file() and self.present
 
 
 def deepface_home() -> Path:
@@ -44,6 +54,17 @@ def deepface_home() -> Path:
 
 def weights_dir() -> Path:
     return deepface_home() / ".deepface" / "weights"
+
+
+def locate(file_name: str) -> Path | None:
+    """Where a DeepFace weight file is: its weights folder first, else a file face-clean ships."""
+    from cleaner.builtin_models import FOR_DEEPFACE
+
+    path = weights_dir() / file_name
+    if path.is_file():
+        return path
+    bundled = FOR_DEEPFACE.get(file_name)
+    return bundled.path if bundled is not None and bundled.path.is_file() else None
 
 
 class _LoadedOnFirstUse(types.ModuleType):
@@ -99,7 +120,7 @@ def missing_message(files: list[WeightFile]) -> str:
     home = os.environ.get("DEEPFACE_HOME")
     where = f"DEEPFACE_HOME={home}" if home else f"DEEPFACE_HOME is not set, so your home folder {Path.home()}"
     lines = ["Model weights are missing:"]
-    lines += [f"  {f.model}: {f.path}" for f in files]
+    lines += [f"  {f.model}: {f.target}" for f in files]
     lines += [
         f"deepface (and so face-clean) looks for weights in $DEEPFACE_HOME/.deepface/weights ({where}).",
         "Fetch them with `face-clean models fetch` where the internet is reachable, or download",
@@ -119,11 +140,14 @@ def fetch(files: list[WeightFile]) -> list[Path]:
     """Download what is absent through deepface's own download code."""
     from deepface.commons import folder_utils, weight_utils
 
+    from cleaner.detectors import downloads_allowed
+
     folder_utils.initialize_folder()
     done = []
-    for f in files:
-        path = weight_utils.download_weights_if_necessary(
-            file_name=f.file_name, source_url=list(f.urls), compress_type=f.compress
-        )
-        done.append(Path(path))
+    with downloads_allowed():
+        for f in files:
+            path = weight_utils.download_weights_if_necessary(
+                file_name=f.file_name, source_url=list(f.urls), compress_type=f.compress
+            )
+            done.append(Path(path))
     return done

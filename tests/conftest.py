@@ -1,8 +1,12 @@
 """Shared fixtures.
 
-The whole session runs the real deepface code on the onnx engine against tiny graphs written
-into a temporary DEEPFACE_HOME (see tiny_models.py).  The environment is set here, at import,
-because deepface fixes its engine and reads DEEPFACE_HOME when it is first used.
+Most of the session runs the real deepface code on the onnx engine against tiny graphs written
+into a temporary DEEPFACE_HOME (see tiny_models.py): the environment makes DeepFace's gender
+and age models and the opencv detector the defaults of every rules file that does not choose
+(cleaner.model_choice), so the exact probabilities of the tiny graphs drive those tests.  The
+built-in models are tested on real photos where a test asks for them (test_builtin.py).  The
+environment is set here, at import, because deepface fixes its engine and reads DEEPFACE_HOME
+when it is first used.
 """
 
 from __future__ import annotations
@@ -25,6 +29,12 @@ DEEPFACE_HOME = Path(tempfile.mkdtemp(prefix="face-clean-deepface-home-"))
 tiny_models.install(DEEPFACE_HOME)
 os.environ["DEEPFACE_HOME"] = str(DEEPFACE_HOME)
 os.environ["DEEPFACE_BACKEND_ENGINE"] = "onnx"
+STAND_IN_DEFAULTS = {
+    "FACE_CLEAN_DETECTOR": "opencv",
+    "FACE_CLEAN_GENDER_MODEL": "deepface",
+    "FACE_CLEAN_AGE_MODEL": "deepface",
+}
+os.environ.update(STAND_IN_DEFAULTS)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -237,7 +237,7 @@ def test_without_ray_installed_the_message_says_how_to_get_it(tmp_path: Path) ->
 
 def test_a_worker_analyses_exactly_as_the_driver(tmp_path: Path) -> None:
     files = photos.make_folder(tmp_path)
-    driver = FaceAnalyzer()
+    driver = FaceAnalyzer("onnx", "opencv", gender_model="deepface")
     paths = sorted(files.values())
     worker = AnalyzeFiles(WorkerSettings(driver.identity, threads=1))
 
@@ -249,7 +249,7 @@ def test_a_worker_analyses_exactly_as_the_driver(tmp_path: Path) -> None:
 
 
 def test_a_worker_with_other_models_stops_the_run_with_the_reason(tmp_path: Path) -> None:
-    driver = FaceAnalyzer()
+    driver = FaceAnalyzer("onnx", "opencv", gender_model="deepface")
     other = replace(driver.identity, model_sha256=("0" * 64,))
     worker = AnalyzeFiles(WorkerSettings(other, threads=1))
     path = photos.save(photos.astronaut(), tmp_path / "man.jpg")

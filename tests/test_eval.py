@@ -263,7 +263,11 @@ def test_metrics_by_hand():
     [
         ("file,label\nman.jpg,Man\n", (), "no column 'path' (columns: 'file', 'label'); name the right one"),
         ("path,label\nman.jpg,Man\n", ("--label-column", "sex"), "no column 'sex'"),
-        ("path,label\nman.jpg,Man\ncoffee.jpg,cat\n", (), "line 3: unknown label 'cat'; expected Man, Woman or none"),
+        (
+            "path,label\nman.jpg,Man\ncoffee.jpg,cat\n",
+            (),
+            "line 3: unknown label 'cat'; expected Man, Woman, none or mixed",
+        ),
         ("path,label\nman.jpg,1\n", (), "unknown label '1'"),
         ("path,label\nman.jpg,Man\nman.jpg,Woman\n", (), "is labelled both Man and Woman"),
         ("path,label\n", (), "no labelled images"),

@@ -57,7 +57,9 @@ RULE_SETS = {
 
 
 def test_fast_path_makes_the_same_decisions_as_deepface_analyze(varied: list[Path]):
-    analyzer = FaceAnalyzer(attributes=frozenset({"gender", "age"}))
+    analyzer = FaceAnalyzer(
+        "onnx", "opencv", frozenset({"gender", "age"}), gender_model="deepface", age_model="deepface"
+    )
     plain = [analyzer.analyze(p) for p in varied]
     big = [a for a in plain if a.width and max(a.width, a.height) > 800]
     assert len(big) == 5  # the fast path really does detect on downscaled copies here

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import re
 import subprocess
 import sys
 import threading
@@ -36,16 +37,18 @@ def test_missing_weights_stop_the_run_with_one_clear_message(cli, tmp_path: Path
 def test_models_status_lists_what_the_rules_need(cli, deepface_home: Path, tmp_path: Path):
     result = cli("models", "status", "--keep", "Man")
     assert result.exit_code == 0
-    assert f"present  Gender     {deepface_home}/.deepface/weights/gender_model_weights.onnx" in result.output
+    assert re.search(
+        rf"present +gender \(deepface\) +{deepface_home}/.deepface/weights/gender_model_weights.onnx", result.output
+    )
     rules = tmp_path / "rules.yaml"
     rules.write_text("rules:\n  - {name: adults, when: {age: {min: 18}}, action: keep}\n")
-    assert "Age" in cli("models", "status", "--rules", rules).output
+    assert "age (deepface)" in cli("models", "status", "--rules", rules).output
 
 
 def test_models_status_reports_missing_files(cli, empty_home: Path):
     result = cli("models", "status")
     assert result.exit_code == 3
-    assert "MISSING  Gender" in result.output
+    assert re.search(r"MISSING +gender \(deepface\)", result.output)
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):

@@ -23,7 +23,7 @@ GENDER_GAIN = 10.0
 AGE = 35
 
 
-def _save(graph: onnx.GraphProto, path: Path) -> Path:
+def save(graph: onnx.GraphProto, path: Path) -> Path:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
     onnx.checker.check_model(model)
@@ -48,7 +48,7 @@ def gender_graph(path: Path, gain: float = GENDER_GAIN) -> Path:
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["n", 2])],
         initializer=[numpy_helper.from_array(weights, "W")],
     )
-    return _save(graph, path)
+    return save(graph, path)
 
 
 def age_graph(path: Path, age: int = AGE) -> Path:
@@ -73,7 +73,7 @@ def age_graph(path: Path, age: int = AGE) -> Path:
             numpy_helper.from_array(bias, "bias"),
         ],
     )
-    return _save(graph, path)
+    return save(graph, path)
 
 
 def install(deepface_home: Path) -> Path:

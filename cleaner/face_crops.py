@@ -1,0 +1,123 @@
+"""Cutting a detected face out of a photo the way each kind of classifier was trained to see it.
+
+* ``deepface``: what ``DeepFace.analyze`` feeds its demography models, exactly: the face
+  extracted and aligned on the eyes by DeepFace's own ``extract_face``, BGR in [0, 1], padded
+  to 224x224.
+* ``align5``: dlib's 5-point alignment (the built-in models, and manifests that ask for it):
+  dlib's landmark model on the detector's box, then ``get_face_chip_details`` and
+  ``extract_image_chip``, as the built-in models' own pipeline does.
+* ``enlarge``: the detector's box grown on every side by a share of its longer side, black
+  where it leaves the photo, resized to the model's input.
+
+A ``FaceView`` holds one face and the image it is cut from; crops are memoised per view, so
+a gender and an age model that want the same crop cut it once.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cleaner.records import Box
+
+
+@dataclass
+class FaceView:
+    """One face in the image it is cut from (BGR uint8, possibly a reduced copy of the photo)."""
+
+    source: Any  # BGR uint8 array
+    box: Box  # in ``source`` pixels
+    region: Any  # deepface's FacialAreaRegion in ``source`` pixels (eyes for its alignment)
+    detector: str
+    deepface_img: Any = None  # deepface's own aligned face, when it was detected on ``source`` itself
+    memo: dict[Any, Any] = field(default_factory=dict)
+
+    def rgb(self) -> Any:
+        if "rgb" not in self.memo:
+            self.memo["rgb"] = np.ascontiguousarray(self.source[:, :, ::-1])
+        return self.memo["rgb"]
+
+
+def deepface_crop(view: FaceView) -> Any:
+    """(224, 224, 3) float32 BGR in [0, 1], as DeepFace.analyze prepares a face."""
+    if "deepface" in view.memo:
+        return view.memo["deepface"]
+    from deepface.modules import detection, preprocessing
+
+    face_img = view.deepface_img
+    if face_img is None:
+        face_img = detection.extract_face(
+            facial_area=view.region,
+            img=view.source,
+            align=True,
+            expand_percentage=0,
+            width_border=0,
+            height_border=0,
+            detector_backend=view.detector,
+        ).img
+    crop = None
+    if face_img.shape[0] and face_img.shape[1]:
+        face_rgb = face_img[:, :, ::-1]
+        if face_rgb.max() > 1:
+            face_rgb = face_rgb / 255
+        crop = preprocessing.resize_image(img=face_rgb[:, :, ::-1], target_size=(224, 224))[0]
+    view.memo["deepface"] = crop
+    return crop
+
+
+def enlarged(view: FaceView, factor: float, height: int, width: int) -> Any:
+    """The box grown by ``factor`` x its longer side on every side, resized: RGB uint8."""
+    import cv2
+
+    key = ("enlarge", factor, height, width)
+    if key in view.memo:
+        return view.memo[key]
+    b = view.box
+    margin = factor * max(b.w, b.h)
+    x0, y0 = math.floor(b.x - margin), math.floor(b.y - margin)
+    x1, y1 = math.ceil(b.x + b.w + margin), math.ceil(b.y + b.h + margin)
+    src = view.rgb()
+    canvas = np.zeros((y1 - y0, x1 - x0, 3), dtype=np.uint8)  # black beyond the photo's edges
+    sx0, sy0 = max(0, x0), max(0, y0)
+    sx1, sy1 = min(src.shape[1], x1), min(src.shape[0], y1)
+    if sx1 > sx0 and sy1 > sy0:
+        canvas[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = src[sy0:sy1, sx0:sx1]
+    shrink = canvas.shape[0] > height or canvas.shape[1] > width
+    crop = cv2.resize(canvas, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    view.memo[key] = crop
+    return crop
+
+
+class Aligner:
+    """dlib's 5-point landmark model, loaded once; thread-safe (one predictor call at a time)."""
+
+    def __init__(self, path: Path) -> None:
+        import dlib
+
+        self._dlib = dlib
+        self.path = path
+        try:
+            self._predictor = dlib.shape_predictor(str(path))
+        except Exception as err:  # dlib raises RuntimeError for a file it cannot parse
+            raise ValueError(f"{path} cannot be loaded as dlib's landmark model: {err}") from None
+        self._lock = threading.Lock()
+
+    def chip(self, view: FaceView, size: int, padding: float) -> Any:
+        """The face aligned on its 5 landmarks, ``size`` x ``size``, RGB uint8."""
+        key = ("align5", size, padding)
+        if key in view.memo:
+            return view.memo[key]
+        dlib, b = self._dlib, view.box
+        rgb = view.rgb()
+        rect = dlib.rectangle(int(b.x), int(b.y), int(b.x + b.w - 1), int(b.y + b.h - 1))
+        with self._lock:
+            shape = self._predictor(rgb, rect)
+        details = dlib.get_face_chip_details(shape, size, padding)
+        chip = np.ascontiguousarray(dlib.extract_image_chip(rgb, details))
+        view.memo[key] = chip
+        return chip
