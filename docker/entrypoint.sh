@@ -7,7 +7,8 @@
 #
 # Before the daemon (`face-clean watch`) starts, it checks what would make the daemon exit at
 # once: a photo, quarantine or state folder the user cannot write, rules that do not load,
-# missing model weights. Under a restart policy such an exit would only repeat, so it logs
+# model weights the rules need missing (DeepFace's, which the image holds only when built with
+# FETCH_WEIGHTS=1) or damaged. Under a restart policy such an exit would only repeat, so it logs
 #     face-clean-entrypoint: configuration error: ...
 # once, starts nothing and waits for the container to be stopped, then exits with face-clean's
 # code for the error (2: folders and rules, 3: weights). Fix the cause, restart the container.
@@ -108,13 +109,15 @@ models_status() {
         shift
         left=$((left - 1))
         case "$arg" in
-        --keep | --rules | --engine | --detector | --min-confidence)
+        --keep | --rules | --engine | --detector | --gender-model | --age-model | --min-confidence)
             [ "$left" -gt 0 ] || break
             set -- "$@" "$arg" "$1"
             shift
             left=$((left - 1))
             ;;
-        --keep=* | --rules=* | --engine=* | --detector=* | --min-confidence=*) set -- "$@" "$arg" ;;
+        --keep=* | --rules=* | --engine=* | --detector=* | --gender-model=* | --age-model=* | --min-confidence=*)
+            set -- "$@" "$arg"
+            ;;
         esac
     done
     as_user face-clean models status "$@" 2>&1
@@ -141,8 +144,9 @@ if [ "$#" -ge 2 ] && [ "${1##*/}" = face-clean ] && [ "$2" = watch ]; then
     0) ;;
     2) park 2 "the rules cannot be used:
 $status" ;;
-    3) park 3 "model weights are missing (put them into a folder's .deepface/weights/ and mount" \
-        "that folder at ${DEEPFACE_HOME:-\$DEEPFACE_HOME}; see \`face-clean models status\`):
+    3) park 3 "model weights the rules need are missing or damaged: mount a folder that holds" \
+        "DeepFace's .deepface/weights/ at ${DEEPFACE_HOME:-\$DEEPFACE_HOME} (\`face-clean models fetch\`" \
+        "fills one), or choose the built-in models (gender_model: builtin). \`face-clean models status\`:
 $status" ;;
     *) say "warning: \`face-clean models status\` ended with exit $code: $status" ;;
     esac
