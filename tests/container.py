@@ -2,8 +2,9 @@
 
 The base comes from docker/make-base.sh (Debian from the apt mirror: Docker Hub is out of
 reach), reused while that script is unchanged; the image is built from this checkout with
-`podman build --format docker` (podman drops HEALTHCHECK otherwise) and FETCH_WEIGHTS=0, and its
-containers get the tiny stand-in models of tiny_models.py in a volume at $DEEPFACE_HOME.
+`podman build --format docker` (podman drops HEALTHCHECK otherwise) and its default
+FETCH_WEIGHTS=0: its containers decide with the built-in models the image holds, nothing mounted
+at $DEEPFACE_HOME.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tiny_models
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE = "localhost/face-clean:test"
@@ -80,7 +79,7 @@ def build() -> Built:
     base_seconds = time.monotonic() - start
     start = time.monotonic()
     cmd = ["build", "--format", "docker", "--network", "host", "--build-arg", f"BASE_IMAGE={base}"]
-    cmd += ["--build-arg", "FETCH_WEIGHTS=0", *build_args(), "--tag", IMAGE, ROOT]
+    cmd += [*build_args(), "--tag", IMAGE, ROOT]
     proc = podman(*cmd, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-6000:]
     build_seconds = time.monotonic() - start
@@ -89,7 +88,7 @@ def build() -> Built:
 
 
 class Volumes:
-    """Host folders for /photos, /quarantine, /config, /state and the models, as a NAS user maps them."""
+    """Host folders for /photos, /quarantine, /config and /state, as a NAS user maps them."""
 
     def __init__(self) -> None:
         # outside pytest's private temp folder, so that PUID can reach it
@@ -98,24 +97,19 @@ class Volumes:
         for name in ("photos", "quarantine", "config", "state"):
             (self.root / name).mkdir()
         os.chown(self.root / "photos", PUID, PGID)  # the share's owner, who may move photos out
-        self.models = self.root / "models"
-        tiny_models.install(self.models)
-        for path in [self.models, *self.models.rglob("*")]:
-            os.chown(path, PUID, PGID)  # writable by PUID, so face-clean makes its light copy there
 
     def __getattr__(self, name: str) -> Path:
         return self.root / name
 
-    def mounts(self, *names: str, models: bool = True) -> list[str]:
-        args = [a for n in names for a in ("--volume", f"{self.root / n}:/{n}")]
-        return args + (["--volume", f"{self.models}:{MODELS}"] if models else [])
+    def mounts(self, *names: str) -> list[str]:
+        return [a for n in names for a in ("--volume", f"{self.root / n}:/{n}")]
 
     def remove(self) -> None:
         shutil.rmtree(self.root)
 
 
-def run_args(volumes: Volumes, *names: str, models: bool = True) -> list[str]:
-    return ["--env", f"PUID={PUID}", "--env", f"PGID={PGID}", *volumes.mounts(*names, models=models)]
+def run_args(volumes: Volumes, *names: str) -> list[str]:
+    return ["--env", f"PUID={PUID}", "--env", f"PGID={PGID}", *volumes.mounts(*names)]
 
 
 def state(name: str) -> dict[str, Any]:

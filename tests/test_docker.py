@@ -35,7 +35,7 @@ def test_the_dockerfile_gives_what_a_user_relies_on() -> None:
     args = dict(a.partition("=")[::2] for a in df["ARG"])
     assert re.fullmatch(r"python:3\.\d+\.\d+-slim-\w+", args["BASE_IMAGE"]), "a pinned slim tag by default"
     assert df["FROM"][-1] == "${BASE_IMAGE}", "the image itself is the base and what the stages made, no more"
-    assert args["FETCH_WEIGHTS"] == "1"
+    assert args["FETCH_WEIGHTS"] == "0", "the built-in models need no download; DeepFace's weights only when asked"
     final = (ROOT / "Dockerfile").read_text(encoding="utf-8").rpartition("\nFROM ")[2]
     assert "DEEPFACE_HOME=/opt/face-clean/models" in final and "ARG " not in final, "no build settings in the image"
     assert [json.loads(v) for v in df["VOLUME"]] == [VOLUMES]
@@ -143,10 +143,22 @@ def test_install_script_takes_the_weights_from_a_build_cache_and_only_those_the_
     assert (light / "model.onnx").is_file()
 
 
+@pytest.mark.parametrize("fetch", [None, "0"], ids=["default", "0"])
 def test_install_script_without_fetching_leaves_an_empty_weights_folder_for_a_mount(
-    installed: Image, tmp_path: Path
+    installed: Image, tmp_path: Path, fetch: str | None
 ) -> None:
     models = tmp_path / "models"
-    done = installed.install("weights", DEEPFACE_HOME=str(models), FETCH_WEIGHTS="0")
+    done = installed.install("weights", DEEPFACE_HOME=str(models), **({"FETCH_WEIGHTS": fetch} if fetch else {}))
     assert done.returncode == 0, done.stderr
     assert sorted(p.relative_to(models) for p in models.rglob("*")) == [Path(".deepface"), Path(".deepface/weights")]
+    # ...and the image decides with what it holds: the built-in models of the default rules
+    status = run(
+        installed.venv / "bin" / "face-clean", "models", "status", env={**installed.env, "DEEPFACE_HOME": str(models)}
+    )
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert status.stdout.count("(comes with face-clean)") == 3, status.stdout  # yunet, gender net, dlib's 5 points
+
+
+def test_install_script_refuses_a_fetch_setting_it_does_not_know(installed: Image, tmp_path: Path) -> None:
+    done = installed.install("weights", DEEPFACE_HOME=str(tmp_path), FETCH_WEIGHTS="yes")
+    assert done.returncode == 2 and "FETCH_WEIGHTS must be 0" in done.stderr

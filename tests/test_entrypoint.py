@@ -182,18 +182,38 @@ def test_an_unwritable_photo_folder_stops_the_daemon_with_a_message(installed: I
     # (a dry run's daemon may watch a read-only folder: test_container.py, as python is root's here)
 
 
+WEIGHTS_MISSING = "model weights the rules need are missing or damaged: mount a folder that holds DeepFace's"
+
+
 def test_missing_weights_and_broken_rules_stop_the_daemon_with_a_message(installed: Image, volumes: Path) -> None:
     (volumes / "photos").mkdir()
     empty = volumes / "no-models"
     empty.mkdir()
-    proc = daemon(installed, volumes, volumes / "log", DEEPFACE_HOME=str(empty))
-    parks(proc, volumes / "log", 3, "model weights are missing (put them into a folder's .deepface/weights/")
-    assert "MISSING  Gender" in (volumes / "log").read_text()
+    # The built-in models need no weights folder; DeepFace's gender model, chosen on the command
+    # line (the entrypoint's check must see that option), does.
+    fine = run(
+        installed.venv / "bin" / "face-clean", "models", "status", env={**installed.env, "DEEPFACE_HOME": str(empty)}
+    )
+    assert fine.returncode == 0, fine.stdout
+    proc = daemon(installed, volumes, volumes / "log", "--gender-model", "deepface", DEEPFACE_HOME=str(empty))
+    parks(proc, volumes / "log", 3, WEIGHTS_MISSING)
+    missing = re.search(r"MISSING +gender \(deepface\) +(\S+)", (volumes / "log").read_text())
+    assert missing and missing[1] == f"{empty}/.deepface/weights/gender_model_weights.onnx"
+    # ...or chosen for the whole container through the environment
+    proc = daemon(installed, volumes, volumes / "log", DEEPFACE_HOME=str(empty), FACE_CLEAN_GENDER_MODEL="deepface")
+    parks(proc, volumes / "log", 3, WEIGHTS_MISSING)
     (volumes / "config" / "rules.yaml").write_text("version: 1\nrules: [{name: x, action: shred}]\n")
     proc = daemon(installed, volumes, volumes / "log")
     parks(proc, volumes / "log", 2, "the rules cannot be used:")
     # A one-off command is not held: it ends with its own message and exit code.
     one_off = installed.entrypoint(
-        volumes, "face-clean", "run", volumes / "photos", DEEPFACE_HOME=str(empty), **as_me()
+        volumes,
+        "face-clean",
+        "run",
+        volumes / "photos",
+        "--gender-model",
+        "deepface",
+        DEEPFACE_HOME=str(empty),
+        **as_me(),
     )
     assert one_off.returncode == 3 and "Model weights are missing" in one_off.stderr and PARKED not in one_off.stderr
