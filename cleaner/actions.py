@@ -50,6 +50,7 @@ class MoveTo(FileAction):
     kind: Action
     folder: Path
     before_place: Callable[[Path], None] | None = None  # the move journal's intent record
+    token: str | None = None  # names a partial copy for recovery: the journal's move id
 
     def destination(self, item: Item) -> Path:
         return Path(os.path.join(self.folder, item.decision.reason or self.kind.value, item.relpath))
@@ -61,8 +62,20 @@ class MoveTo(FileAction):
         changed = _changed_since_analysis(item.analysis)
         if changed:
             return Outcome(self.kind, None, moved=False, error=changed)
+        if item.analysis.sha256 is None:
+            unverifiable = "not moved: its bytes could not be read, so a move could not be verified"
+            return Outcome(self.kind, None, moved=False, error=unverifiable)
         try:
-            final = move_file(item.analysis.path, target, item.analysis.sha256, self.before_place)
+            # below the photo folder and the quarantine no link is followed; the bytes moved are the ones analysed
+            final = move_file(
+                item.analysis.path,
+                target,
+                item.analysis.sha256,
+                self.before_place,
+                src_base=item.root,
+                dst_base=self.folder,
+                token=self.token,
+            )
         except MoveError as err:
             return Outcome(self.kind, None, moved=False, error=str(err))
         return Outcome(self.kind, final, moved=True)

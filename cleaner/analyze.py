@@ -13,8 +13,6 @@ cleaner.batch is the fast path every command uses.
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,14 +23,17 @@ from cleaner import detectors as needs
 from cleaner import engine as engine_mod
 from cleaner.builtin_models import BUILTIN, YUNET_THRESHOLD_ENV, use_yunet_threshold
 from cleaner.classifiers import Classifier, DeepFaceClassifier
-from cleaner.decode import Decoded, Unreadable, decode
+from cleaner.decode import Decoded, OverBudget, Unreadable, decode
 from cleaner.hashing import sha256_file
 from cleaner.manifest import ManifestError
 from cleaner.model_errors import DamagedModel, ModelError, UnknownDetector
+from cleaner.reading import FileBytes, read_file
 from cleaner.records import Box, Face, ImageAnalysis, Status
 from cleaner.weights import MissingWeights
 
-ANALYSIS_VERSION = 2  # bump when a change here or in cleaner.batch changes what is found
+__all__ = ["FaceAnalyzer", "FileBytes", "ModelIdentity", "read_file"]  # read_file: cleaner.reading, re-exported
+
+ANALYSIS_VERSION = 3  # bump when a change here or in cleaner.batch changes what is found
 
 
 @dataclass(frozen=True)
@@ -69,14 +70,6 @@ class ModelIdentity:
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
-@dataclass(frozen=True)
-class FileBytes:
-    path: Path
-    st: os.stat_result
-    data: bytes
-    sha256: str
-
-
 def detectors() -> list[str]:
     from deepface.modules import modeling
 
@@ -86,48 +79,6 @@ def detectors() -> list[str]:
 def check_detector(name: str) -> None:
     if name not in detectors():
         raise UnknownDetector(f"unknown detector {name!r}; deepface offers: {', '.join(detectors())}")
-
-
-def read_file(path: Path) -> FileBytes | ImageAnalysis:
-    """The file's bytes and hash, or an analysis that says why it cannot be read.
-
-    Nothing but a regular file is opened: a link is not followed, and a named pipe would block.
-    A folder comes here only when the scan could not list it (cleaner.scan).
-    """
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return ImageAnalysis(path, 0, None, Status.UNREADABLE, "file vanished before it could be read")
-    except OSError as err:
-        return ImageAnalysis(path, 0, None, Status.UNREADABLE, f"cannot stat file: {err.strerror}")
-    if stat.S_ISLNK(st.st_mode):
-        return ImageAnalysis(
-            path, st.st_size, None, Status.SKIPPED, "symbolic link (not followed)", mtime_ns=st.st_mtime_ns
-        )
-    if stat.S_ISDIR(st.st_mode):
-        try:
-            os.scandir(path).close()
-        except OSError as err:
-            error = f"cannot list folder: {err.strerror}; its files were not looked at"
-            return ImageAnalysis(path, st.st_size, None, Status.UNREADABLE, error, mtime_ns=st.st_mtime_ns)
-    if not stat.S_ISREG(st.st_mode):
-        kinds = {stat.S_IFDIR: "folder", stat.S_IFIFO: "named pipe", stat.S_IFSOCK: "socket", stat.S_IFCHR: "device"}
-        kind = kinds.get(stat.S_IFMT(st.st_mode), "special file")
-        return ImageAnalysis(
-            path, st.st_size, None, Status.SKIPPED, f"not a regular file: a {kind}, not opened", mtime_ns=st.st_mtime_ns
-        )
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(fd, "rb") as fh:
-            data = fh.read()
-            st = os.fstat(fh.fileno())
-    except FileNotFoundError:
-        return ImageAnalysis(path, st.st_size, None, Status.UNREADABLE, "file vanished before it could be read")
-    except OSError as err:
-        return ImageAnalysis(
-            path, st.st_size, None, Status.UNREADABLE, f"cannot read file: {err.strerror}", mtime_ns=st.st_mtime_ns
-        )
-    return FileBytes(path, st, data, hashlib.sha256(data).hexdigest())
 
 
 class FaceAnalyzer:
@@ -238,7 +189,9 @@ class FaceAnalyzer:
         """The file decoded upright (BGR), with the analysis so far; the image is None if unreadable."""
         base = ImageAnalysis(f.path, len(f.data), f.sha256, mtime_ns=f.st.st_mtime_ns)
         try:
-            image = decode(f.data, self.max_pixels, draft_to)
+            image = decode(f.data, self.max_pixels, draft_to, f.budget)
+        except OverBudget as err:  # not looked at, like a link: nothing about the file is known
+            return replace(base, status=Status.SKIPPED, error=str(err)), None
         except Unreadable as err:
             return replace(base, status=Status.UNREADABLE, error=str(err)), None
         width, height = image.full_size

@@ -18,7 +18,9 @@ from typing import Any
 from cleaner import __version__
 from cleaner.actions import Item
 from cleaner.analyze import ModelIdentity
+from cleaner.jsonl import Appender, read_objects, say_skipped
 from cleaner.records import Outcome
+from cleaner.safefs import PRIVATE, UnsafePath, check_private, open_folder
 
 
 @dataclass(frozen=True)
@@ -120,25 +122,25 @@ class AuditLogError(OSError):
 
 
 class AuditLog:
-    """Append-only JSONL file; each write is flushed and fsynced before it returns."""
+    """Append-only JSONL file in a private folder (cleaner.statedir), opened without following a link;
+    each write reaches the OS before it returns, and the disk too when asked (records of moves)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = path.open("a", encoding="utf-8")
+            with open_folder(path.parent, create=True, mode=PRIVATE) as folder:
+                check_private(folder, "the audit log's folder")
+                self._log = Appender(folder, path.name, "audit log", 0o644)
         except OSError as err:
-            raise AuditLogError(f"cannot write the audit log {path}: {err.strerror}", at_start=True) from None
+            why = str(err) if isinstance(err, UnsafePath) else f"cannot write the audit log {path}: {err.strerror}"
+            raise AuditLogError(why, at_start=True) from None
 
     def write(self, record: AuditRecord, durable: bool = True) -> None:
         """Flushed to the OS always; fsynced too when ``durable`` (records of moves): a power cut
         may then lose the record of a file left in place, never the record of where one went."""
         try:
             # vars(), not asdict(): the fields are plain values already, and asdict deep-copies them
-            self._fh.write(json_line(vars(record)))
-            self._fh.flush()
-            if durable:
-                os.fsync(self._fh.fileno())
+            self._log.write(json_line(vars(record)), durable)
         except OSError as err:
             raise AuditLogError(
                 f"stopped: cannot write the audit log {self.path}: {err.strerror} (last file: {record.path})",
@@ -146,9 +148,11 @@ class AuditLog:
             ) from None
 
     def close(self) -> None:
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
+        try:
+            os.fsync(self._log.fd)
+        except OSError:
+            pass  # every record was written as it came; a failing sync now loses nothing more
+        self._log.close()
 
     def __enter__(self) -> AuditLog:
         return self
@@ -169,18 +173,32 @@ def record_of(fields: dict[str, Any]) -> AuditRecord:
 
 def move_ids(path: Path) -> set[str]:
     """The moves the audit log has a record of (recovery asks, after a crash)."""
-    if not path.exists():
+    if not os.path.lexists(path):
         return set()
-    return {r["move_id"] for r in read(path) if r.get("move_id")}
+    return {r["move_id"] for r in read(path) if isinstance(r.get("move_id"), str)}
+
+
+# What a record's fields may hold; a line with another type in one of them is not one of our records.
+_TYPES: dict[str, tuple[type, ...]] = dict.fromkeys(("path", "root", "run_id", "action", "time"), (str,))
+_OPTIONAL_TEXT = ("destination", "sha256", "move_id", "error", "reason", "rule", "status")
+_TYPES.update(dict.fromkeys(_OPTIONAL_TEXT, (str, type(None))))
+_TYPES.update(moved=(bool,), dry_run=(bool,), size=(int,), notes=(list,), faces=(list,))
+
+
+def is_record(r: dict[str, Any]) -> bool:
+    """A face-clean audit record: the fields that say which file and what happened, of the right types."""
+    if not all(k in r for k in ("path", "root", "run_id", "action")):
+        return False
+    if not all(isinstance(r[k], t) for k, t in _TYPES.items() if k in r):
+        return False
+    return all(isinstance(f, dict) for f in r.get("faces", [])) and all(isinstance(n, str) for n in r.get("notes", []))
 
 
 def read(path: Path) -> list[dict[str, Any]]:
-    """All records of an audit log; a torn last line (power cut mid-write) is skipped."""
-    records = []
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
+    """All records of an audit log; lines that are not records (a line torn by a power cut, damage,
+    something else's JSON) are skipped, and the reader says how many."""
+    objects, bad = read_objects(path)
+    records = [r for r in objects if is_record(r)]
+    one, many = "that is not a face-clean record", "that are not face-clean records"
+    say_skipped(path, bad + len(objects) - len(records), f"{one} (torn or damaged)", f"{many} (torn or damaged)")
     return records

@@ -50,14 +50,17 @@ class BatchAnalyzer:
         batch_faces: int = BATCH_FACES,
         workers: int = 1,
         lookup: Callable[[FileBytes], ImageAnalysis | None] | None = None,
+        read: Callable[[Path], FileBytes | ImageAnalysis] = read_file,
     ) -> None:
         """``lookup`` finds a cached analysis by content once a file is read (a renamed photo, say);
-        it is called from the worker thread."""
+        it is called from the worker thread. ``read`` reads a file (cleaner.reading: below which
+        folder no link is followed, and the memory budget)."""
         self.analyzer = analyzer
         self.detect_size = analyzer.identity.detect_size if detect_size is None else detect_size
         self.batch_faces = batch_faces
         self.workers = workers
         self.lookup = lookup
+        self.read = read
 
     @property
     def identity(self) -> ModelIdentity:
@@ -95,7 +98,7 @@ class BatchAnalyzer:
         yield from self._finish(taken)
 
     def _prepare(self, path: Path) -> Prepared:
-        f = read_file(path)
+        f = self.read(path)
         if isinstance(f, ImageAnalysis):
             return Prepared(f)
         hit = self.lookup(f) if self.lookup else None
@@ -134,7 +137,8 @@ class BatchAnalyzer:
             smallest = min(max(1, face.facial_area.w) for face in found_faces) / scale
             needed = min(1.0, side / smallest) * max(width, height)
             if max(drafted.width, drafted.height) < needed:
-                source = self.analyzer.decode(f, draft_to=int(needed) + 1)[1].bgr  # type: ignore[union-attr]
+                sharper = self.analyzer.decode(f, draft_to=int(needed) + 1)[1]
+                source = drafted.bgr if sharper is None else sharper.bgr  # None: over the memory budget
             ratio = source.shape[1] / small.shape[1]
         for found in found_faces:
             area, face_img = found.facial_area, found.img

@@ -92,11 +92,13 @@ def open_layout(directory: Path, quarantine: Path | None, review_dir: Path | Non
     return layout
 
 
-def build_analyzer(rs: rules.RuleSet, state: Any, verbose: int) -> Any:
-    """The fast analyzer, with the state database's content lookup for renamed and copied photos."""
+def build_analyzer(rs: rules.RuleSet, state: Any, verbose: int, root: Path | None = None) -> Any:
+    """The fast analyzer, with the state database's content lookup for renamed and copied photos;
+    files are read without following a link below ``root``, within the rules' memory budget."""
     from cleaner.analyze import FaceAnalyzer
     from cleaner.batch import BatchAnalyzer
     from cleaner.hashing import sha256_file
+    from cleaner.reading import read_file
 
     hash_model = functools.partial(state.model_sha256, compute=sha256_file)
     analyzer = FaceAnalyzer(
@@ -112,7 +114,10 @@ def build_analyzer(rs: rules.RuleSet, state: Any, verbose: int) -> Any:
     )
     analyzer.load()  # every model loaded and run once before the first photo is touched
     key = analyzer.identity.key
-    return BatchAnalyzer(analyzer, lookup=lambda f: state.lookup(f.path, len(f.data), f.st.st_mtime_ns, f.sha256, key))
+    read = functools.partial(read_file, root=root, budget=rs.memory_budget << 20)
+    return BatchAnalyzer(
+        analyzer, lookup=lambda f: state.lookup(f.path, len(f.data), f.st.st_mtime_ns, f.sha256, key), read=read
+    )
 
 
 def cluster_errors(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -132,12 +137,14 @@ def cluster_errors(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def state_errors(f: Callable[..., Any]) -> Callable[..., Any]:
-    """A folder in use by another face-clean, an unwritable audit log or state database: a message, not a traceback."""
+    """A folder in use by another face-clean, an unwritable or untrustworthy audit log, state database or
+    state folder, a full disk: a message, not a traceback. Mid-run (``at_start`` False) it is exit code 1."""
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from cleaner.audit import AuditLogError
         from cleaner.lock import LockError
+        from cleaner.safefs import UnsafePath
         from cleaner.state import StateError
 
         try:
@@ -147,13 +154,18 @@ def state_errors(f: Callable[..., Any]) -> Callable[..., Any]:
         except AuditLogError as err:
             fail(f"{err}; choose another place with --audit-log", EXIT_USAGE if err.at_start else EXIT_PARTIAL)
         except StateError as err:
-            fail(f"{err} (it is kept beside the audit log); choose another place with --audit-log", EXIT_USAGE)
+            where = " (it is kept beside the audit log); choose another place with --audit-log" if err.at_start else ""
+            fail(f"{err}{where}", EXIT_USAGE if err.at_start else EXIT_PARTIAL)
+        except UnsafePath as err:
+            fail(f"cannot use face-clean's state: {err}", EXIT_USAGE)
 
     return wrapper
 
 
 def print_record(record: Any) -> None:
-    log.info(f"{record.path}: {record.action}" + (f" ({record.reason})" if record.reason else ""))
+    from cleaner.names import shown
+
+    log.info(shown(f"{record.path}: {record.action}" + (f" ({record.reason})" if record.reason else "")))
 
 
 @dataclass(frozen=True)
@@ -209,13 +221,15 @@ def run(**options: Any) -> None:
     from cleaner.job import run as run_job
     from cleaner.lock import lock_layout
     from cleaner.state import StateDB
+    from cleaner.statedir import prepare
 
     layout = args.layout()
     log.debug(describe(rs))
+    prepare(layout)  # checked before anything is written there (cleaner.statedir)
     with (
         lock_layout(layout, "run", args.dry_run),
         StateDB(layout.state_db) as state,
-        cluster.analyzer(build_analyzer(rs, state, args.verbose), args.verbose > 0) as analyzer,
+        cluster.analyzer(build_analyzer(rs, state, args.verbose, layout.root), args.verbose > 0) as analyzer,
     ):
         summary = run_job(
             rs,

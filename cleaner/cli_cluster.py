@@ -101,4 +101,4 @@ class ClusterArgs:
             return nullcontext(local)
         from cleaner.cluster import ClusterAnalyzer
 
-        return ClusterAnalyzer(local.analyzer, self.options(verbose))
+        return ClusterAnalyzer(local.analyzer, self.options(verbose), local.read)

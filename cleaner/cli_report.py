@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import re
 from importlib import resources
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cleaner import __version__
-from cleaner.cli import EXIT_USAGE, fail, main
+from cleaner.cli import EXIT_USAGE, _setup_logging, fail, main
 
 if TYPE_CHECKING:  # imported when the command runs: it brings numpy and Pillow, which other commands need not load
     from cleaner.report import Report
@@ -88,15 +87,16 @@ def page_data(report: Report, audit_log: Path, thumb_size: int) -> dict[str, Any
     }
 
 
-def write(html: str, output: Path) -> None:
-    """Written beside, then renamed: a browser never opens half a report."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp")
-    try:
-        tmp.write_text(html, encoding="utf-8")
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
+def write(html: str, output: Path, chosen: bool) -> None:
+    """Written under a fresh temporary name, then renamed: a browser never opens half a report, and a
+    link planted where a temporary file went is never written through. Beside the audit log (its
+    state folder) no link is followed on the way either; a folder given with -o is the user's choice."""
+    from cleaner.safefs import ROOT, open_folder
+
+    if chosen:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    with open_folder(output.parent, output.parent if chosen else ROOT) as folder:
+        folder.replace(output.name, html.encode("utf-8", "surrogateescape"), 0o644)
 
 
 @main.command()
@@ -142,9 +142,11 @@ def report(
     from cleaner.job import Layout
     from cleaner.report import ReportError, collect
 
+    _setup_logging(0, False)  # warnings (lines of the log that are not records) reach stderr
     if run_id and all_runs:
         fail("--run and --all-runs exclude each other", EXIT_USAGE)
     layout = Layout.for_root(directory, audit_log=audit_log)
+    chosen = output is not None
     output = (output or layout.audit_log.with_name("report.html")).absolute()
     try:
         result = collect(layout.audit_log, run_id, all_runs, thumb_size, max_pixels)
@@ -154,7 +156,7 @@ def report(
         fail(f"cannot read the audit log {layout.audit_log}: {err.strerror or err}", EXIT_USAGE)
     html = render(page_data(result, layout.audit_log, thumb_size))
     try:
-        write(html, output)
+        write(html, output, chosen)
     except OSError as err:
         fail(f"cannot write the report {output}: {err.strerror or err}; choose another place with -o", EXIT_USAGE)
     counts = ", ".join(f"{name} {n}" for name, n in result.outcomes.items())

@@ -44,6 +44,7 @@ from cleaner.cli import (
     open_layout,
     state_errors,
 )
+from cleaner.names import shown
 
 if TYPE_CHECKING:  # imported where used: every face-clean command loads this module, few need numpy
     from cleaner.job import Layout
@@ -214,14 +215,16 @@ def run_restore(
     from cleaner.job import stop_on_signals
     from cleaner.lock import lock_layout
     from cleaner.restore import RESTORE, Restorer, read_log
+    from cleaner.statedir import prepare
 
     results: list[Result] = []
     stop = threading.Event()
+    prepare(layout)  # before anything is written there
     with lock_layout(layout, RESTORE, dry_run):
         restorer = Restorer(layout, None if dry_run else AuditLog(layout.audit_log), rename)
         try:
             for s in restorer.recover():
-                click.echo(f"settled an interrupted restore of {s.src}: {s.outcome}")
+                click.echo(shown(f"settled an interrupted restore of {s.src}: {s.outcome}"))
             view = read_log(read(layout.audit_log), layout.root)
             with stop_on_signals(stop):
                 for c in view.pending:
@@ -254,13 +257,13 @@ class Printer:
                 where = r.destination.relative_to(self.layout.root).as_posix() if r.destination else c.relpath
                 as_ = "" if where == c.relpath else f" as {where!r}"
                 why = f" ({c.reason})" if c.reason else ""
-                click.echo(f"{'would restore' if self.dry_run else 'restored'} {c.relpath}{as_}{why}", nl=False)
-                click.echo(f" from {c.source}" if self.verbose else "")
+                line = f"{'would restore' if self.dry_run else 'restored'} {c.relpath}{as_}{why}"
+                click.echo(shown(line + (f" from {c.source}" if self.verbose else "")))  # names are anyone's
             return
         hint = ""
         if r.kind is Kind.CONFLICT and r.destination is not None:
             hint = f" (--rename puts it back as {free_name(r.destination).name!r})"
-        click.echo(f"{r.kind.value}: {c.relpath or c.source}: {r.detail}{hint}")
+        click.echo(shown(f"{r.kind.value}: {c.relpath or c.source}: {r.detail}{hint}"))
 
 
 def finish(
@@ -275,9 +278,10 @@ def finish(
             done = next((view.restored[k] for k in [*f.paths, f.source] if k in view.restored), None)
             unknown = unknown or done is None
             if done is None:
-                click.echo(f"not found: {f.text}: the audit log has no file moved out of {layout.root} by that name")
+                nowhere = f"the audit log has no file moved out of {layout.root} by that name"
+                click.echo(shown(f"not found: {f.text}: {nowhere}"))
             elif not quiet:
-                click.echo(f"already restored: {f.text} (to {done})")
+                click.echo(shown(f"already restored: {f.text} (to {done})"))
     kinds = Counter(r.kind for r in results)
     if not quiet:
         by_reason = Counter(r.candidate.reason or "-" for r in results if r.kind is Kind.RESTORED)

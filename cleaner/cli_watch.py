@@ -65,26 +65,35 @@ def watch(
     logs.setup(log_format, args.verbose, args.quiet)
     rs = args.rules()
     from cleaner.audit import AuditLog
-    from cleaner.daemon import Daemon, WatchOptions, log_decision
+    from cleaner.daemon import Daemon, WatchOptions, check_heartbeat, log_decision
     from cleaner.job import Job
     from cleaner.lock import lock_layout
     from cleaner.state import StateDB
+    from cleaner.statedir import prepare
 
     layout = args.layout()
     options = WatchOptions(
         settle=settle,
         rescan=rescan * 60,
         polling=polling,
-        heartbeat=(heartbeat or layout.audit_log.with_name("heartbeat")).resolve(),
+        heartbeat=_beside_resolved(heartbeat or layout.audit_log.with_name("heartbeat")),
         summary_every=summary_every * 60,
         recursive=args.recursive,
     )
+    prepare(layout)  # checked before anything is written there (cleaner.statedir)
+    if options.heartbeat is not None:
+        check_heartbeat(options.heartbeat)
     with lock_layout(layout, "watch", args.dry_run), StateDB(layout.state_db) as state:
-        analyzer = build_analyzer(rs, state, args.verbose)
+        analyzer = build_analyzer(rs, state, args.verbose, layout.root)
         with AuditLog(layout.audit_log) as audit:
             job = Job(rs, layout, analyzer, state, audit, args.dry_run, on_record=log_decision)
             Daemon(job, options).run()
     sys.exit(EXIT_OK)  # stopped on request; failures of single files are in the audit log
+
+
+def _beside_resolved(path: Path) -> Path:
+    """Its folder resolved, not the file itself: a link planted as the heartbeat is refused, not followed."""
+    return path.parent.resolve() / path.name
 
 
 @main.command()

@@ -29,6 +29,7 @@ from cleaner.analyze import FaceAnalyzer, ModelIdentity
 from cleaner.cluster_job import JobHandle
 from cleaner.cluster_results import ClusterError, Results, first_line
 from cleaner.cluster_worker import AnalyzeFiles, WorkerSettings
+from cleaner.reading import read_file
 from cleaner.records import ImageAnalysis
 
 log = logging.getLogger("face-clean")
@@ -88,9 +89,10 @@ class ClusterAnalyzer:
     """Analyses on Ray workers, with the models and settings of ``local`` (the driver's
     FaceAnalyzer, which also checked that the weights exist and keys the cache)."""
 
-    def __init__(self, local: FaceAnalyzer, options: ClusterOptions) -> None:
+    def __init__(self, local: FaceAnalyzer, options: ClusterOptions, read: Any = read_file) -> None:
         self.local = local
         self.options = options
+        self.read = read  # how the driver reads a file (below which folder, within which memory budget)
         self._ray: Any = None
 
     @property
@@ -196,7 +198,7 @@ class ClusterAnalyzer:
         log.info("face-clean: %d files to analyse on %d Ray workers", len(paths), workers)
         threads = max(1, math.ceil(o.cpus_per_worker))
         build = functools.partial(
-            _dataset, [os.fsencode(p) for p in paths], WorkerSettings(self.identity, threads), o, workers
+            _dataset, [os.fsencode(p) for p in paths], WorkerSettings(self.identity, threads, self.read), o, workers
         )
         return JobHandle(ray, build)
 

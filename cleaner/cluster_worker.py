@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import pickle
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from cleaner.analyze import FaceAnalyzer, ModelError, ModelIdentity
 from cleaner.batch import BatchAnalyzer
+from cleaner.reading import FileBytes, read_file
 from cleaner.records import ImageAnalysis
 
 
@@ -26,6 +28,7 @@ class WorkerSettings:
 
     identity: ModelIdentity
     threads: int  # onnxruntime threads: the CPUs Ray gives each worker
+    read: Callable[[Path], FileBytes | ImageAnalysis] = read_file  # the driver's: its folder and memory budget
 
     @property
     def analyzer_args(self) -> dict[str, Any]:
@@ -73,7 +76,7 @@ class AnalyzeFiles:
                 self.fatal = "its models differ from the driver's: " + differences(analyzer.identity, settings.identity)
                 return
             analyzer.load()  # once per worker, before the first batch
-            self.batch = BatchAnalyzer(analyzer)
+            self.batch = BatchAnalyzer(analyzer, read=settings.read)
         except Exception as err:  # reported per row, see the class docstring
             self.fatal = str(err) or type(err).__name__
 

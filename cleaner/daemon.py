@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import queue
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,9 @@ from pathlib import Path
 from cleaner import watch
 from cleaner.audit import AuditRecord
 from cleaner.job import Job, stop_on_signals
+from cleaner.jsonl import parse
+from cleaner.names import shown
+from cleaner.safefs import UnsafePath, open_folder
 from cleaner.scan import matcher, scan
 from cleaner.settle import Pending
 
@@ -44,6 +48,8 @@ class Daemon:
         self.pending = Pending(options.settle)
         self.events: queue.Queue[watch.Event] = queue.Queue()
         self.excluded = matcher(job.rules.exclude)
+        beat = () if options.heartbeat is None else (options.heartbeat,)
+        self.own = (*self.layout.own_paths, *beat)  # never decided, even inside the folder
         self.started = time.monotonic()
         self._beat = self._summary_at = self._rescan_at = 0.0
 
@@ -84,11 +90,11 @@ class Daemon:
                 self.layout.root,
                 fstype,
             )
-        return watch.start_observer(self.layout.root, self.layout.own_paths, self.excluded, self.events, polling)
+        return watch.start_observer(self.layout.root, self.own, self.excluded, self.events, polling)
 
     def _catch_up(self) -> None:
         """Every file not decided yet (or changed since) joins the queue, as if just found."""
-        files = scan(self.layout.root, self.options.recursive, self.job.rules.exclude, self.layout.own_paths)
+        files = scan(self.layout.root, self.options.recursive, self.job.rules.exclude, self.own)
         todo = self.job.undecided(files)
         log.info("catching up: %d files, %d not decided yet", len(files), len(todo))
         self._found(todo)
@@ -121,10 +127,10 @@ class Daemon:
         if e.kind == watch.DIR_APPEARED:
             # A folder created and filled at once (cp -r): its files may predate our watch on it.
             if self.options.recursive:
-                self._found(scan(e.path, True, self.job.rules.exclude, self.layout.own_paths))
+                self._found(scan(e.path, True, self.job.rules.exclude, self.own))
         elif e.kind == watch.REMOVED:
             p.removed(e.path)
-        elif os.path.isdir(e.path) or (not self.options.recursive and e.path.parent != self.layout.root):
+        elif _is_folder(e.path) or (not self.options.recursive and e.path.parent != self.layout.root):
             return
         elif e.kind == watch.CHANGED:
             p.changed(e.path, now)
@@ -183,12 +189,36 @@ class Daemon:
             return
         self._beat = now
         body = {"time": time.time(), "pid": os.getpid(), "stopping": stopping, **self._count_dict()}
-        tmp = self.options.heartbeat.with_name(self.options.heartbeat.name + ".tmp")
-        try:
-            tmp.write_text(json.dumps(body) + "\n", encoding="utf-8")
-            os.replace(tmp, self.options.heartbeat)
+        beat = self.options.heartbeat
+        try:  # a fresh temporary name, renamed over it: a link there is replaced, never written through
+            with open_folder(beat.parent) as folder:
+                folder.replace(beat.name, (json.dumps(body) + "\n").encode(), 0o644)
         except OSError as err:
-            log.warning("cannot write the heartbeat %s: %s", self.options.heartbeat, err.strerror)
+            log.warning("cannot write the heartbeat %s: %s", beat, err.strerror or err)
+
+
+def _is_folder(path: Path) -> bool:
+    """A folder itself, not a link to one: a link is a file to record, never a folder to enter."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def check_heartbeat(path: Path) -> None:
+    """Before the daemon starts: the heartbeat it will replace is a heartbeat, not someone's photo."""
+    try:
+        with open_folder(path.parent) as folder:
+            fd = folder.open_file(path.name, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        head = os.read(fd, 4096)
+    finally:
+        os.close(fd)
+    body = parse(head.strip()) if head.strip() else {"pid": 0}
+    if body is None or "pid" not in body:
+        raise UnsafePath(f"{path} exists and is not a face-clean heartbeat; not replacing it (choose --heartbeat)")
 
 
 def log_decision(record: AuditRecord) -> None:
@@ -197,7 +227,7 @@ def log_decision(record: AuditRecord) -> None:
         text += f" - {record.error}"
     fields = {"event": "decision", "path": record.path, "action": record.action, "reason": record.reason}
     fields.update(moved=record.moved, destination=record.destination, status=record.status, error=record.error)
-    log.info(text, extra=fields)
+    log.info(shown(text), extra=fields)  # names are anyone's: no escape sequence reaches a terminal
 
 
 def heartbeat_age(path: Path) -> float | None:

@@ -8,6 +8,7 @@ can be bad ends as one readable sentence instead of an exception deep inside a m
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -19,8 +20,48 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 Image.MAX_IMAGE_PIXELS = None
 
 
+DEFAULT_BUDGET = 384 << 20  # bytes one image may take to read and decode: fits a 1 GB container with the model
+# Bytes per decoded pixel, measured peaks of decode() (Pillow's image, the RGB copy, the flipped array):
+# about 14 for 8-bit formats; WebP's decoder keeps a canvas of its own (22); 16-bit and float go through float64.
+BYTES_PER_PIXEL = {"WEBP": 24, "high": 40, "other": 16}
+
+
 class Unreadable(Exception):
     """The file cannot be analysed; str(err) is the reason written to the audit log."""
+
+
+class OverBudget(Unreadable):
+    """Reading or decoding the image would take more memory than the budget allows: not analysed."""
+
+
+def budget_note(budget: int) -> str:
+    return f"over the memory budget of {budget >> 20} MB (memory_budget in the rules)"
+
+
+def check_budget(width: int, height: int, mode: str, fmt: str, extra: int, budget: int) -> None:
+    """Refuse, before a pixel is decoded, an image whose decoding would not fit in ``budget`` bytes."""
+    high = mode in ("I;16", "I;16B", "I;16L", "I", "F")
+    per_pixel = BYTES_PER_PIXEL["high" if high else fmt if fmt in BYTES_PER_PIXEL else "other"]
+    need = width * height * per_pixel + extra
+    if need > budget:
+        raise OverBudget(f"{width}x{height} pixels need about {need >> 20} MB to decode, {budget_note(budget)}")
+
+
+def webp_size(data: bytes) -> tuple[int, int] | None:
+    """A WebP's canvas size from its first chunk, read here because Pillow's WebP decoder allocates
+    the canvas as soon as the file is opened."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        return None
+    kind, body = data[12:16], data[20:30].ljust(10, b"\0")
+    if kind == b"VP8X":
+        return 1 + int.from_bytes(body[4:7], "little"), 1 + int.from_bytes(body[7:10], "little")
+    if kind == b"VP8L" and body[0] == 0x2F:
+        bits = int.from_bytes(body[1:5], "little")
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    if kind == b"VP8 " and body[3:6] == b"\x9d\x01\x2a":
+        w, h = struct.unpack("<HH", body[6:10])
+        return w & 0x3FFF, h & 0x3FFF
+    return None
 
 
 @dataclass(frozen=True)
@@ -50,8 +91,9 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def decode(data: bytes, max_pixels: int, draft_to: int | None = None) -> Decoded:
-    """Decode image bytes; raise Unreadable with the reason when that cannot be done.
+def decode(data: bytes, max_pixels: int, draft_to: int | None = None, budget: int = DEFAULT_BUDGET) -> Decoded:
+    """Decode image bytes; raise Unreadable with the reason when that cannot be done (OverBudget when
+    decoding would take more than ``budget`` bytes, judged from the header before any pixel is decoded).
 
     With ``draft_to``, a JPEG is decoded at the smallest of 1/2, 1/4 or 1/8 scale whose longest
     side is still at least ``draft_to`` (libjpeg scales while decoding, about 10x cheaper for a
@@ -61,26 +103,35 @@ def decode(data: bytes, max_pixels: int, draft_to: int | None = None) -> Decoded
         raise Unreadable("empty file")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # corrupt EXIF and odd chunks warn; the reasons we give are in the audit log
-        return _decode(data, max_pixels, draft_to)
+        return _decode(data, max_pixels, draft_to, budget)
 
 
-def _decode(data: bytes, max_pixels: int, draft_to: int | None) -> Decoded:
-    try:
-        img = Image.open(io.BytesIO(data))
-    except UnidentifiedImageError:
-        raise Unreadable(_unidentified(data)) from None
-    except Exception as err:  # Pillow raises many types on hostile headers
-        raise Unreadable(f"not a readable image: {err}") from None
-    fmt = img.format or "unknown"
-    width, height = img.size
+def _check_size(width: int, height: int, max_pixels: int) -> None:
     if width <= 0 or height <= 0:
         raise Unreadable(f"invalid image dimensions {width}x{height}")
     if width * height > max_pixels:
         raise Unreadable(f"image too large: {width}x{height} = {width * height} pixels exceeds max_pixels {max_pixels}")
+
+
+def _decode(data: bytes, max_pixels: int, draft_to: int | None, budget: int) -> Decoded:
+    webp = webp_size(data)
+    if webp is not None:
+        _check_size(*webp, max_pixels)
+        check_budget(*webp, "RGB", "WEBP", len(data), budget)
+    try:
+        img = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise Unreadable(unidentified(data)) from None
+    except Exception as err:  # Pillow raises many types on hostile headers
+        raise Unreadable(f"not a readable image: {err}") from None
+    fmt = img.format or "unknown"
+    width, height = img.size
+    _check_size(width, height, max_pixels)
     notes: list[str] = []
     if draft_to and fmt == "JPEG" and max(width, height) > draft_to:
         factor = draft_to / max(width, height)
         img.draft("RGB", (max(1, int(width * factor + 0.999)), max(1, int(height * factor + 0.999))))
+    check_budget(*img.size, img.mode, fmt, len(data), budget)  # the size it decodes at: drafted JPEGs are smaller
     too_big = f"not enough memory to decode {width}x{height} pixels; lower max_pixels to refuse such images"
     try:
         img.load()
@@ -120,7 +171,26 @@ SIGNATURES = {
 HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
 
 
-def _unidentified(data: bytes) -> str:
+# Other beginnings Pillow opens: a file that begins like none of these (a video, an archive) is not read whole.
+OTHER_SIGNATURES = (b"BM", b"\x00\x00\x01\x00", b"8BPS", b"\x00\x00\x00\x0cjP  ", b"\xff\x4f\xff\x51", b"DDS ", b"qoif")
+NETPBM = tuple(f"P{n}".encode() for n in range(1, 8))
+
+
+def sniff(head: bytes) -> str | None:
+    """The image format a file's first bytes announce, or None when they announce none we know."""
+    for magic, fmt in SIGNATURES.items():
+        if head.startswith(magic):
+            return fmt
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[4:8] == b"ftyp" and (head[8:12] in HEIF_BRANDS or head[8:12] in (b"avif", b"avis")):
+        return "HEIF"
+    if head.startswith(OTHER_SIGNATURES) or head[:2] in NETPBM:
+        return "other"
+    return None
+
+
+def unidentified(data: bytes) -> str:
     """Why Pillow could not tell what the file is."""
     for magic, fmt in SIGNATURES.items():
         if data.startswith(magic):

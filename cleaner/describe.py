@@ -47,6 +47,7 @@ def describe(rs: RuleSet) -> str:
         else "  models: none (faces only)",
         f"  faces are ignored when smaller than {rs.min_face_size} px or detector confidence is below "
         f"{rs.min_detector_confidence:.2f}; images over {rs.max_pixels} pixels are unreadable",
+        f"  images that would take more than {rs.memory_budget} MB to read and decode are skipped, unread",
         f"  faces are detected on a copy of at most {rs.detect_size} px"
         if rs.detect_size
         else "  faces are detected at full resolution",

@@ -6,6 +6,7 @@ opened, so an interrupted run leaves a log that matches the folder exactly.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import signal
@@ -28,7 +29,8 @@ from cleaner.journal import MoveJournal
 from cleaner.records import Action, ImageAnalysis, Outcome, Status
 from cleaner.rules import RuleSet
 from cleaner.scan import STATE_DIR_NAME, scan
-from cleaner.state import StateDB
+from cleaner.signing import KEY_NAME
+from cleaner.state import StateDB, StateError
 
 log = logging.getLogger("face-clean")
 
@@ -52,12 +54,12 @@ class Layout:
         cls, root: Path, quarantine: Path | None = None, review: Path | None = None, audit_log: Path | None = None
     ) -> Layout:
         root = root.resolve()
-        state = root / STATE_DIR_NAME
+        state = root / STATE_DIR_NAME  # not resolved: a link planted there is refused, never followed
         return cls(
             root=root,
-            quarantine=(quarantine or state / "quarantine").resolve(),
-            review=(review or state / "review").resolve(),
-            audit_log=(audit_log or state / "audit.jsonl").resolve(),
+            quarantine=quarantine.resolve() if quarantine else state / "quarantine",
+            review=review.resolve() if review else state / "review",
+            audit_log=audit_log.parent.resolve() / audit_log.name if audit_log else state / "audit.jsonl",
         )
 
     @property
@@ -69,7 +71,8 @@ class Layout:
     def own_paths(self) -> tuple[Path, ...]:
         sqlite_files = tuple(self.state_db.with_name(self.state_db.name + s) for s in ("-wal", "-shm", "-journal"))
         lock = self.audit_log.with_name(".face-clean.lock")  # cleaner.lock's, when the log is elsewhere
-        return (self.quarantine, self.review, self.audit_log, self.state_db, self.journal, lock, *sqlite_files)
+        own = (self.audit_log.with_name(KEY_NAME), self.audit_log.with_name("heartbeat"))  # the journal's key, watch's
+        return (self.quarantine, self.review, self.audit_log, self.state_db, self.journal, lock, *sqlite_files, *own)
 
 
 @dataclass
@@ -166,6 +169,7 @@ class Job:
             recorded=lambda: move_ids(self.layout.audit_log),
             sources=self.layout.root,
             destinations=(self.layout.quarantine, self.layout.review),
+            own=(self.layout.root / STATE_DIR_NAME, *self.layout.own_paths),
         )
         for s in settled:
             if s.outcome == "completed":
@@ -194,20 +198,20 @@ class Job:
         item = Item(self.layout.root, analysis, decision)
         action = for_decision(decision, self.layout.quarantine, self.layout.review)
         move_id = None
-        if isinstance(action, MoveTo) and not self.dry_run:
+        if isinstance(action, MoveTo) and not self.dry_run and analysis.sha256 is not None:
             move_id = self.journal.new_id()
             planned = make_record(item, Outcome(action.kind), self.analyzer.identity, self.run_id, False, move_id)
             intent = self.journal.intent(move_id, analysis.path, analysis.sha256, vars(planned))
-            action = replace(action, before_place=intent)
+            action = replace(action, before_place=intent, token=move_id)
         outcome = action.pipeline(item, simulate=self.dry_run)
-        if outcome.moved:
-            self.state.forget_file(analysis.path)
         record = make_record(
             item, outcome, self.analyzer.identity, self.run_id, self.dry_run, move_id if outcome.moved else None
         )
-        self.audit.write(record, durable=outcome.moved)
+        self.audit.write(record, durable=outcome.moved)  # first: a full disk after this loses no record
         if move_id is not None:
             self.journal.end(move_id)
+        if outcome.moved or outcome.error:
+            self.state.forget_file(analysis.path)  # gone; or to be read again (it may have changed)
         if not outcome.moved and not outcome.error:
             self.state.mark_decided(analysis, self.decision_key)
         self.summary.add(analysis.status, outcome, decision.reason)
@@ -248,9 +252,10 @@ def run(
             job.summary.interrupted = True
     finally:
         bar.close()
-        state.commit()
         if job is not None:
             job.journal.close()
+        with contextlib.suppress(StateError):  # a full disk: its message is on its way already, or comes at close
+            state.commit()
     summary = job.summary if job is not None else Summary()
     summary.seconds = time.monotonic() - started
     return summary

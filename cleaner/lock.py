@@ -38,7 +38,6 @@ import json
 import logging
 import os
 import socket
-import stat
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
@@ -46,6 +45,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cleaner.names import shown
+from cleaner.safefs import PRIVATE, Folder, check_private, open_folder, same_file
 from cleaner.scan import STATE_DIR_NAME
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ class Holder:
             since = datetime.fromisoformat(self.since).astimezone().strftime("%Y-%m-%d %H:%M:%S")
         except ValueError:
             since = self.since
-        return f"pid {self.pid} on {self.host}, '{self.command}', since {since}"
+        return shown(f"pid {self.pid} on {self.host}, '{self.command}', since {since}")  # read from a file
 
 
 def lock_file_for(folder: Path, root: Path) -> Path:
@@ -116,13 +117,15 @@ class FolderLock:
         label: str | None = None,
         hint: str = "",
         optional: bool = False,
+        private: bool = False,
     ) -> None:
         self.folder = folder
         self.path = lock_file or folder / LOCK_NAME
         self.label, self.hint = label or str(folder), hint
-        self.command, self.optional = command, optional
+        self.command, self.optional, self.private = command, optional, private
         self.fd: int | None = None
-        self.created: list[Path] = []  # folders made for the lock, deepest first
+        self.where: Folder | None = None  # the lock file's folder, held open with the lock
+        self.created: list[Path] = []  # folders made for the lock, in the order they were made
 
     @property
     def held(self) -> bool:
@@ -153,14 +156,29 @@ class FolderLock:
 
     def _try(self) -> bool:
         """One attempt: True when locked, or when locking is impossible here; False to start again."""
-        self._make_folders()
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+        mode = PRIVATE if self.private else 0o777
+        try:  # the folder and the file reached without following a link (cleaner.safefs)
+            folder = open_folder(self.path.parent, create=True, mode=mode, made=self.created)
         except FileNotFoundError:
+            return False  # a folder on the way was removed by a releasing holder: make it again
+        try:
+            if self.private:
+                check_private(folder, "the state folder")
+            fd = folder.open_file(self.path.name, os.O_RDWR | os.O_CREAT, 0o666)
+        except FileNotFoundError:
+            folder.close()
             return False  # its folder was removed by a releasing holder: make it again
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise OSError(errno.EINVAL, "not a regular file")
+        except BaseException:
+            folder.close()
+            raise
+        if not self._locked(fd, folder):
+            folder.close()
+            return False
+        self.where = folder
+        return True
+
+    def _locked(self, fd: int, folder: Folder) -> bool:
+        """flock ``fd`` and write our name into it: True when locked (or locking is impossible here)."""
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -178,7 +196,7 @@ class FolderLock:
                 log.warning("cannot lock %s: %s does not support locks; going on without", self.label, self.path)
                 return True
             raise
-        if not _same_file(fd, self.path):
+        if not same_file(os.fstat(fd), folder.lstat(self.path.name)):
             os.close(fd)  # locked a file its holder removed just before: start again on the new one
             return False
         stale = Holder.parse(os.pread(fd, 4096, 0))
@@ -194,43 +212,29 @@ class FolderLock:
         self.fd = fd
         return True
 
-    def _make_folders(self) -> None:
-        folder = self.path.parent
-        missing = []
-        while not folder.exists() and folder != folder.parent:
-            missing.append(folder)
-            folder = folder.parent
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.created += [f for f in missing if f not in self.created]
-
     def release(self) -> None:
         """Remove the file while still holding it (see the module docstring), then unlock."""
         fd, self.fd = self.fd, None
-        if fd is not None:
+        folder, self.where = self.where, None
+        if fd is not None and folder is not None:
             try:
-                if _same_file(fd, self.path):
-                    os.unlink(self.path)
+                if same_file(os.fstat(fd), folder.lstat(self.path.name)):
+                    folder.unlink(self.path.name)
             except OSError as err:
                 log.debug("could not remove the lock file %s: %s", self.path, err)
             finally:
                 os.close(fd)
+        if folder is not None:
+            folder.close()
         self._remove_created()
 
     def _remove_created(self) -> None:
-        for folder in self.created:
+        for folder in reversed(self.created):
             try:
                 folder.rmdir()  # only when empty: never a folder something else was put in
             except OSError:
                 break
         self.created = []
-
-
-def _same_file(fd: int, path: Path) -> bool:
-    try:
-        here, there = os.fstat(fd), os.stat(path, follow_symlinks=False)
-    except FileNotFoundError:
-        return False
-    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 @contextmanager
@@ -243,8 +247,9 @@ def lock_layout(layout: Layout, command: str, dry_run: bool) -> Iterator[list[Fo
     read-only photo folder it goes on with a warning.
     """
     root = layout.root
+    log_folder = layout.audit_log.parent
     wanted = [(root, str(root), "", dry_run)]
-    wanted.append((layout.audit_log.parent, f"the audit log's folder {layout.audit_log.parent}", "--audit-log", False))
+    wanted.append((log_folder, f"the audit log's folder {log_folder}", "--audit-log", False))
     if not dry_run:
         wanted.append((layout.quarantine, f"the quarantine {layout.quarantine}", "--quarantine", False))
         wanted.append((layout.review, f"the review folder {layout.review}", "--review-dir", False))
@@ -256,8 +261,15 @@ def lock_layout(layout: Layout, command: str, dry_run: bool) -> Iterator[list[Fo
             if path not in seen:
                 seen.add(path)
                 hint = f"; choose another place with {option}" if option else ""
+                private = folder in (root, log_folder)  # the lock lives in a state folder (cleaner.statedir)
                 lock = FolderLock(
-                    folder, f"face-clean {command} {root}", lock_file=path, label=label, hint=hint, optional=optional
+                    folder,
+                    f"face-clean {command} {root}",
+                    lock_file=path,
+                    label=label,
+                    hint=hint,
+                    optional=optional,
+                    private=private,
                 )
                 locks.append(stack.enter_context(lock))
         yield locks

@@ -22,7 +22,8 @@ class JsonFormatter(logging.Formatter):
         body.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             body["exception"] = self.formatException(record.exc_info)
-        return json.dumps(body, ensure_ascii=False, default=str)
+        # ASCII: a C1 control or a bidirectional override in a file name reaches no terminal raw
+        return json.dumps(body, ensure_ascii=True, default=str)
 
 
 def setup(log_format: str, verbose: int, quiet: bool) -> None:

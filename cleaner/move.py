@@ -1,10 +1,16 @@
-"""Move one file without ever overwriting anything or losing the source.
+"""Move one file without ever overwriting anything, losing the source, or moving other bytes than it analysed.
 
-On one filesystem the file gets its new name with ``link`` (atomic, and it refuses to
-replace an existing name) before the old name is removed.  Across filesystems, or where
-hard links are not supported (SMB, FAT), the bytes are copied to a temporary name in the
-destination folder, fsynced, read back and checked against the source's sha256, given
-their final name without replacing anything, and only then is the source removed.
+Both ends are reached through folder descriptors, walked from a trusted base without following a
+link (cleaner.safefs): a folder swapped for a link after the decision makes the move fail, never
+leads it elsewhere. The source is opened (``O_NOFOLLOW | O_NONBLOCK``) and checked to be a regular
+file before anything else.
+
+On one filesystem the file gets its new name with ``linkat`` (atomic, and it refuses to replace an
+existing name); the new name must lead to the very file that was opened, whose content is then
+hashed and compared with the sha256 that was analysed, and only then is the old name removed.
+Across filesystems, or where hard links are not supported (SMB, FAT), the bytes are copied to a
+temporary name in the destination folder, fsynced, read back and checked against the expected
+sha256, given their final name without replacing anything, and only then is the source removed.
 """
 
 from __future__ import annotations
@@ -12,11 +18,12 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-import shutil
+import stat
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from cleaner.hashing import sha256_file
+from cleaner.safefs import ROOT, Folder, UnsafePath, open_folder, same_file, write_all
 
 _NO_LINK = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS, errno.EACCES}
 TEMP_SUFFIX = ".face-clean-partial"
@@ -24,6 +31,10 @@ TEMP_SUFFIX = ".face-clean-partial"
 
 class MoveError(OSError):
     """The move did not happen; the source is untouched."""
+
+
+class Changed(MoveError):
+    """The file's bytes are not the ones analysed: it must be analysed again, not moved."""
 
 
 def numbered(dst: Path, n: int) -> Path:
@@ -38,96 +49,150 @@ def free_name(dst: Path) -> Path:
     return numbered(dst, n)
 
 
-def _fsync_dir(path: Path) -> None:
+def temp_name(name: str, token: str) -> str:
+    """The partial copy's name: exact, so that recovery removes this file and no other."""
+    return f".{name}.{token}{TEMP_SUFFIX}"
+
+
+def hash_fd(fd: int) -> str:
+    digest = hashlib.sha256()
+    offset = 0
+    while chunk := os.pread(fd, 1 << 20, offset):
+        digest.update(chunk)
+        offset += len(chunk)
+    return digest.hexdigest()
+
+
+def hash_file(path: Path, base: Path = ROOT) -> tuple[os.stat_result, str]:
+    """The regular file at ``path`` (no link followed below ``base``, no pipe waited on) and its sha256."""
+    with open_folder(path.parent, base) as folder:
+        fd = folder.open_file(path.name, os.O_RDONLY)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return  # some network filesystems do not let a folder be opened; nothing more to do
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
+        return os.fstat(fd), hash_fd(fd)
     finally:
         os.close(fd)
 
 
-def _copy_verified(src: Path, dst: Path, expected_sha256: str | None) -> None:
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}{TEMP_SUFFIX}")
+def _open_source(folder: Folder, name: str) -> tuple[int, os.stat_result]:
     try:
-        digest = hashlib.sha256()
-        with src.open("rb") as fin, tmp.open("xb") as fout:
-            for chunk in iter(lambda: fin.read(1 << 20), b""):
-                digest.update(chunk)
-                fout.write(chunk)
-            fout.flush()
-            os.fsync(fout.fileno())
-        shutil.copystat(src, tmp)
-        source_sha = digest.hexdigest()
-        if expected_sha256 is not None and source_sha != expected_sha256:
-            raise MoveError(f"{src} changed since it was analysed; left in place")
-        if sha256_file(tmp) != source_sha:
-            raise MoveError(f"the copy of {src} does not match it (sha256); left in place")
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=folder.fd)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise MoveError(f"{folder.path / name} is now a symbolic link; not following it") from None
+        raise
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise MoveError(f"{folder.path / name} is no longer a regular file; left in place")
+    return fd, st
+
+
+def _copy_verified(fd: int, st: os.stat_result, dst: Folder, name: str, expected: str, token: str) -> None:
+    tmp = temp_name(name, token)
+    out = dst.open_file(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)  # exists: not ours, never removed
+    try:
         try:
-            os.link(tmp, dst)
-            os.unlink(tmp)
+            digest, offset = hashlib.sha256(), 0
+            while chunk := os.pread(fd, 1 << 20, offset):
+                digest.update(chunk)
+                write_all(out, chunk)
+                offset += len(chunk)
+            os.fsync(out)
+            os.fchmod(out, stat.S_IMODE(st.st_mode))
+            os.utime(out, ns=(st.st_atime_ns, st.st_mtime_ns))
+            if digest.hexdigest() != expected:
+                raise Changed(f"{name} changed since it was analysed; left in place")
+            if hash_fd(out) != expected:
+                raise MoveError(f"the copy of {name} does not match it (sha256); left in place")
+        finally:
+            os.close(out)
+        try:
+            os.link(tmp, name, src_dir_fd=dst.fd, dst_dir_fd=dst.fd, follow_symlinks=False)
+            dst.unlink(tmp)
         except FileExistsError:
             raise
         except OSError as err:
             if err.errno not in _NO_LINK:
                 raise
-            if os.path.lexists(dst):
-                raise FileExistsError(errno.EEXIST, "destination exists", str(dst)) from None
-            os.rename(tmp, dst)
-        _fsync_dir(dst.parent)
+            if dst.lstat(name) is not None:
+                raise FileExistsError(errno.EEXIST, "destination exists", name) from None
+            os.rename(tmp, name, src_dir_fd=dst.fd, dst_dir_fd=dst.fd)
     except BaseException:
+        dst.discard(tmp)
+        raise
+
+
+def _place(src: Folder, sname: str, dst: Folder, dname: str, expected: str | None, token: str) -> None:
+    fd, st = _open_source(src, sname)
+    try:
+        expected = expected or hash_fd(fd)
         try:
-            tmp.unlink()
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _place(src: Path, dst: Path, expected_sha256: str | None) -> None:
-    try:
-        os.link(src, dst, follow_symlinks=False)
-    except FileExistsError:
-        raise
-    except OSError as err:
-        if err.errno not in _NO_LINK:
+            os.link(sname, dname, src_dir_fd=src.fd, dst_dir_fd=dst.fd, follow_symlinks=False)
+        except FileExistsError:
             raise
-        _copy_verified(src, dst, expected_sha256)
-    else:
-        _fsync_dir(dst.parent)
+        except OSError as err:
+            if err.errno not in _NO_LINK:
+                raise
+            _copy_verified(fd, st, dst, dname, expected, token)
+        else:
+            # the name may have been swapped between the open and the link: the new name must be the
+            # opened file, and its bytes the analysed ones; else only our new name is taken back
+            if not same_file(st, dst.lstat(dname)) or hash_fd(fd) != expected:
+                dst.unlink(dname)
+                raise Changed(f"{sname} changed since it was analysed; left in place")
+        dst.fsync()
+        _remove_source(src, sname, st, dst, dname)
+    finally:
+        os.close(fd)
+
+
+def _remove_source(src: Folder, sname: str, st: os.stat_result, dst: Folder, dname: str) -> None:
     try:
-        os.unlink(src)
+        if not same_file(st, src.lstat(sname)):
+            raise OSError(errno.ESTALE, "it was replaced meanwhile")
+        src.unlink(sname)
     except OSError as err:
-        # The source cannot be removed (a read-only folder, say): take back our own new name
-        # so that the photo is not left in two places, and report the move as not done.
-        os.unlink(dst)
-        raise MoveError(f"cannot remove {src.name} from its folder: {err.strerror}; left in place") from None
-    _fsync_dir(src.parent)
+        # The source cannot be removed (a read-only folder, say) or is another file now: take back our
+        # own new name so that the photo is not left in two places, and report the move as not done.
+        dst.unlink(dname)
+        raise MoveError(f"cannot remove {sname} from its folder: {err.strerror}; left in place") from None
+    src.fsync()
 
 
 def move_file(
-    src: Path, dst: Path, expected_sha256: str | None = None, before_place: Callable[[Path], None] | None = None
+    src: Path,
+    dst: Path,
+    expected_sha256: str | None = None,
+    before_place: Callable[[Path], None] | None = None,
+    *,
+    src_base: Path = ROOT,
+    dst_base: Path = ROOT,
+    token: str | None = None,
 ) -> Path:
     """Move ``src`` to ``dst`` or, if that name is taken, to ``dst (n)``; return where it went.
-    ``before_place`` is told each name just before the file is placed there (the journal)."""
+    No link is followed below ``src_base`` and ``dst_base``; missing folders below ``dst_base`` are made.
+    ``before_place`` is told each name just before the file is placed there (the journal); ``token``
+    names a partial copy (the journal's move id, so recovery knows its exact name)."""
+    token = token or uuid.uuid4().hex[:16]
     try:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        for n in range(10_000):
-            candidate = numbered(dst, n)
-            if os.path.lexists(candidate):
-                continue
-            if before_place is not None:
-                before_place(candidate)
-            try:
-                _place(src, candidate, expected_sha256)
-                return candidate
-            except FileExistsError:
-                continue  # taken between our check and our move: try the next name
+        if not os.path.isdir(dst_base):
+            open_folder(dst_base, create=True).close()  # the quarantine itself, made on first use
+        with open_folder(src.parent, src_base) as sdir, open_folder(dst.parent, dst_base, create=True) as ddir:
+            for n in range(10_000):
+                candidate = numbered(dst, n)
+                if ddir.lstat(candidate.name) is not None:
+                    continue
+                if before_place is not None:
+                    before_place(candidate)
+                try:
+                    _place(sdir, src.name, ddir, candidate.name, expected_sha256, token)
+                    return candidate
+                except FileExistsError:
+                    continue  # taken between our check and our move: try the next name
     except MoveError:
         raise
+    except UnsafePath as err:
+        raise MoveError(f"not moved: {err}") from None
     except OSError as err:
         raise MoveError(f"cannot move to {dst.parent}: {err.strerror or err}") from None
     raise MoveError(f"no free name for {dst.name} in {dst.parent}")

@@ -28,12 +28,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from cleaner.decode import Unreadable, decode
+from cleaner.decode import DEFAULT_BUDGET, Unreadable, decode
+from cleaner.safefs import open_folder
+from cleaner.state_open import connect
 
 # The order of the groups: what needs a person first, what went well last.
 OUTCOMES = ("review", "failed move", "quarantined", "unreadable", "error", "skipped", "restored", "kept")
 QUALITY = 70
-MAX_BYTES = 1 << 30  # a bigger "photo" is not read for a thumbnail
+MAX_BYTES = DEFAULT_BUDGET  # a bigger "photo" is not read for a thumbnail
 THUMBS_SCHEMA = """CREATE TABLE IF NOT EXISTS report_thumbnails (
     sha256 TEXT NOT NULL, spec TEXT NOT NULL, jpeg BLOB NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,
     PRIMARY KEY (sha256, spec))"""
@@ -102,15 +104,15 @@ def location(r: dict[str, Any], now_at: dict[tuple[Any, Any], str] | None = None
 
 
 def read_photo(path: str) -> bytes:
-    """The file's bytes; a link, a FIFO or a device named in a tampered log is neither followed nor waited on."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    """The file's bytes; a link (anywhere on its path), a FIFO or a device named in a tampered log is
+    neither followed nor waited on."""
+    with open_folder(Path(path).parent) as folder:
+        fd = folder.open_file(Path(path).name, os.O_RDONLY)  # UnsafePath: an OSError that says why
     with os.fdopen(fd, "rb") as fh:
         st = os.fstat(fh.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise Unreadable(f"{path} is not a regular file")
         if st.st_size > MAX_BYTES:
             raise Unreadable(f"{path} is too large for a thumbnail ({st.st_size} bytes)")
-        return fh.read()
+        return fh.read(MAX_BYTES + 1)
 
 
 def make_thumb(data: bytes, size: int, max_pixels: int) -> Thumb:
@@ -142,10 +144,10 @@ class Thumbnails:
         self.db: sqlite3.Connection | None = None
         if state_db is not None and state_db.is_file():  # never create a state database where there is none
             try:
-                self.db = sqlite3.connect(state_db, timeout=10)
+                self.db = connect(state_db, timeout=10)
                 self.db.execute(THUMBS_SCHEMA)
-            except sqlite3.Error:
-                self.db = None  # read-only or locked: the report is made without the cache
+            except (OSError, sqlite3.Error):
+                self.db = None  # read-only, locked or not to be trusted: the report is made without the cache
 
     def lookup(self, sha256: str | None) -> Thumb | None:
         """The thumbnail of these bytes if it was made before (in this report, or in the database)."""
@@ -153,9 +155,9 @@ class Thumbnails:
             return self.known.get(sha256 or "")
         q = "SELECT jpeg, width, height FROM report_thumbnails WHERE sha256=? AND spec=?"
         row = self.db.execute(q, (sha256, self.spec)).fetchone()
-        if row is not None:
-            self.cached += 1
-            self.known[sha256] = Thumb(bytes(row[0]), row[1], row[2])
+        if row is not None and isinstance(row[0], bytes) and all(isinstance(v, int) for v in row[1:]):
+            self.cached += 1  # (a crafted row, say an integer for the JPEG, is not one)
+            self.known[sha256] = Thumb(row[0], row[1], row[2])
         return self.known.get(sha256)
 
     def _load(self, path: str) -> tuple[str | None, Thumb | str]:
@@ -211,10 +213,11 @@ def _faces(r: dict[str, Any]) -> list[dict[str, Any]]:
     """Each face's box in the full upright image, its dominant gender with its probability, and the rest."""
     out = []
     for f in r.get("faces") or []:
-        box, gender, dominant = f.get("box") or {}, f.get("gender") or {}, f.get("dominant_gender")
-        p = _num(gender.get(dominant), 3) if dominant else None
+        box, gender, dominant = f.get("box"), f.get("gender"), f.get("dominant_gender")
+        box, gender = box if isinstance(box, dict) else {}, gender if isinstance(gender, dict) else {}
+        p = _num(gender.get(dominant), 3) if isinstance(dominant, str) else None
         extra = {"det": _num(f.get("detector_confidence"), 3), "age": _num(f.get("age"), 0)}
-        out.append({**{k: box.get(k, 0) for k in "xywh"}, "gender": dominant, "p": p, **extra})
+        out.append({**{k: _num(box.get(k), 0) or 0 for k in "xywh"}, "gender": dominant, "p": p, **extra})
     return out
 
 

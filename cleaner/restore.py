@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,10 +35,10 @@ from typing import Any
 
 from cleaner import __version__
 from cleaner.audit import AuditLog, AuditRecord, move_ids, new_run_id, now, record_of
-from cleaner.hashing import sha256_file
 from cleaner.job import Layout
 from cleaner.journal import MoveJournal, Settled, within
-from cleaner.move import MoveError, free_name, move_file
+from cleaner.move import MoveError, free_name, hash_file, move_file
+from cleaner.safefs import UnsafePath
 from cleaner.scan import STATE_DIR_NAME
 
 log = logging.getLogger("face-clean")
@@ -147,6 +146,7 @@ class Restorer:
         self.journal = MoveJournal(layout.root / STATE_DIR_NAME / JOURNAL_NAME)
         self.sources = (layout.quarantine, layout.review)
         self.own = (layout.root / STATE_DIR_NAME, *layout.own_paths)
+        self.recovered = False  # every unfinished restore of the journal was settled
 
     def destination(self, relpath: str) -> tuple[Path | None, str]:
         """DIR/relpath, or None and why not: nothing from the log may lead anywhere else."""
@@ -178,10 +178,9 @@ class Restorer:
         if dst is None:
             return Result(c, Kind.REFUSED, detail=why)
         try:
-            st = os.lstat(src)
-            if not stat.S_ISREG(st.st_mode):
-                return Result(c, Kind.REFUSED, detail=f"{src} is not a regular file")
-            digest = sha256_file(src)
+            st, digest = hash_file(src, self._base(src))  # no link followed in the quarantine either
+        except UnsafePath as err:
+            return Result(c, Kind.REFUSED, detail=str(err))
         except FileNotFoundError:
             return Result(c, Kind.MISSING, detail=f"{src} is gone")
         except OSError as err:
@@ -205,8 +204,10 @@ class Restorer:
             self.journal.begin(move_id, src, candidate, digest, vars(self._record(c, candidate, digest, move_id)))
             began.append(candidate)
 
-        try:
-            final = move_file(src, dst, digest, before_place)
+        try:  # no link followed below the quarantine or below DIR: a folder swapped for one stops the move
+            final = move_file(
+                src, dst, digest, before_place, src_base=self._base(src), dst_base=self.layout.root, token=move_id
+            )
         except (_Taken, MoveError) as err:
             if began:
                 self.journal.end(move_id)  # nothing was placed: the source is where it was
@@ -228,6 +229,10 @@ class Restorer:
         this = dict(error=None, action=RESTORE, destination=str(final), moved=True, dry_run=False, notes=notes)
         return record_of({**c.record, **now_, **this, "tool_version": __version__, "move_id": move_id})
 
+    def _base(self, src: Path) -> Path:
+        """The quarantine or review folder ``src`` lies in (the deepest, should one hold the other)."""
+        return max((f for f in self.sources if within(src.parent, f)), key=lambda f: len(f.parts))
+
     def _prune(self, folder: Path) -> None:
         """Remove the folders below the quarantine (or review folder) that the restore left empty."""
         base = max((f for f in self.sources if folder.is_relative_to(f)), key=lambda f: len(f.parts), default=None)
@@ -246,8 +251,10 @@ class Restorer:
         if self.audit is None or not pending:
             if pending:
                 log.warning("a restore was interrupted; the next restore (not a dry run) settles it")
+            self.recovered = not pending
             return []
         settled, have = [], move_ids(self.layout.audit_log)
+        self.recovered = True
         for m in pending:
             root = self.layout.root
             targets = [
@@ -269,16 +276,14 @@ class Restorer:
 
     def close(self) -> None:
         """Close the journal and the audit log; a journal with nothing unfinished is removed."""
-        self.journal.close()
-        if self.journal.path.exists() and not self.journal.unfinished():
-            self.journal.path.unlink()
+        self.journal.remove_if_empty(settled=self.recovered)
         if self.audit is not None:
             self.audit.close()
 
 
 def _conflict(dst: Path, digest: str) -> str:
     try:
-        same = dst.is_file() and not dst.is_symlink() and sha256_file(dst) == digest
+        same = hash_file(dst)[1] == digest
     except OSError:
         same = False
     return f"{dst} exists" + (" (with the same content: already put back by hand?)" if same else "") + "; skipped"

@@ -22,25 +22,10 @@ from cleaner.ruleset import ENGINES, GENDERS, KEEP_CHOICES, POLICIES, Condition,
 MAX_RULES_BYTES = 1_000_000  # a rules file is a few hundred bytes; refuse anything absurd
 
 
-_TOP_KEYS = {
-    "version",
-    "engine",
-    "detector",
-    "min_face_size",
-    "min_detector_confidence",
-    "max_pixels",
-    "detect_size",
-    "min_gender_confidence",
-    "multi_face",
-    "uncertain",
-    "no_face",
-    "default",
-    "rules",
-    "exclude",
-    "analyze",
-    "gender_model",
-    "age_model",
-}
+_TOP_KEYS = set(
+    "version engine detector min_face_size min_detector_confidence max_pixels detect_size memory_budget "
+    "min_gender_confidence multi_face uncertain no_face default rules exclude analyze gender_model age_model".split()
+)
 _RULE_KEYS = {"name", "when", "action", "reason", "multi_face", "min_gender_confidence", "uncertain"}
 _WHEN_KEYS = {"faces", "gender", "gender_confidence", "face_size", "detector_confidence", "age", "unreadable"}
 
@@ -144,7 +129,7 @@ def parse(data: Any, source: str, keep: str | None = None) -> RuleSet:
     if not isinstance(exclude, list) or not all(isinstance(p, str) and p for p in exclude):
         raise f.fail("exclude", "a list of file or folder name patterns")
     analyze = f.data.get("analyze", ["gender"])
-    if not isinstance(analyze, list) or not set(analyze) <= {"gender", "age"}:
+    if not isinstance(analyze, list) or not all(a in ("gender", "age") for a in analyze):
         raise f.fail("analyze", "a list of gender and/or age")
     attributes = set(analyze)
     if any(r.when.gender is not None or r.when.gender_confidence is not None for r in rules):
@@ -173,6 +158,7 @@ def parse(data: Any, source: str, keep: str | None = None) -> RuleSet:
         min_detector_confidence=f.number("min_detector_confidence", 0.0, 0.0, 1.0),
         max_pixels=int(f.number("max_pixels", RuleSet.max_pixels, 1, 10**12)),
         detect_size=int(f.number("detect_size", RuleSet.detect_size, 0, 100_000)),
+        memory_budget=int(f.number("memory_budget", RuleSet.memory_budget, 32, 1 << 20)),
         exclude=tuple(exclude),
         attributes=frozenset(attributes),
         source=source,
@@ -202,9 +188,14 @@ def load_text(text: str, source: str, keep: str | None = None) -> RuleSet:
         raise RulesError(f"{source}: larger than {MAX_RULES_BYTES} bytes; this is not a rules file")
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
+    except RecursionError:
+        raise RulesError(f"{source}: nested too deeply; this is not a rules file") from None
+    except (yaml.YAMLError, ValueError, OverflowError) as err:  # ValueError: an integer of 5000 digits, say
         raise RulesError(f"{source}: not valid YAML (only plain YAML is accepted): {err}") from None
-    return parse(data, source, keep)
+    try:
+        return parse(data, source, keep)
+    except RecursionError:
+        raise RulesError(f"{source}: nested too deeply; this is not a rules file") from None
 
 
 def default_text() -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import reprlib
 from pathlib import Path
 from typing import Any
 
 from cleaner.records import Action
 from cleaner.ruleset import Range
+from cleaner.safefs import read_regular
 
 _REASON = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -81,16 +83,26 @@ class Fields:
         return result
 
 
+_SHORT = reprlib.Repr()  # (keyword arguments only from Python 3.12)
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict = 3, 4, 4
+_SHORT.maxstring = _SHORT.maxother = _SHORT.maxlong = 40
+
+
 def _show(value: Any) -> str:
-    text = repr(value)
+    """A short picture of a value; bounded whatever its size (an alias bomb's repr would be gigabytes)."""
+    text = _SHORT.repr(value)
     return text if len(text) < 60 else text[:57] + "..."
 
 
 def read_text(path: Path, limit: int, what: str, error: type[RulesError]) -> str:
     """A small YAML file's text; anything larger than ``limit`` or unreadable is ``error``."""
     try:
-        if path.stat().st_size > limit:
-            raise error(f"{path}: larger than {limit} bytes; this is not a {what}")
-        return path.read_text(encoding="utf-8")
+        data = read_regular(path, limit + 1)  # a regular file only: never a FIFO, a device or a link
+    except (OSError, UnicodeDecodeError) as err:
+        raise error(f"{path}: cannot read the {what}: {err}") from None
+    if len(data) > limit:
+        raise error(f"{path}: larger than {limit} bytes; this is not a {what}")
+    try:
+        return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise error(f"{path}: cannot read the {what}: {err}") from None

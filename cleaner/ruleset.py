@@ -71,6 +71,7 @@ class RuleSet:
     min_detector_confidence: float = 0.0
     max_pixels: int = 200_000_000
     detect_size: int = 800  # longest side of the copy the detector sees; 0 = full resolution
+    memory_budget: int = 384  # MB one image may take to read and decode (cleaner.decode.DEFAULT_BUDGET)
     exclude: tuple[str, ...] = ("@eaDir", "#recycle", ".*")
     attributes: frozenset[str] = field(default_factory=lambda: frozenset({"gender"}))
     source: str = "<built-in>"

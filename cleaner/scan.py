@@ -24,13 +24,17 @@ def scan(root: Path, recursive: bool, patterns: tuple[str, ...], own: Iterable[P
 
     ``own`` are the tool's paths (state folder, quarantine, review folder, audit log); they
     are skipped even when they sit inside ``root`` and even if ``patterns`` is empty.
-    Symbolic links to folders are not followed; links to files are listed, so that the run
-    records that it saw them.  So is a folder that cannot be listed (no permission), so that
-    the run records why its files were not looked at, instead of passing over them in silence.
+    Symbolic links are never followed; links to files and to folders are listed, so that the run
+    records that it saw them (``skipped``).  So is a folder that cannot be listed (no permission),
+    so that the run records why its files were not looked at, instead of passing over them in silence.
+    A ``root`` that is a link, or lies below one (a folder swapped for a link after the watch saw it
+    appear), is listed itself and not walked.
     """
+    start = os.path.realpath(root)
+    if start != os.path.abspath(root):
+        return [Path(root)]
     # The walk starts at the real path of root and never follows a link, so every path it
     # yields is already real: a plain comparison finds the tool's own paths.
-    start = os.path.realpath(root)
     own_real = {os.path.realpath(p) for p in [*own, root / STATE_DIR_NAME]}
     excluded = matcher(patterns)
     found: list[Path] = []
@@ -43,7 +47,10 @@ def scan(root: Path, recursive: bool, patterns: tuple[str, ...], own: Iterable[P
         keep_dirs = []
         for d in sorted(dirs):
             full = os.path.join(folder, d)
-            if excluded(d) or full in own_real or os.path.islink(full):
+            if excluded(d) or full in own_real:
+                continue
+            if os.path.islink(full):
+                found.append(Path(full))  # recorded as a link, never walked
                 continue
             keep_dirs.append(d)
         dirs[:] = keep_dirs if recursive else []

@@ -9,17 +9,19 @@ not even read again.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from cleaner.records import Box, Face, ImageAnalysis, Status
+from cleaner.state_open import connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -52,22 +54,26 @@ def _to_json(a: ImageAnalysis) -> str:
     )
 
 
-def _from_json(text: str, path: Path, size: int, sha256: str, mtime_ns: int) -> ImageAnalysis:
-    d: dict[str, Any] = json.loads(text)
-    faces = tuple(Face(**{**f, "box": Box(**f["box"])}) for f in d["faces"])
-    return ImageAnalysis(
-        path,
-        size,
-        sha256,
-        Status(d["status"]),
-        d["error"],
-        d["width"],
-        d["height"],
-        faces,
-        mtime_ns,
-        tuple(d["notes"]),
-        cached=True,
-    )
+def _from_json(text: Any, path: Path, size: int, sha256: str, mtime_ns: int) -> ImageAnalysis | None:
+    """The analysis a row holds; None for a row that is not one (damaged, or crafted): analysed again."""
+    try:
+        d: dict[str, Any] = json.loads(text)
+        faces = tuple(Face(**{**f, "box": Box(**f["box"])}) for f in d["faces"])
+        status, error, width, height, notes = Status(d["status"]), d["error"], d["width"], d["height"], d["notes"]
+        analysis = ImageAnalysis(path, size, sha256, status, error, width, height, faces, mtime_ns, tuple(notes), True)
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError):
+        return None
+    valid = all(_sane(f) for f in faces) and isinstance(error, (str, type(None)))
+    return analysis if valid and all(isinstance(v, (int, type(None))) for v in (width, height)) else None
+
+
+def _sane(f: Face) -> bool:
+    """A face the rules can read: what a crafted row holds instead would stop the run deep in a decision."""
+    number = (int, float)
+    box = all(isinstance(v, int) for v in (f.box.x, f.box.y, f.box.w, f.box.h))
+    gender = f.gender is None or (isinstance(f.gender, dict) and all(isinstance(v, number) for v in f.gender.values()))
+    rest = isinstance(f.detector_confidence, number) and isinstance(f.age, (*number, type(None)))
+    return box and gender and rest and isinstance(f.dominant_gender, (str, type(None)))
 
 
 def _key(path: Path) -> str:
@@ -94,7 +100,28 @@ def _fingerprint(path: Path) -> tuple[int, int] | None:
 
 
 class StateError(RuntimeError):
-    """The state database cannot be opened or written."""
+    """face-clean's state (the database, a journal) cannot be opened or written; ``at_start``: before
+    anything was done (a usage problem), else mid-run (a full disk, say: the run stops, losing nothing)."""
+
+    def __init__(self, message: str, at_start: bool = True) -> None:
+        super().__init__(message)
+        self.at_start = at_start
+
+
+T = TypeVar("T")
+
+
+def _guarded(method: Callable[..., T]) -> Callable[..., T]:
+    """SQLite's errors mid-run ("database or disk is full", a crafted schema) as a StateError: a message."""
+
+    @functools.wraps(method)
+    def wrapper(self: StateDB, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as err:
+            raise StateError(f"stopped: cannot use the state database {self.path}: {err}", at_start=False) from None
+
+    return wrapper
 
 
 class StateDB:
@@ -111,19 +138,21 @@ class StateDB:
     @property
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
+            conn = None
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self.path, isolation_level="DEFERRED")
-                conn.execute("PRAGMA journal_mode=WAL")
+                conn = connect(self.path, isolation_level="DEFERRED")  # in WAL mode
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.executescript(SCHEMA)
             except (OSError, sqlite3.Error) as err:
+                if conn is not None:
+                    conn.close()
                 reason = getattr(err, "strerror", None) or err
                 raise StateError(f"cannot write the state database {self.path}: {reason}") from None
             self._conn = conn
         return self._conn
 
     # -- files ---------------------------------------------------------------------------
+    @_guarded
     def remember(self, analysis: ImageAnalysis, identity: str) -> None:
         """Record the file's fingerprint, and a fresh result if it depends on the bytes alone."""
         if analysis.sha256 is None or analysis.mtime_ns is None or _key(analysis.path) in self._unchanged:
@@ -132,18 +161,20 @@ class StateDB:
             "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
             (_key(analysis.path), analysis.size, analysis.mtime_ns, analysis.sha256),
         )
-        if analysis.status is not Status.ERROR and not analysis.cached:
+        if analysis.status not in (Status.ERROR, Status.SKIPPED) and not analysis.cached:  # skipped: the budget's
             self._db.execute(
                 "INSERT OR REPLACE INTO analyses VALUES (?, ?, ?)", (analysis.sha256, identity, _to_json(analysis))
             )
         self._tick()
 
+    @_guarded
     def forget_file(self, path: Path) -> None:
         self._db.execute("DELETE FROM files WHERE path=?", (_key(path),))
         self._db.execute("DELETE FROM decided WHERE path=?", (_key(path),))
         self._tick()
 
     # -- decisions -----------------------------------------------------------------------
+    @_guarded
     def mark_decided(self, analysis: ImageAnalysis, decision_key: str) -> None:
         """The file, as it was analysed, has its audit record: a restarted daemon leaves it be."""
         if analysis.mtime_ns is None:
@@ -154,6 +185,7 @@ class StateDB:
         )
         self._tick()
 
+    @_guarded
     def undecided(self, paths: list[Path], decision_key: str) -> list[Path]:
         """The paths not yet decided under ``decision_key``, or changed since they were."""
         sql = "SELECT path, size, mtime_ns FROM decided WHERE decision_key = ? AND path IN ({marks})"
@@ -161,6 +193,7 @@ class StateDB:
             p for p, _, row in self._rows_by_path(sql, decision_key, paths) if row is None or _fingerprint(p) != row
         ]
 
+    @_guarded
     def decided_paths(self) -> dict[str, str]:
         """Every decided path and its decision key (for checks and tests)."""
         return dict(self._db.execute("SELECT path, decision_key FROM decided").fetchall())
@@ -176,8 +209,11 @@ class StateDB:
             "SELECT f.path, f.size, f.mtime_ns, f.sha256, a.result FROM files f "
             "JOIN analyses a ON a.sha256 = f.sha256 AND a.identity = ? WHERE f.path IN ({marks})"
         )
-        for path, key, row in self._rows_by_path(sql, identity, paths):
-            yield self._if_unchanged(path, key, row) or path
+        try:
+            for path, key, row in self._rows_by_path(sql, identity, paths):
+                yield self._if_unchanged(path, key, row) or path
+        except sqlite3.Error as err:
+            raise StateError(f"stopped: cannot use the state database {self.path}: {err}", at_start=False) from None
 
     def _rows_by_path(
         self, sql: str, param: str, paths: list[Path]
@@ -197,22 +233,29 @@ class StateDB:
         size, mtime_ns, sha256, result = row
         if _fingerprint(path) != (size, mtime_ns):  # now, not when the chunk was queried: the run may be slow
             return None
-        self._unchanged.add(key)
-        return _from_json(result, path, size, sha256, mtime_ns)
+        analysis = _from_json(result, path, size, sha256, mtime_ns) if isinstance(sha256, str) else None
+        if analysis is not None:
+            self._unchanged.add(key)
+        return analysis
 
     def lookup(self, path: Path, size: int, mtime_ns: int, sha256: str, identity: str) -> ImageAnalysis | None:
         """Find an analysis by content alone (a renamed or copied photo); safe from any thread."""
         reader = getattr(self._readers, "conn", None)
-        if reader is None:
-            _ = self._db  # make sure the database exists
-            # one connection per worker thread; closed by close(), from the main thread
-            reader = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
-            self._readers.conn = reader
-            self._all_readers.append(reader)
-        row = reader.execute("SELECT result FROM analyses WHERE sha256=? AND identity=?", (sha256, identity)).fetchone()
+        try:
+            if reader is None:
+                _ = self._db  # make sure the database exists
+                # one connection per worker thread; closed by close(), from the main thread
+                reader = connect(self.path, read_only=True, check_same_thread=False)
+                self._readers.conn = reader
+                self._all_readers.append(reader)
+            q = "SELECT result FROM analyses WHERE sha256=? AND identity=?"
+            row = reader.execute(q, (sha256, identity)).fetchone()
+        except (OSError, sqlite3.Error):
+            return None  # the cache is an optimisation: without it the file is analysed
         return _from_json(row[0], path, size, sha256, mtime_ns) if row else None
 
     # -- model files ---------------------------------------------------------------------
+    @_guarded
     def model_sha256(self, path: Path, compute: Any) -> str:
         """A model file's sha256, hashed once per (size, mtime) instead of once per run."""
         st = path.stat()
@@ -234,6 +277,7 @@ class StateDB:
         if self._pending >= COMMIT_EVERY:
             self.commit()
 
+    @_guarded
     def commit(self) -> None:
         if self._conn is not None:
             self._conn.commit()
@@ -244,9 +288,11 @@ class StateDB:
             reader.close()
         self._all_readers.clear()
         if self._conn is not None:
-            self.commit()
-            self._conn.close()
-            self._conn = None
+            try:
+                self.commit()
+            finally:
+                self._conn.close()
+                self._conn = None
 
     def __enter__(self) -> StateDB:
         return self

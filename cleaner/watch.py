@@ -31,7 +31,7 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
-from watchdog.observers.polling import PollingObserver
+from watchdog.observers.polling import PollingObserverVFS
 
 from cleaner.scan import STATE_DIR_NAME
 
@@ -108,13 +108,18 @@ class _Handler(FileSystemEventHandler):
             self._put(DIR_APPEARED, e.src_path)
 
 
+def _poller() -> BaseObserver:
+    """Polling that sees a link as a link (``lstat``): a linked folder is never walked, only reported."""
+    return PollingObserverVFS(os.lstat, os.scandir, polling_interval=POLL_INTERVAL)
+
+
 def start_observer(
     root: Path, own: Iterable[Path], ignored: Callable[[str], bool], out: queue.Queue[Event], polling: bool
 ) -> BaseObserver:
     """An inotify observer, or a polling one for network shares; inotify falls back to polling
     with a warning when the kernel's watch limit is reached."""
     handler = _Handler(root, own, ignored, out)
-    observer: BaseObserver = PollingObserver(timeout=POLL_INTERVAL) if polling else Observer()
+    observer: BaseObserver = _poller() if polling else Observer()
     observer.schedule(handler, str(root), recursive=True)
     try:
         observer.start()
@@ -124,7 +129,7 @@ def start_observer(
         log.warning(
             "inotify cannot watch %s (%s; see fs.inotify.max_user_watches): polling instead", root, err.strerror
         )
-        observer = PollingObserver(timeout=POLL_INTERVAL)
+        observer = _poller()
         observer.schedule(handler, str(root), recursive=True)
         observer.start()
     return observer

@@ -81,6 +81,9 @@ else
     as_user() { "$@"; }
     mkdir -p "$home" 2>/dev/null && [ -w "$home" ] || home=$(mktemp -d)
 fi
+# face-clean trusts its state folder only when no one else can write to it (as OpenSSH its ~/.ssh):
+# a UMASK of 002 must not leave it group-writable.
+chmod go-w "$state" || say "warning: could not make $state private (chmod go-w)"
 # No passwd entry exists for these ids (none is needed), so HOME would still be root's (or /).
 export HOME="$home"
 

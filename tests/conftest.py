@@ -57,7 +57,7 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-OWN_FILES = ("state.db", "heartbeat", "moves.journal", "lock", ".face-clean.lock")  # the tool's, not photos
+OWN_FILES = ("state.db", "heartbeat", "moves.journal", "restores.journal", "journal.key", "lock", ".face-clean.lock")
 
 
 def all_hashes(*roots: Path) -> list[str]:
@@ -68,6 +68,11 @@ def all_hashes(*roots: Path) -> list[str]:
             if p.is_file() and not p.is_symlink() and p.suffix != ".jsonl" and not p.name.startswith(OWN_FILES):
                 found.append(sha256(p))
     return found
+
+
+def named(path: str | Path, dir_fd: int | None = None) -> Path:
+    """The path an ``os`` call names: face-clean names files through their folder's descriptor."""
+    return Path(os.readlink(f"/proc/self/fd/{dir_fd}"), path) if dir_fd is not None else Path(path)
 
 
 def audit_records(path: Path) -> list[dict[str, Any]]:

@@ -58,6 +58,16 @@ def png_bomb(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
 
 
+def webp_bomb(width: int, height: int) -> bytes:
+    """A lossless WebP of width x height black pixels in under 40 bytes: one-symbol prefix codes cost
+    no bits per pixel, so a decoder fills width x height x 4 bytes (and more) from nothing."""
+    bits = (width - 1) | (height - 1) << 14  # 14 bits each, no alpha, version 0; no transform, no colour
+    bits |= 1 << 35 | 1 << 39 | 1 << 43 | 1 << 47 | 1 << 51  # cache, no meta codes; five simple codes of one symbol
+    body = b"\x2f" + bits.to_bytes(7, "little")
+    chunk = b"VP8L" + struct.pack("<I", len(body)) + body
+    return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
+
+
 def jpeg_bomb(width: int, height: int) -> bytes:
     """A small real JPEG whose frame header (SOF0) claims width x height."""
     data = bytearray(encoded(photos.data.coffee(), "JPEG"))
@@ -163,8 +173,8 @@ def raw(data: bytes | Callable[[], bytes]) -> Callable[[Path], object]:
     return lambda path: path.write_bytes(data() if callable(data) else data)
 
 
-def link(target: str) -> Callable[[Path], object]:
-    return lambda path: path.symlink_to(target)
+def link(target: str, folder: bool = False) -> Callable[[Path], object]:
+    return lambda path: path.symlink_to(target, target_is_directory=folder)
 
 
 def outside_link(path: Path) -> None:
@@ -238,6 +248,7 @@ CASES = [
     Case("bomb.png", raw(png_bomb(100_000, 100_000)), U, KEPT, "exceeds max_pixels 200000000"),
     Case("bomb.jpg", raw(jpeg_bomb(65_000, 65_000)), U, KEPT, "image too large: 65000x65000"),
     Case("bomb-20k.png", raw(png_bomb(20_000, 20_000)), U, KEPT, "image too large: 20000x20000"),
+    Case("bomb.webp", raw(lambda: webp_bomb(6000, 6000)), S, KEPT, "over the memory budget"),
     # images of every kind, recognised by content, not by name: the astronaut is kept as a man,
     # grey pictures are exactly 50/50 to the tiny model (review), coffee has no face (quarantine)
     Case("png-named.jpg", man("PNG"), A, KEPT),
@@ -264,6 +275,8 @@ CASES = [
     Case("dangling.jpg", link("no such photo.jpg"), S, KEPT, "symbolic link"),
     Case("loop.jpg", link("loop.jpg"), S, KEPT, "symbolic link"),
     Case("pipe.jpg", lambda path: os.mkfifo(path), S, KEPT, "not a regular file: a named pipe"),
+    Case("loop-dir", link(".", folder=True), S, KEPT, "symbolic link"),  # a folder loop: never entered
+    Case("album-link", link("../outside", folder=True), S, KEPT, "symbolic link"),
     # changed between the scan and the analysis
     Case("vanished.jpg", man(), U, KEPT, "vanished", after_scan=lambda path: path.unlink()),
     Case("became-a-link.jpg", man(), S, KEPT, "symbolic link", after_scan=swap_for_link),

@@ -41,13 +41,15 @@ if point == "before-place":
 elif point == "after-place":  # the photo is in both places
     real_unlink = os.unlink
     def unlink(path, *a, **k):
-        p = str(path)
+        p = os.fsdecode(path)
+        if k.get("dir_fd") is not None:  # (names are removed through their folder's descriptor)
+            p = os.path.join(os.readlink(f"/proc/self/fd/{k['dir_fd']}"), p)
         if p.startswith(root + os.sep) and ".face-clean" not in p:
             die()
         return real_unlink(path, *a, **k)
     os.unlink = unlink
-elif point == "mid-copy":  # a partial copy on the other filesystem
-    move.sha256_file = die
+elif point == "mid-copy":  # a partial copy on the other filesystem, before it is read back
+    move.hash_fd = die
 elif point == "before-audit":
     real_write = audit.AuditLog.write
     audit.AuditLog.write = lambda self, r, durable=True: die() if r.moved else real_write(self, r, durable)

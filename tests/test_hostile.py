@@ -48,7 +48,6 @@ def by_path(log: Path) -> dict[str, dict]:
 def test_every_hostile_file_gets_one_clear_record_and_nothing_is_lost(cli, tmp_path: Path, monkeypatch, loads):
     root, outside = tmp_path / "photos", tmp_path / "outside"
     hostile.build(root)
-    (root / "loop-dir").symlink_to(".", target_is_directory=True)  # a folder loop: never entered
     changing = {c.name: c.after_scan for c in hostile.CASES if c.after_scan}
     before = Counter(all_hashes(root)) - Counter(sha256(root / name) for name in changing)
     outside_before = all_hashes(outside)
@@ -105,6 +104,7 @@ def test_every_hostile_file_gets_one_clear_record_and_nothing_is_lost(cli, tmp_p
     # bombs are refused from their header: no pixel of them was decoded; the panorama, without a
     # face, was only ever decoded at 1/8 scale
     assert not [size for size in loads if size[0] * size[1] > 200_000_000], loads
+    assert (6000, 6000) not in loads  # over the memory budget, refused from its header
     assert (2500, 38) in loads and not [size for size in loads if size[0] >= 20000], loads
 
     # links: never followed, never moved, their targets untouched
@@ -134,7 +134,14 @@ def test_max_pixels_from_the_rules_file_moves_the_limit(cli, tmp_path: Path, loa
     assert not [s for s in loads if s in {(512, 512), (20_000, 20_000)}]
 
     (root / LOG).unlink()
-    rules.write_text("max_pixels: 500000000\n")  # now the bomb is let through to the decoder...
+    rules.write_text("max_pixels: 500000000\n")  # within max_pixels now, but not within the memory budget
+    assert cli("run", root, "--keep", "Man", "--rules", rules, "--dry-run").exit_code == 0
+    bomb = by_path(root / LOG)["bomb.png"]
+    assert (bomb["status"], bomb["action"]) == ("skipped", "keep") and "over the memory budget" in bomb["error"]
+    assert (20_000, 20_000) not in loads
+
+    (root / LOG).unlink()
+    rules.write_text("max_pixels: 500000000\nmemory_budget: 1000000\n")  # now it is let through to the decoder...
     assert cli("run", root, "--keep", "Man", "--rules", rules).exit_code == 1
     records = by_path(root / LOG)
     assert (20_000, 20_000) in loads
@@ -151,7 +158,7 @@ data = open(sys.argv[1], "rb").read()
 in_use = int(re.search(r"VmSize:\\s+(\\d+) kB", open("/proc/self/status").read())[1]) * 1024
 resource.setrlimit(resource.RLIMIT_AS, (in_use + 2**30, in_use + 2**30))  # 1 GiB more than now
 try:
-    decode(data, max_pixels=10**10)
+    decode(data, max_pixels=10**10, budget=2**40)  # past both limits: the decoder itself runs out
 except Unreadable as err:
     print(err)
 """

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import photos
 import pytest
-from conftest import all_hashes, audit_records, sha256
+from conftest import all_hashes, audit_records, named, sha256
 from watching import noise_jpegs, start_process, wait_for
 
 import cleaner.lock
@@ -238,10 +238,10 @@ def test_a_lock_that_cannot_be_made_is_a_message(cli, folder: Path, tmp_path: Pa
 
     real_open = os.open
 
-    def read_only(path, flags, *args):  # root ignores permissions: a read-only photo folder, simulated
-        if Path(path) == root_lock(folder):
+    def read_only(path, flags, *args, **kwargs):  # root ignores permissions: a read-only photo folder, simulated
+        if named(path, kwargs.get("dir_fd")) == root_lock(folder):
             raise OSError(errno.EROFS, "Read-only file system", str(path))
-        return real_open(path, flags, *args)
+        return real_open(path, flags, *args, **kwargs)
 
     monkeypatch.setattr(cleaner.lock.os, "open", read_only)
     result = cli("run", folder, "--keep", "Man")

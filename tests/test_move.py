@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 from pathlib import Path
 
 import pytest
+from conftest import named
 
 from cleaner import move
 from cleaner.move import MoveError, move_file
@@ -89,7 +91,7 @@ def test_unremovable_source_is_not_left_in_two_places(tmp_path, monkeypatch):
     real_unlink = os.unlink
 
     def unlink(path, *args, **kwargs):
-        if Path(path) == src:
+        if named(path, kwargs.get("dir_fd")) == src:
             raise OSError(errno.EACCES, "Permission denied")
         return real_unlink(path, *args, **kwargs)
 
@@ -98,3 +100,29 @@ def test_unremovable_source_is_not_left_in_two_places(tmp_path, monkeypatch):
         move_file(src, tmp_path / "q" / "a.jpg")
     assert src.read_bytes() == b"photo"
     assert list((tmp_path / "q").iterdir()) == []
+
+
+def test_on_one_filesystem_the_linked_bytes_are_checked_too(tmp_path):
+    """A rewrite after the analysis, even of the same size and mtime, is not moved on old evidence."""
+    src = make(tmp_path / "a.jpg", b"analysed")
+    analysed = hashlib.sha256(src.read_bytes()).hexdigest()
+    st = src.stat()
+    src.write_bytes(b"replaced")
+    os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with pytest.raises(MoveError, match="changed since it was analysed"):
+        move_file(src, tmp_path / "q" / "a.jpg", expected_sha256=analysed)
+    assert src.read_bytes() == b"replaced" and list((tmp_path / "q").iterdir()) == []
+
+
+def test_a_source_that_became_a_link_or_a_pipe_is_not_moved(tmp_path):
+    outside = make(tmp_path / "outside" / "a.jpg", b"not yours")
+    link = tmp_path / "in" / "a.jpg"
+    link.parent.mkdir()
+    link.symlink_to(outside)
+    with pytest.raises(MoveError, match="symbolic link"):
+        move_file(link, tmp_path / "q" / "a.jpg")
+    pipe = tmp_path / "in" / "b.jpg"
+    os.mkfifo(pipe)
+    with pytest.raises(MoveError, match="no longer a regular file"):
+        move_file(pipe, tmp_path / "q" / "b.jpg")  # returns at once: never waits for a writer
+    assert link.is_symlink() and outside.read_bytes() == b"not yours" and list((tmp_path / "q").iterdir()) == []

@@ -63,7 +63,7 @@ def test_restore_all_after_run_then_nothing_then_the_latest_move(cli, swept):
     assert photos_in(root) == before  # every photo at its old path, byte for byte
     assert files_under(root / Q) == files_under(root / R) == set()
     own = {p.name for p in (root / ".face-clean").iterdir()}  # no lock, no journal, no empty reason folders
-    assert own == {"audit.jsonl", "moves.journal", "quarantine", "review", "state.db"}
+    assert own == {"audit.jsonl", "moves.journal", "journal.key", "quarantine", "review", "state.db"}
     restores = audit_records(root / LOG)[-5:]
     assert {r["path"] for r in restores} == set(MOVED_ALL)
     for r in restores:
@@ -213,10 +213,10 @@ def test_missing_changed_or_just_taken_are_reported_and_left(cli, swept, monkeyp
     (root / Q / "no-face/coffee.jpg").write_bytes(b"not the photo that was moved here")
     real = cleaner.restore.move_file
 
-    def just_taken(src, dst, *args):  # woman.png is taken between the check and the move: no 'woman (1).png'
+    def just_taken(src, dst, *args, **kwargs):  # woman.png is taken between the check and the move: no 'woman (1).png'
         if dst.name == "woman.png":
             dst.write_bytes(b"new")
-        return real(src, dst, *args)
+        return real(src, dst, *args, **kwargs)
 
     monkeypatch.setattr(cleaner.restore, "move_file", just_taken)
     result = cli("restore", root, "--all")

@@ -49,6 +49,7 @@ def test_keep_man_sweeps_the_folder(cli, folder: Path):
         LOG.as_posix(),
         ".face-clean/state.db",
         ".face-clean/moves.journal",
+        ".face-clean/journal.key",
     }
     # nothing lost, nothing duplicated
     assert sorted(all_hashes(folder)) == before
@@ -236,9 +237,12 @@ def test_own_files_hidden_files_nas_folders_and_links_are_handled(cli, tmp_path:
     (root / "linkdir").symlink_to(outside.parent, target_is_directory=True)
     result = cli("run", root, "--keep", "face", "--no-recursive")
     assert result.exit_code == 0, result.output
-    [record] = audit_records(root / LOG)
-    assert (record["path"], record["status"], record["action"]) == ("link.jpg", "skipped", "keep")
-    assert record["error"] == "symbolic link (not followed)"
+    records = audit_records(root / LOG)
+    assert sorted((r["path"], r["status"], r["action"]) for r in records) == [
+        ("link.jpg", "skipped", "keep"),
+        ("linkdir", "skipped", "keep"),  # a link to a folder: recorded, never entered
+    ]
+    assert {r["error"] for r in records} == {"symbolic link (not followed)"}
     assert outside.exists() and (root / "link.jpg").is_symlink()
     assert (root / "sub" / "deep.jpg").exists() and (root / "@eaDir" / "thumb.jpg").exists()
 
