@@ -92,6 +92,16 @@ def test_runs_the_command_as_puid_pgid(installed: Image, volumes: Path) -> None:
     assert bad.returncode == 2 and "numeric" in bad.stderr
 
 
+def test_the_state_folder_stays_private_under_a_group_umask(installed: Image, volumes: Path) -> None:
+    """face-clean trusts its state only where no one else can write (a UMASK of 002 is common on a NAS)."""
+    (volumes / "state").mkdir(mode=0o777)
+    (volumes / "state").chmod(0o777)  # left so by an earlier start or by hand
+    done = installed.entrypoint(volumes, "touch", volumes / "quarantine" / "x", UMASK="002", **as_me())
+    assert done.returncode == 0, done.stderr
+    assert (volumes / "state").stat().st_mode & 0o777 == 0o755
+    assert (volumes / "config").stat().st_mode & 0o777 == 0o775, "the UMASK holds elsewhere"
+
+
 def test_a_container_started_as_a_user_keeps_that_user(volumes: Path) -> None:
     """docker run --user: no switch, PUID/PGID are ignored (as root here, setpriv plays docker)."""
     user = os.getuid()
