@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +39,13 @@ os.environ.update(STAND_IN_DEFAULTS)
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(DEEPFACE_HOME, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The container tests' measurements (test_container.py), in CI's log."""
+    container = sys.modules.get("container")
+    for line in getattr(container, "REPORT", []):
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture
@@ -81,3 +89,11 @@ def invoke(*args: str | Path) -> Result:
 @pytest.fixture
 def cli() -> Iterator[Any]:
     yield invoke
+
+
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A fresh virtual environment set up by docker/install.sh, as the image is (docker_context.py)."""
+    import docker_context
+
+    return docker_context.install(tmp_path_factory.mktemp("image"))

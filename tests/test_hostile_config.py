@@ -66,7 +66,7 @@ def test_a_rules_path_that_is_not_a_file_is_refused_at_once(tmp_path: Path, kind
     (tmp_path / "photos").mkdir()
     proc = face_clean("run", tmp_path / "photos", "--rules", rules, "--dry-run", timeout=30)
     assert proc.returncode == 2, proc.stderr[-2000:]
-    assert f"{rules}: cannot read rules file: not a regular file" in proc.stderr
+    assert f"{rules}: cannot read the rules file: not a regular file" in proc.stderr
     assert not (tmp_path / "photos/.face-clean").exists()
 
 
