@@ -55,6 +55,7 @@ class AuditRecord:
     move_id: str | None = None  # ties a move to its journal entry (cleaner.journal)
     gender_model: str | None = None  # builtin, deepface or a manifest's path; None: no gender analysed
     age_model: str | None = None
+    decision_key: str | None = None  # the rules and models that decided (cleaner.job.decision_key)
 
 
 def json_line(fields: dict[str, Any]) -> str:
@@ -77,7 +78,13 @@ def now() -> str:
 
 
 def make_record(
-    item: Item, outcome: Outcome, identity: ModelIdentity, run_id: str, dry_run: bool, move_id: str | None = None
+    item: Item,
+    outcome: Outcome,
+    identity: ModelIdentity,
+    run_id: str,
+    dry_run: bool,
+    move_id: str | None = None,
+    decision_key: str | None = None,
 ) -> AuditRecord:
     a, d = item.analysis, item.decision
     return AuditRecord(
@@ -110,6 +117,7 @@ def make_record(
         age_model=identity.age_model,
         notes=[*a.notes, *outcome.notes],
         move_id=move_id,
+        decision_key=decision_key,
     )
 
 
@@ -146,6 +154,11 @@ class AuditLog:
                 f"stopped: cannot write the audit log {self.path}: {err.strerror} (last file: {record.path})",
                 at_start=False,
             ) from None
+
+    def position(self) -> tuple[int, int]:
+        """(inode, size) after the last record: where the next one starts (cleaner.reconcile)."""
+        st = os.fstat(self._log.fd)
+        return st.st_ino, st.st_size
 
     def close(self) -> None:
         try:
@@ -194,10 +207,10 @@ def is_record(r: dict[str, Any]) -> bool:
     return all(isinstance(f, dict) for f in r.get("faces", [])) and all(isinstance(n, str) for n in r.get("notes", []))
 
 
-def read(path: Path) -> list[dict[str, Any]]:
-    """All records of an audit log; lines that are not records (a line torn by a power cut, damage,
-    something else's JSON) are skipped, and the reader says how many."""
-    objects, bad = read_objects(path)
+def read(path: Path, offset: int = 0) -> list[dict[str, Any]]:
+    """All records of an audit log (from byte ``offset``); lines that are not records (a line torn by
+    a power cut, damage, something else's JSON) are skipped, and the reader says how many."""
+    objects, bad = read_objects(path, offset)
     records = [r for r in objects if is_record(r)]
     one, many = "that is not a face-clean record", "that are not face-clean records"
     say_skipped(path, bad + len(objects) - len(records), f"{one} (torn or damaged)", f"{many} (torn or damaged)")

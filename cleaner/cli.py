@@ -229,7 +229,7 @@ def run(**options: Any) -> None:
     with (
         lock_layout(layout, "run", args.dry_run),
         StateDB(layout.state_db) as state,
-        cluster.analyzer(build_analyzer(rs, state, args.verbose, layout.root), args.verbose > 0) as analyzer,
+        cluster.analyzer(build_analyzer(rs, state, args.verbose, layout.root), args.verbose > 0, state) as analyzer,
     ):
         summary = run_job(
             rs,

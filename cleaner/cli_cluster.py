@@ -95,10 +95,13 @@ class ClusterArgs:
         }
         return ClusterOptions(self.cluster or "", verbose=verbose, **{k: v for k, v in given.items() if v is not None})
 
-    def analyzer(self, local: Any, verbose: bool) -> Any:
-        """The cluster's analyzer in place of ``local`` (a BatchAnalyzer), or ``local`` itself."""
+    def analyzer(self, local: Any, verbose: bool, state: Any) -> Any:
+        """The cluster's analyzer in place of ``local`` (a BatchAnalyzer), or ``local`` itself; a
+        renamed or copied photo is looked up in ``state`` by content, not sent to the cluster."""
         if self.cluster is None:
             return nullcontext(local)
         from cleaner.cluster import ClusterAnalyzer
 
-        return ClusterAnalyzer(local.analyzer, self.options(verbose), local.read)
+        key, read = local.identity.key, local.read
+        known = lambda path: state.by_content(path, key, read)  # noqa: E731
+        return ClusterAnalyzer(local.analyzer, self.options(verbose), read, known)

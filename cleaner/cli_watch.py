@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ import click
 
 from cleaner.cli import EXIT_OK, EXIT_PARTIAL, FolderArgs, build_analyzer, fail, main, model_errors, state_errors
 from cleaner.cli_options import folder_options
+
+log = logging.getLogger("face-clean")
 
 
 @main.command()
@@ -37,6 +40,13 @@ from cleaner.cli_options import folder_options
     help="File rewritten every 10 s while healthy (default: beside the audit log).",
 )
 @click.option(
+    "--on-folder-gone",
+    type=click.Choice(["exit", "wait"]),
+    default="exit",
+    show_default=True,
+    help="When DIRECTORY is deleted, renamed or unmounted: stop with exit code 1, or wait for it to come back.",
+)
+@click.option(
     "--summary-every",
     type=click.FloatRange(min=0),
     default=60.0,
@@ -51,25 +61,23 @@ def watch(
     rescan: float,
     log_format: str,
     heartbeat: Path | None,
+    on_folder_gone: str,
     summary_every: float,
     **options: Any,
 ) -> None:
     """Keep DIRECTORY clean: decide every file that arrives, once it is complete.
 
     On start it catches up with files that arrived while it was not running; SIGTERM or
-    SIGINT stop it cleanly (exit 0) and a restart repeats nothing.
+    SIGINT stop it cleanly (exit 0) and a restart repeats nothing.  If DIRECTORY is deleted,
+    renamed or unmounted, it stops with exit code 1 (or waits for it: --on-folder-gone wait).
     """
     from cleaner import logs
 
     args = FolderArgs(**options)
     logs.setup(log_format, args.verbose, args.quiet)
     rs = args.rules()
-    from cleaner.audit import AuditLog
-    from cleaner.daemon import Daemon, WatchOptions, check_heartbeat, log_decision
-    from cleaner.job import Job
-    from cleaner.lock import lock_layout
-    from cleaner.state import StateDB
-    from cleaner.statedir import prepare
+    from cleaner.daemon import WatchOptions
+    from cleaner.root_guard import FolderGone
 
     layout = args.layout()
     options = WatchOptions(
@@ -80,15 +88,73 @@ def watch(
         summary_every=summary_every * 60,
         recursive=args.recursive,
     )
-    prepare(layout)  # checked before anything is written there (cleaner.statedir)
-    if options.heartbeat is not None:
-        check_heartbeat(options.heartbeat)
-    with lock_layout(layout, "watch", args.dry_run), StateDB(layout.state_db) as state:
-        analyzer = build_analyzer(rs, state, args.verbose, layout.root)
-        with AuditLog(layout.audit_log) as audit:
-            job = Job(rs, layout, analyzer, state, audit, args.dry_run, on_record=log_decision)
-            Daemon(job, options).run()
+    while True:
+        try:
+            _watch(args, rs, layout, options)
+        except FolderGone as gone:
+            if on_folder_gone == "exit":
+                log.error("%s: stopped", gone)
+                sys.exit(EXIT_PARTIAL)
+            if not _wait_for_folder(layout.root, options.heartbeat, str(gone)):
+                break
+            continue
+        break
     sys.exit(EXIT_OK)  # stopped on request; failures of single files are in the audit log
+
+
+def _watch(args: FolderArgs, rs: Any, layout: Any, options: Any) -> None:
+    """One life of the daemon, locks, state and audit log held; raises FolderGone if the folder goes."""
+    from cleaner.audit import AuditLog
+    from cleaner.daemon import Daemon, log_decision
+    from cleaner.heartbeat import check_heartbeat
+    from cleaner.job import Job
+    from cleaner.lock import lock_layout
+    from cleaner.root_guard import FolderGone, RootGuard
+    from cleaner.state import StateDB
+    from cleaner.statedir import prepare
+
+    try:
+        guard = RootGuard(layout.root)
+    except OSError as err:  # gone again as it came back
+        raise FolderGone(f"the watched folder {layout.root} cannot be opened ({err.strerror})") from None
+    try:
+        prepare(layout)  # checked before anything is written there (cleaner.statedir)
+        if options.heartbeat is not None:
+            check_heartbeat(options.heartbeat)
+        with lock_layout(layout, "watch", args.dry_run), StateDB(layout.state_db) as state:
+            analyzer = build_analyzer(rs, state, args.verbose, layout.root)
+            with AuditLog(layout.audit_log) as audit:
+                job = Job(rs, layout, analyzer, state, audit, args.dry_run, on_record=log_decision)
+                Daemon(job, options, guard).run()
+    except Exception as err:
+        gone = guard.gone()  # the state and audit log may have gone with the folder: say what happened
+        if gone is not None and not isinstance(err, FolderGone):
+            raise FolderGone(gone) from None
+        raise
+    finally:
+        guard.close()
+
+
+def _wait_for_folder(root: Path, heartbeat: Path | None, problem: str) -> bool:
+    """Until ``root`` is a folder again (True), or SIGTERM/SIGINT (False); the heartbeat says why."""
+    import threading
+
+    from cleaner.heartbeat import Heartbeat
+    from cleaner.job import stop_on_signals
+
+    log.warning("%s; waiting for it to come back", problem)
+    beat, stop = Heartbeat(heartbeat), threading.Event()
+    with stop_on_signals(stop):
+        while not stop.is_set():
+            beat.beat({"stopped": False, "problem": f"{problem}; waiting for it to come back"})
+            if root.is_dir() and not root.is_symlink():
+                log.warning("%s is back: watching it again", root)
+                beat.close()
+                return True
+            stop.wait(1.0)
+    beat.beat({"stopped": True, "reason": f"stopped on request while waiting: {problem}"}, force=True)
+    beat.close()
+    return False
 
 
 def _beside_resolved(path: Path) -> Path:
@@ -100,12 +166,12 @@ def _beside_resolved(path: Path) -> Path:
 @click.argument("heartbeat", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--max-age", type=click.FloatRange(min=1), default=120.0, show_default=True, help="Seconds.")
 def health(heartbeat: Path, max_age: float) -> None:
-    """Exit 0 when the watch daemon's HEARTBEAT file is fresh, 1 when it is stale or missing."""
-    from cleaner.daemon import heartbeat_age
+    """Exit 0 when the watch daemon is healthy, 1 when its HEARTBEAT file is stale or missing,
+    says it stopped or has a problem (moves that keep failing, its folder gone), or names a
+    process on this machine that is not running."""
+    from cleaner.heartbeat import health as check
 
-    age = heartbeat_age(heartbeat)
-    if age is None:
-        fail(f"no heartbeat at {heartbeat}", EXIT_PARTIAL)
-    if age > max_age:
-        fail(f"heartbeat {heartbeat} is {age:.0f} s old (more than {max_age:.0f} s)", EXIT_PARTIAL)
-    click.echo(f"healthy: heartbeat {age:.0f} s old")
+    healthy, message = check(heartbeat, max_age)
+    if not healthy:
+        fail(message, EXIT_PARTIAL)
+    click.echo(message)

@@ -20,7 +20,7 @@ import math
 import os
 import signal
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,10 +89,19 @@ class ClusterAnalyzer:
     """Analyses on Ray workers, with the models and settings of ``local`` (the driver's
     FaceAnalyzer, which also checked that the weights exist and keys the cache)."""
 
-    def __init__(self, local: FaceAnalyzer, options: ClusterOptions, read: Any = read_file) -> None:
+    def __init__(
+        self,
+        local: FaceAnalyzer,
+        options: ClusterOptions,
+        read: Any = read_file,
+        known: Callable[[Path], ImageAnalysis | None] | None = None,
+    ) -> None:
+        """``read``: how the driver reads a file (below which folder, within which memory budget);
+        ``known``: a file's analysis found by its content on the driver (a renamed or copied photo), or None."""
         self.local = local
         self.options = options
-        self.read = read  # how the driver reads a file (below which folder, within which memory budget)
+        self.read = read
+        self.known = known
         self._ray: Any = None
 
     @property
@@ -105,7 +114,11 @@ class ClusterAnalyzer:
         cached: list[ImageAnalysis] = []
         paths: list[Path] = []
         for item in items:
-            (cached if isinstance(item, ImageAnalysis) else paths).append(item)  # type: ignore[arg-type]
+            hit = item if isinstance(item, ImageAnalysis) else self.known(item) if self.known else None
+            if hit is not None:
+                cached.append(hit)
+            else:
+                paths.append(item)  # type: ignore[arg-type]
         if not paths:
             yield from cached
             return

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
+import os
 import signal
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,17 @@ from cleaner.actions import Item, MoveTo, for_decision
 from cleaner.audit import AuditLog, AuditRecord, make_record, move_ids, new_run_id, record_of
 from cleaner.batch import BatchAnalyzer
 from cleaner.decide import decide
+from cleaner.decided import LogPosition, path_key
+from cleaner.handled import FailureEpisodes, Handled, vanished
 from cleaner.journal import MoveJournal
-from cleaner.records import Action, ImageAnalysis, Outcome, Status
+from cleaner.reconcile import reconcile
+from cleaner.records import ImageAnalysis, Outcome
 from cleaner.rules import RuleSet
+from cleaner.ruleset import canonical
 from cleaner.scan import STATE_DIR_NAME, scan
 from cleaner.signing import KEY_NAME
 from cleaner.state import StateDB, StateError
+from cleaner.summary import Summary
 
 log = logging.getLogger("face-clean")
 
@@ -75,61 +81,11 @@ class Layout:
         return (self.quarantine, self.review, self.audit_log, self.state_db, self.journal, lock, *sqlite_files, *own)
 
 
-@dataclass
-class Summary:
-    seen: int = 0
-    kept: int = 0
-    quarantined: Counter[str] = field(default_factory=Counter)
-    review: Counter[str] = field(default_factory=Counter)
-    unreadable: int = 0
-    skipped: int = 0
-    errors: int = 0
-    move_failures: int = 0
-    cached: int = 0
-    seconds: float = 0.0
-    interrupted: bool = False
-
-    def add(self, status: Status, outcome: Outcome, reason: str | None) -> None:
-        self.seen += 1
-        if status is Status.UNREADABLE:
-            self.unreadable += 1
-        elif status is Status.SKIPPED:
-            self.skipped += 1
-        elif status is Status.ERROR:
-            self.errors += 1
-        if outcome.error:
-            self.move_failures += 1
-        elif outcome.action is Action.QUARANTINE:
-            self.quarantined[reason or "quarantine"] += 1
-        elif outcome.action is Action.REVIEW:
-            self.review[reason or "review"] += 1
-        elif status is Status.ANALYSED:
-            self.kept += 1
-
-    @property
-    def failed(self) -> int:
-        """Files that could not be processed as asked: they make the exit code 1."""
-        return self.unreadable + self.errors + self.move_failures
-
-    def render(self, dry_run: bool) -> str:
-        rate = self.seen / self.seconds if self.seconds > 0 else 0.0
-        verb = "would be " if dry_run else ""
-
-        def by_reason(c: Counter[str]) -> str:
-            inner = ", ".join(f"{k} {v}" for k, v in sorted(c.items()))
-            return f"{sum(c.values())}" + (f" ({inner})" if inner else "")
-
-        lines = [
-            f"{'Interrupted after' if self.interrupted else 'Done:'} {self.seen} files in {self.seconds:.1f} s "
-            f"({rate:.2f} images/s)",
-            f"  kept: {self.kept}",
-            f"  {verb}quarantined: {by_reason(self.quarantined)}",
-            f"  {verb}sent to review: {by_reason(self.review)}",
-            f"  unreadable: {self.unreadable}   skipped: {self.skipped}   errors: {self.errors}"
-            f"   failed moves: {self.move_failures}",
-            f"  analysed now: {self.seen - self.cached}   from cache: {self.cached}",
-        ]
-        return "\n".join(lines)
+def decision_key(rules: RuleSet, identity: str, dry_run: bool) -> str:
+    """What decides a file (the rules' content, the models, whether it is simulated), hashed the
+    same way in every process: a restart or a second run must recognise its own decisions."""
+    text = json.dumps([canonical(rules), identity, dry_run], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 class Job:
@@ -151,19 +107,25 @@ class Job:
         self.on_record = on_record
         self.run_id = new_run_id()
         self.identity = analyzer.identity.key
-        # decisions depend on the rules, the analysis and whether they were simulated
-        self.decision_key = hashlib.sha256(repr((rules, self.identity, dry_run)).encode()).hexdigest()[:32]
+        self.decision_key = decision_key(rules, self.identity, dry_run)
         self.summary = Summary()
+        self.failing = FailureEpisodes()
+        # the watch daemon's: True to leave a file that looks cut off undecided for now
+        self.defer: Callable[[ImageAnalysis], bool] | None = None
         self.stop = threading.Event()  # set from a signal handler: stop after the current file
         self.journal = MoveJournal(layout.journal)
 
     def recover(self) -> None:
         """Settle moves a crash left unfinished, before anything else is touched (a dry run only
-        says so: it moves nothing)."""
+        says so: it moves nothing), and restore the decided rows a crash lost."""
         if self.dry_run:
             if self.journal.unfinished():
                 log.warning("moves interrupted by a crash are unfinished; the next real run settles them")
-            return
+        else:
+            self._settle_moves()
+        reconcile(self.state, self.layout.audit_log, self.layout.root, self.decision_key)
+
+    def _settle_moves(self) -> None:
         settled = self.journal.recover(
             write_record=self._write_recovered,
             recorded=lambda: move_ids(self.layout.audit_log),
@@ -183,41 +145,90 @@ class Job:
             record = record_of(fields)
         self.audit.write(record, durable=True)
 
-    def process(self, files: list[Path], after_each: Callable[[], object] | None = None) -> None:
+    def process(self, files: list[Path], after_each: Callable[[Path, Handled], object] | None = None) -> None:
         """Decide each file once, in order; returns early, between files, when ``stop`` is set."""
         for analysis in self.analyzer.analyze_many(self.state.cached_many(files, self.identity)):
-            self._finish(analysis)
+            handled = self._finish(analysis)
             if after_each is not None:
-                after_each()
+                after_each(analysis.path, handled)
             if self.stop.is_set():
                 return
 
-    def _finish(self, analysis: ImageAnalysis) -> None:
+    def _finish(self, analysis: ImageAnalysis) -> Handled:
+        if vanished(analysis):
+            log.debug("%s: gone before it could be read", analysis.path)
+            self.failing.forget(analysis.path)
+            return Handled.VANISHED
         self.state.remember(analysis, self.identity)
+        if self.defer is not None and self.defer(analysis):
+            return Handled.DEFERRED
         decision = decide(self.rules, analysis)
         item = Item(self.layout.root, analysis, decision)
         action = for_decision(decision, self.layout.quarantine, self.layout.review)
+        moves = isinstance(action, MoveTo) and not self.dry_run
+        if not moves and self._known(analysis):
+            return Handled.KNOWN
         move_id = None
-        if isinstance(action, MoveTo) and not self.dry_run and analysis.sha256 is not None:
+        if isinstance(action, MoveTo) and moves and analysis.sha256 is not None:
             move_id = self.journal.new_id()
             planned = make_record(item, Outcome(action.kind), self.analyzer.identity, self.run_id, False, move_id)
             intent = self.journal.intent(move_id, analysis.path, analysis.sha256, vars(planned))
             action = replace(action, before_place=intent, token=move_id)
         outcome = action.pipeline(item, simulate=self.dry_run)
+        if outcome.error and self._no_record(analysis, outcome, move_id):
+            return Handled.MOVE_FAILED if os.path.lexists(analysis.path) else Handled.VANISHED
+        if not outcome.error:
+            self.failing.forget(analysis.path)
         record = make_record(
-            item, outcome, self.analyzer.identity, self.run_id, self.dry_run, move_id if outcome.moved else None
+            item,
+            outcome,
+            self.analyzer.identity,
+            self.run_id,
+            self.dry_run,
+            move_id if outcome.moved else None,
+            self.decision_key,
         )
         self.audit.write(record, durable=outcome.moved)  # first: a full disk after this loses no record
         if move_id is not None:
             self.journal.end(move_id)
         if outcome.moved or outcome.error:
             self.state.forget_file(analysis.path)  # gone; or to be read again (it may have changed)
+        at = LogPosition(self.layout.audit_log.name, *self.audit.position())
         if not outcome.moved and not outcome.error:
-            self.state.mark_decided(analysis, self.decision_key)
+            self.state.mark_decided(analysis, self.decision_key, at)
+        else:
+            self.state.note_audit_position(at)
         self.summary.add(analysis.status, outcome, decision.reason)
         self.summary.cached += analysis.cached
         if self.on_record:
             self.on_record(record)
+        return Handled.MOVE_FAILED if outcome.error else Handled.RECORDED
+
+    def _no_record(self, analysis: ImageAnalysis, outcome: Outcome, move_id: str | None) -> bool:
+        """A move that failed because the file was deleted meanwhile (nothing was decided), or failed
+        again on the same bytes (the same failure: recorded once)."""
+        gone = not os.path.lexists(analysis.path)
+        if gone:
+            self.failing.forget(analysis.path)
+        elif not self.failing.repeated(analysis, outcome):
+            return False
+        if move_id is not None:
+            self.journal.end(move_id)
+        self.state.forget_file(analysis.path)  # to be read again (it may have changed)
+        return True
+
+    def _known(self, analysis: ImageAnalysis) -> bool:
+        """These bytes were decided under the same rules, at this path (touched) or at one now gone
+        (renamed): the decision stands and moves to this path, with no second record."""
+        known = self.state.known_as(analysis, self.decision_key)
+        if known is None:
+            return False
+        if known != path_key(analysis.path):
+            self.state.forget_decided(Path(known))
+            log.debug("%s: decided before as %s", analysis.path, known)
+        self.state.mark_decided(analysis, self.decision_key)
+        self.summary.unchanged += 1
+        return True
 
     def undecided(self, files: list[Path]) -> list[Path]:
         """Leave out the files decided before, unchanged since, under the same rules: a restarted daemon skips them."""
@@ -243,9 +254,11 @@ def run(
             job = Job(rules, layout, analyzer, state, audit, dry_run, on_record)
             job.recover()  # first: a move a crash left half done changes what the scan finds
             files = scan(layout.root, recursive, rules.exclude, layout.own_paths)
-            bar.reset(total=len(files))
+            todo = job.undecided(files)  # a second run, or one after a crash, repeats nothing
+            job.summary.unchanged = len(files) - len(todo)
+            bar.reset(total=len(todo))
             with stop_on_signals(job.stop):
-                job.process(files, bar.update)
+                job.process(todo, lambda path, handled: bar.update())
             job.summary.interrupted = job.stop.is_set()
     except KeyboardInterrupt:
         if job is not None:

@@ -49,12 +49,14 @@ def lines(fd: int) -> Iterator[bytes | None]:
         yield None if too_long else pending
 
 
-def read_objects(path: Path) -> tuple[list[dict[str, Any]], int]:
-    """The objects of a JSON Lines file (opened without following a link) and how many lines were not one."""
+def read_objects(path: Path, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """The objects of a JSON Lines file (opened without following a link), from byte ``offset`` (the
+    start of a line), and how many lines were not one."""
     with open_folder(path.parent) as folder:
         fd = folder.open_file(path.name, os.O_RDONLY)
     objects, bad = [], 0
     try:
+        os.lseek(fd, offset, os.SEEK_SET)
         for line in lines(fd):
             value = None if line is None else parse(line)
             if value is not None:

@@ -27,7 +27,11 @@ an audit log, state database and move journal, conflict too).
   still leads to the very file it locked: one that opened the file just before it was
   removed, and locked it just after, sees that and starts again on a fresh file.
 - Folders made only to hold a lock file are removed with it when empty, so a run that
-  quarantines nothing, or uses an --audit-log elsewhere, leaves no trace.
+  quarantines nothing, or uses an --audit-log elsewhere, leaves no trace.  The lock file names
+  them, so that whoever takes over the lock of a killed holder removes them too.
+- A lock file of another user (root's, left by a killed ``docker exec`` before the container ran
+  as PUID) is locked through a read-only open, and replaced by one of ours where we may.
+- A photo folder above or below a locked one counts as locked (cleaner.lock_holders).
 """
 
 from __future__ import annotations
@@ -37,15 +41,13 @@ import fcntl
 import json
 import logging
 import os
-import socket
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cleaner.names import shown
+from cleaner.lock_holders import Holder, held_nearby
 from cleaner.safefs import PRIVATE, Folder, check_private, open_folder, same_file
 from cleaner.scan import STATE_DIR_NAME
 
@@ -57,40 +59,12 @@ LOCK_NAME = ".face-clean.lock"  # in the quarantine, review and audit log folder
 ROOT_LOCK_NAME = "lock"  # in the photo folder's .face-clean folder (never scanned, never watched)
 READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 NO_LOCKING = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL)
+WAIT = "wait for it to finish or stop it"
 RETRIES = 50  # fresh starts after a holder's release raced our open; each takes another release
 
 
 class LockError(Exception):
     """A lock could not be taken; the message is the user's (exit code 2)."""
-
-
-@dataclass(frozen=True)
-class Holder:
-    """Who holds a lock: written into the lock file so that a second process can name it."""
-
-    pid: int
-    host: str
-    command: str
-    since: str  # ISO 8601 with the holder's offset
-
-    @classmethod
-    def me(cls, command: str) -> Holder:
-        return cls(os.getpid(), socket.gethostname(), command, datetime.now().astimezone().isoformat("T", "seconds"))
-
-    @classmethod
-    def parse(cls, data: bytes) -> Holder | None:
-        try:
-            fields = json.loads(data)
-            return cls(int(fields["pid"]), str(fields["host"]), str(fields["command"]), str(fields["since"]))
-        except (ValueError, TypeError, KeyError):
-            return None  # empty (the holder has not written it yet) or not ours
-
-    def describe(self) -> str:
-        try:
-            since = datetime.fromisoformat(self.since).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        except ValueError:
-            since = self.since
-        return shown(f"pid {self.pid} on {self.host}, '{self.command}', since {since}")  # read from a file
 
 
 def lock_file_for(folder: Path, root: Path) -> Path:
@@ -164,30 +138,31 @@ class FolderLock:
         try:
             if self.private:
                 check_private(folder, "the state folder")
-            fd = folder.open_file(self.path.name, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fd, writable = folder.open_file(self.path.name, os.O_RDWR | os.O_CREAT, 0o666), True
+            except PermissionError:  # another user's lock file (root's, from before a container dropped it)
+                fd, writable = folder.open_file(self.path.name, os.O_RDONLY), False
+            locked = self._locked(fd, folder, writable)
         except FileNotFoundError:
             folder.close()
             return False  # its folder was removed by a releasing holder: make it again
         except BaseException:
             folder.close()
             raise
-        if not self._locked(fd, folder):
+        if not locked:
             folder.close()
             return False
         self.where = folder
         return True
 
-    def _locked(self, fd: int, folder: Folder) -> bool:
+    def _locked(self, fd: int, folder: Folder, writable: bool) -> bool:
         """flock ``fd`` and write our name into it: True when locked (or locking is impossible here)."""
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = Holder.parse(os.pread(fd, 4096, 0))
             os.close(fd)
-            who = holder.describe() if holder else f"lock file {self.path}"
-            raise LockError(
-                f"{self.label} is in use by another face-clean ({who}); wait for it to finish or stop it"
-            ) from None
+            raise LockError(f"{self.label} is in use by another face-clean ({self._who(holder)}); {WAIT}") from None
         except OSError as err:
             os.close(fd)
             if err.errno == errno.ESTALE:
@@ -202,7 +177,10 @@ class FolderLock:
         stale = Holder.parse(os.pread(fd, 4096, 0))
         if stale is not None:
             log.info("%s: took over the lock of a face-clean that is gone (%s)", self.path, stale.describe())
-        data = json.dumps(asdict(Holder.me(self.command))).encode() + b"\n"
+            self._inherit(stale)
+        if not writable:
+            return self._replace_foreign(fd, folder)
+        data = json.dumps(asdict(Holder.me(self.command, tuple(map(str, self.created))))).encode() + b"\n"
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, data, 0)
@@ -211,6 +189,28 @@ class FolderLock:
             raise
         self.fd = fd
         return True
+
+    def _who(self, holder: Holder | None) -> str:
+        if holder is None or holder.alive() is False:
+            return f"lock file {self.path}"  # a dead holder's name, left in a file we could not rewrite
+        return holder.describe()
+
+    def _inherit(self, stale: Holder) -> None:
+        """The folder a killed holder made for this lock is ours to remove now, if still empty."""
+        mine = self.path.parent
+        if str(mine) in stale.made and mine not in self.created:
+            self.created.append(mine)  # the innermost: removed first
+
+    def _replace_foreign(self, fd: int, folder: Folder) -> bool:
+        """Holding another user's lock file (read-only): put one of our own in its place, where the
+        folder lets us (False: start again on it); else keep holding this one, unwritten (True)."""
+        try:
+            folder.unlink(self.path.name)
+        except OSError:
+            self.fd = fd
+            return True
+        os.close(fd)
+        return False
 
     def release(self) -> None:
         """Remove the file while still holding it (see the module docstring), then unlock."""
@@ -239,7 +239,8 @@ class FolderLock:
 
 @contextmanager
 def lock_layout(layout: Layout, command: str, dry_run: bool) -> Iterator[list[FolderLock]]:
-    """Lock every folder a run or watch writes to, in a fixed order, or raise LockError holding none.
+    """Lock every folder a run or watch writes to, in a fixed order, or raise LockError holding none;
+    a photo folder above or below ``layout.root`` that is locked counts as this one (cleaner.lock_holders).
 
     A dry run locks the photo folder (its decisions would be wrong beside a real run) and the
     audit log's folder, not the quarantine and review folder, where it writes nothing: it
@@ -272,4 +273,7 @@ def lock_layout(layout: Layout, command: str, dry_run: bool) -> Iterator[list[Fo
                     private=private,
                 )
                 locks.append(stack.enter_context(lock))
+        nearby = held_nearby(root, STATE_DIR_NAME, ROOT_LOCK_NAME, [lk.fd for lk in locks if lk.fd is not None])
+        if nearby:
+            raise LockError(f"{nearby}; {WAIT}")
         yield locks

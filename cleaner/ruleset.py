@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
 
 from cleaner.records import Action
 
@@ -81,3 +84,27 @@ class RuleSet:
         uncertain = {r.on_uncertain for r in self.rules if r.when.gender is not None}
         actions = {r.action for r in self.rules} | uncertain | {self.default_action}
         return actions != {Action.KEEP}
+
+
+# Not part of what decides a file: where the rules were read from, and which names are scanned.
+NOT_DECIDING = ("source", "exclude")
+
+
+def canonical(rs: RuleSet) -> str:
+    """What in the rules decides a file, as text that is the same in every process: JSON with
+    sorted keys, sets as sorted lists.  (``repr`` of a frozenset depends on PYTHONHASHSEED, and
+    the rules file's path is no part of a decision.)"""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Enum):
+            return value.value
+        if isinstance(value, (set, frozenset)):
+            return sorted(plain(v) for v in value)
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        return value
+
+    fields = {k: v for k, v in asdict(rs).items() if k not in NOT_DECIDING}
+    return json.dumps(plain(fields), sort_keys=True, separators=(",", ":"), allow_nan=False)

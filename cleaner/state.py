@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -20,6 +21,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from cleaner.decided import DECIDED_SCHEMA, Decided, migrate
+from cleaner.decided import fingerprint as _fingerprint
+from cleaner.decided import path_key as _key
 from cleaner.records import Box, Face, ImageAnalysis, Status
 from cleaner.state_open import connect
 
@@ -30,12 +34,10 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS analyses (
     sha256 TEXT NOT NULL, identity TEXT NOT NULL, result TEXT NOT NULL, PRIMARY KEY (sha256, identity)
 );
-CREATE TABLE IF NOT EXISTS decided (
-    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, decision_key TEXT NOT NULL
-);
 CREATE TABLE IF NOT EXISTS model_hashes (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS files_size ON files (size);
 """
 COMMIT_EVERY = 200  # rows; a crash loses at most this much cache, never a decision
 QUERY_CHUNK = 500  # paths per cache query (SQLite allows 32766 parameters)
@@ -76,27 +78,8 @@ def _sane(f: Face) -> bool:
     return box and gender and rest and isinstance(f.dominant_gender, (str, type(None)))
 
 
-def _key(path: Path) -> str:
-    """The path as stored: a name that is not valid UTF-8 (an old NAS's Latin-1, say) keeps its
-    raw bytes as backslash escapes, since SQLite text must be UTF-8."""
-    text = str(path)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return os.fsencode(text).decode("utf-8", "backslashreplace")
-    return text
-
-
 def _marks(keys: list[str]) -> str:
     return ",".join("?" * len(keys))
-
-
-def _fingerprint(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
 
 
 class StateError(RuntimeError):
@@ -124,16 +107,19 @@ def _guarded(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-class StateDB:
+class StateDB(Decided):
     """Opened on first use, so a run that stops early (missing weights, say) leaves nothing behind."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = None
         self._pending = 0
-        self._readers = threading.local()
-        self._all_readers: list[sqlite3.Connection] = []
-        self._unchanged: set[str] = set()  # paths whose fingerprint row is already right
+        # one read-only connection for the content lookups of the worker threads, shared: a
+        # connection per thread leaked two descriptors and a page cache per watch round
+        self._reader: sqlite3.Connection | None = None
+        self._reader_lock = threading.Lock()
+        # cache hits whose fingerprint row is already right, until the analysis is remembered
+        self._unchanged: dict[str, tuple[int, int, str]] = {}
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -142,7 +128,10 @@ class StateDB:
             try:
                 conn = connect(self.path, isolation_level="DEFERRED")  # in WAL mode
                 conn.execute("PRAGMA synchronous=NORMAL")
+                conn.executescript(DECIDED_SCHEMA)
+                migrate(conn)
                 conn.executescript(SCHEMA)
+                conn.commit()
             except (OSError, sqlite3.Error) as err:
                 if conn is not None:
                     conn.close()
@@ -155,8 +144,10 @@ class StateDB:
     @_guarded
     def remember(self, analysis: ImageAnalysis, identity: str) -> None:
         """Record the file's fingerprint, and a fresh result if it depends on the bytes alone."""
-        if analysis.sha256 is None or analysis.mtime_ns is None or _key(analysis.path) in self._unchanged:
+        if analysis.sha256 is None or analysis.mtime_ns is None:
             return
+        if self._unchanged.pop(_key(analysis.path), None) == (analysis.size, analysis.mtime_ns, analysis.sha256):
+            return  # a cache hit of this very file: its row is right
         self._db.execute(
             "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
             (_key(analysis.path), analysis.size, analysis.mtime_ns, analysis.sha256),
@@ -169,34 +160,24 @@ class StateDB:
 
     @_guarded
     def forget_file(self, path: Path) -> None:
+        self._unchanged.pop(_key(path), None)
         self._db.execute("DELETE FROM files WHERE path=?", (_key(path),))
-        self._db.execute("DELETE FROM decided WHERE path=?", (_key(path),))
-        self._tick()
-
-    # -- decisions -----------------------------------------------------------------------
-    @_guarded
-    def mark_decided(self, analysis: ImageAnalysis, decision_key: str) -> None:
-        """The file, as it was analysed, has its audit record: a restarted daemon leaves it be."""
-        if analysis.mtime_ns is None:
-            return  # could not even stat it: decide it again next time
-        self._db.execute(
-            "INSERT OR REPLACE INTO decided VALUES (?, ?, ?, ?)",
-            (_key(analysis.path), analysis.size, analysis.mtime_ns, decision_key),
-        )
+        self.forget_decided(path)
         self._tick()
 
     @_guarded
-    def undecided(self, paths: list[Path], decision_key: str) -> list[Path]:
-        """The paths not yet decided under ``decision_key``, or changed since they were."""
-        sql = "SELECT path, size, mtime_ns FROM decided WHERE decision_key = ? AND path IN ({marks})"
-        return [
-            p for p, _, row in self._rows_by_path(sql, decision_key, paths) if row is None or _fingerprint(p) != row
-        ]
+    def known_size(self, size: int) -> bool:
+        """Some file of this size was seen: a new file of another size cannot be a known photo renamed."""
+        return self._db.execute("SELECT 1 FROM files WHERE size = ? LIMIT 1", (size,)).fetchone() is not None
 
-    @_guarded
-    def decided_paths(self) -> dict[str, str]:
-        """Every decided path and its decision key (for checks and tests)."""
-        return dict(self._db.execute("SELECT path, decision_key FROM decided").fetchall())
+    # -- decisions (cleaner.decided), with SQLite's errors mid-run as a StateError ------------
+    mark_decided = _guarded(Decided.mark_decided)
+    forget_decided = _guarded(Decided.forget_decided)
+    undecided = _guarded(Decided.undecided)
+    decided_paths = _guarded(Decided.decided_paths)
+    known_as = _guarded(Decided.known_as)
+    audit_position = _guarded(Decided.audit_position)
+    note_audit_position = _guarded(Decided.note_audit_position)
 
     # -- analyses ------------------------------------------------------------------------
     def cached(self, path: Path, identity: str) -> ImageAnalysis | None:
@@ -235,24 +216,36 @@ class StateDB:
             return None
         analysis = _from_json(result, path, size, sha256, mtime_ns) if isinstance(sha256, str) else None
         if analysis is not None:
-            self._unchanged.add(key)
+            self._unchanged[key] = (size, mtime_ns, sha256)
         return analysis
 
     def lookup(self, path: Path, size: int, mtime_ns: int, sha256: str, identity: str) -> ImageAnalysis | None:
         """Find an analysis by content alone (a renamed or copied photo); safe from any thread."""
-        reader = getattr(self._readers, "conn", None)
         try:
-            if reader is None:
-                _ = self._db  # make sure the database exists
-                # one connection per worker thread; closed by close(), from the main thread
-                reader = connect(self.path, read_only=True, check_same_thread=False)
-                self._readers.conn = reader
-                self._all_readers.append(reader)
-            q = "SELECT result FROM analyses WHERE sha256=? AND identity=?"
-            row = reader.execute(q, (sha256, identity)).fetchone()
+            with self._reader_lock:
+                if self._reader is None:
+                    _ = self._db  # make sure the database exists
+                    self._reader = connect(self.path, read_only=True, check_same_thread=False)
+                q = "SELECT result FROM analyses WHERE sha256=? AND identity=?"
+                row = self._reader.execute(q, (sha256, identity)).fetchone()
         except (OSError, sqlite3.Error):
             return None  # the cache is an optimisation: without it the file is analysed
         return _from_json(row[0], path, size, sha256, mtime_ns) if row else None
+
+    def by_content(self, path: Path, identity: str, read: Callable[[Path], Any]) -> ImageAnalysis | None:
+        """A renamed or copied photo's analysis, found by reading and hashing it here with ``read``
+        (``run --cluster``, whose workers read the files): only a file whose size some known file
+        has is read for it."""
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode) or not self.known_size(st.st_size):
+            return None
+        f = read(path)
+        if isinstance(f, ImageAnalysis):
+            return None  # unreadable here: the worker will say why
+        return self.lookup(f.path, len(f.data), f.st.st_mtime_ns, f.sha256, identity)
 
     # -- model files ---------------------------------------------------------------------
     @_guarded
@@ -284,9 +277,10 @@ class StateDB:
         self._pending = 0
 
     def close(self) -> None:
-        for reader in self._all_readers:
-            reader.close()
-        self._all_readers.clear()
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
         if self._conn is not None:
             try:
                 self.commit()

@@ -119,9 +119,9 @@ def start_observer(
     """An inotify observer, or a polling one for network shares; inotify falls back to polling
     with a warning when the kernel's watch limit is reached."""
     handler = _Handler(root, own, ignored, out)
-    observer: BaseObserver = _poller() if polling else Observer()
-    observer.schedule(handler, str(root), recursive=True)
     try:
+        observer: BaseObserver = _poller() if polling else _native_observer()
+        observer.schedule(handler, str(root), recursive=True)
         observer.start()
     except OSError as err:
         if polling:
@@ -133,6 +133,16 @@ def start_observer(
         observer.schedule(handler, str(root), recursive=True)
         observer.start()
     return observer
+
+
+def _native_observer() -> BaseObserver:
+    """inotify reporting a move from outside the watched folder as a move, not as a new file: such a
+    file (``mv`` from elsewhere on the same disk) is complete at once, like a rename inside it."""
+    try:
+        from watchdog.observers.inotify import InotifyObserver
+    except ImportError:  # not Linux: whatever watchdog offers here
+        return Observer()
+    return InotifyObserver(generate_full_events=True)
 
 
 def filesystem_type(path: Path) -> str | None:

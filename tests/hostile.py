@@ -22,6 +22,7 @@ import photos
 from PIL import Image
 
 KEPT, NO_FACE, UNCERTAIN = "keep", "quarantine/no-face", "review/uncertain"
+GONE = "gone"  # deleted before it was read: never decided, so no record at all
 SIZE = (512, 400)  # the oriented astronauts: not square, so a missed or wrong turn shows in the size
 
 
@@ -30,7 +31,7 @@ class Case:
     name: str  # the file's name in the corpus folder
     build: Callable[[Path], object]  # writes it there
     status: str  # the audit record's status
-    outcome: str  # KEPT, or the folder below .face-clean/ it must have been moved to
+    outcome: str  # KEPT, or the folder below .face-clean/ it must have been moved to, or GONE
     error: str | None = None  # a substring of the record's error (any case); None: no error at all
     note: str | None = None  # a substring of one of the record's notes
     size: tuple[int, int] | None = None  # the record's (width, height)
@@ -278,7 +279,7 @@ CASES = [
     Case("loop-dir", link(".", folder=True), S, KEPT, "symbolic link"),  # a folder loop: never entered
     Case("album-link", link("../outside", folder=True), S, KEPT, "symbolic link"),
     # changed between the scan and the analysis
-    Case("vanished.jpg", man(), U, KEPT, "vanished", after_scan=lambda path: path.unlink()),
+    Case("vanished.jpg", man(), U, GONE, after_scan=lambda path: path.unlink()),
     Case("became-a-link.jpg", man(), S, KEPT, "symbolic link", after_scan=swap_for_link),
     # names: analysed and moved like any other, recorded exactly
     Case("name with  spaces.jpg", man(), A, KEPT),

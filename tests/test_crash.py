@@ -120,6 +120,10 @@ def test_killed_at_each_point_of_a_move(tmp_path: Path, point: str, cross_fs: bo
             shutil.rmtree(quarantine, ignore_errors=True)
 
 
+def _lines(log: Path) -> int:
+    return log.read_bytes().count(b"\n") if log.exists() else 0
+
+
 def _log_size(log: Path) -> int:
     return log.stat().st_size if log.exists() else 0
 
@@ -191,3 +195,49 @@ def test_tampered_journal_cannot_make_recovery_touch_anything_outside(cli, tmp_p
     assert result.exit_code == 0, result.output
     assert secret.is_file() and man.is_file()
     assert [r["path"] for r in audit_records(root / LOG)] == ["man.jpg"]
+
+
+BROKEN_OUT = """version: 1
+rules:
+  - {name: broken, when: {unreadable: true}, action: quarantine, reason: broken}
+  - {name: keep-rest, action: keep}
+"""
+
+
+def test_run_killed_repeatedly_then_run_again_decides_no_file_twice(tmp_path: Path):
+    """The audit record of a kept file is written before the state database commits that the file is
+    decided: kills between the two must not make the next run decide it again."""
+    rng = random.Random(3)
+    root = tmp_path / "photos"
+    files = noise_jpegs(root, 90, seed=11, prefix="keep")
+    for i, p in enumerate(noise_jpegs(tmp_path / "whole", 30, seed=12, prefix="broken")):
+        (root / p.name).write_bytes(p.read_bytes()[: 300 + 10 * i])  # cut off: quarantined
+        files.append(root / p.name)
+    originals, names = [sha256(p) for p in files], {p.name for p in files}
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(BROKEN_OUT)
+    cmd = [sys.executable, "-m", "cleaner", "run", str(root), "--rules", str(rules), "-q"]
+    landed = 0
+    for _ in range(40):
+        decided = len(complete_records(root))
+        if decided == len(files):
+            break
+        target = decided + rng.randint(1, 8)  # killed after this many records in all: mid-run by construction
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            while _lines(root / LOG) < target and proc.poll() is None:
+                assert time.monotonic() < deadline, "no progress"
+                time.sleep(0.005)
+        finally:
+            running, decided = proc.poll() is None, len(complete_records(root))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        landed += running and decided < len(files)
+    assert landed >= 6, f"only {landed} kills landed while the run was deciding files"
+    assert subprocess.run(cmd, timeout=300).returncode in (0, 1)
+
+    records = check_nothing_lost(root, root / ".face-clean" / "quarantine", originals, names)
+    twice = [k for k, n in Counter((r["path"], r["sha256"]) for r in records).items() if n > 1]
+    assert twice == [], f"{len(twice)} files decided twice: {twice[:5]}"
+    assert sum(r["moved"] for r in records) == 30 and len(records) == len(files)

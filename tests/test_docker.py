@@ -81,7 +81,7 @@ def test_the_default_command_and_the_healthcheck_are_valid_face_clean_commands()
 def test_the_healthcheck_tells_a_fresh_heartbeat_from_a_stale_one(cli, tmp_path: Path) -> None:
     _options("health")
     beat = tmp_path / "heartbeat"
-    beat.touch()
+    beat.write_text('{"stopped": false}\n')  # a heartbeat as the daemon writes it: what it says counts too
     assert cli("health", beat, *HEALTH[3:]).exit_code == 0
     os.utime(beat, (time.time() - 300, time.time() - 300))
     assert cli("health", beat, *HEALTH[3:]).exit_code == 1

@@ -92,10 +92,13 @@ def test_second_run_is_answered_from_the_cache(cli, tmp_path: Path, monkeypatch)
 
     monkeypatch.setattr(FaceAnalyzer, "models", no_model)
     monkeypatch.setattr(BatchAnalyzer, "_detect", no_model)
-    result = cli("run", root, "--keep", "face")
+    left = {r["path"] for r in first if not r["moved"]}
+    result = cli("run", root, "--keep", "face")  # decided, unchanged: nothing is read, nothing recorded again
+    assert audit_records(root / LOG) == first and f"already decided: {len(left)}" in result.output
+    result = cli("run", root, "--keep", "face", "--dry-run")  # another decision: made from the cache
     second = audit_records(root / LOG)[len(first) :]
+    assert {r["path"] for r in second} == left and all(r["cached"] and r["dry_run"] for r in second)
     assert "analysed now: 0" in result.output and f"from cache: {len(second)}" in result.output
-    assert all(r["cached"] for r in second)
     # an edit of the rules re-decides every file from the cached analyses
     result = cli("run", root, "--keep", "Woman")
     third = {r["path"]: r for r in audit_records(root / LOG)[len(first) + len(second) :]}
@@ -112,10 +115,15 @@ def test_renamed_and_copied_photos_keep_their_analysis(cli, tmp_path: Path, monk
     (root / "copy.jpg").write_bytes((root / "renamed.jpg").read_bytes())
     monkeypatch.setattr(BatchAnalyzer, "_detect", lambda *a: pytest.fail("analysed again"))
     assert cli("run", root, "--keep", "Man").exit_code == 0
-    records = audit_records(root / LOG)[1:]
+    # one of the two is the photo decided before (same bytes, its old name gone), the other a new file
+    [record] = audit_records(root / LOG)[1:]
+    assert record["path"] in {"copy.jpg", "renamed.jpg"}
+    assert (record["cached"], record["rule"], len(record["faces"])) == (True, "keep-man", 1)
+    assert cli("run", root, "--keep", "face").exit_code == 0  # other rules: both decided again, from the cache
+    records = audit_records(root / LOG)[2:]
     assert {r["path"]: (r["cached"], r["rule"], len(r["faces"])) for r in records} == {
-        "copy.jpg": (True, "keep-man", 1),
-        "renamed.jpg": (True, "keep-man", 1),
+        "copy.jpg": (True, "keep-faces", 1),
+        "renamed.jpg": (True, "keep-faces", 1),
     }
 
 

@@ -21,17 +21,26 @@ from PIL import Image
 from cleaner import rules
 from cleaner.audit import AuditLog
 from cleaner.cli import build_analyzer
-from cleaner.daemon import Daemon, WatchOptions
+from cleaner.daemon import Daemon, WatchOptions, log_decision
 from cleaner.job import Job, Layout
 from cleaner.state import StateDB
 
 
 class ThreadDaemon:
-    """``face-clean watch --keep Man`` in a thread of this process (models loaded once)."""
+    """``face-clean watch --keep Man`` (or other rules) in a thread of this process (models loaded once)."""
 
-    def __init__(self, root: Path, polling: bool, settle: float = 1.0, rescan: float = 0.0) -> None:
+    def __init__(
+        self,
+        root: Path,
+        polling: bool,
+        settle: float = 1.0,
+        rescan: float = 0.0,
+        keep: str | None = "Man",
+        rules_file: Path | None = None,
+    ) -> None:
         self.layout = Layout.for_root(root)
         self.options = WatchOptions(settle=settle, rescan=rescan, polling=polling, heartbeat=self.heartbeat)
+        self.keep, self.rules_file = keep, rules_file
         self.error: BaseException | None = None
 
     @property
@@ -49,9 +58,9 @@ class ThreadDaemon:
     def _run(self) -> None:
         """Everything is made in this thread: SQLite connections belong to the thread that opens them."""
         try:
-            rs = rules.load(None, "Man")
+            rs = rules.load(self.rules_file, self.keep)
             with StateDB(self.layout.state_db) as state, AuditLog(self.layout.audit_log) as audit:
-                self.job = Job(rs, self.layout, build_analyzer(rs, state, 0), state, audit)
+                self.job = Job(rs, self.layout, build_analyzer(rs, state, 0), state, audit, on_record=log_decision)
                 self.built.set()
                 Daemon(self.job, self.options).run()
         except BaseException as err:  # surfaced by __exit__
