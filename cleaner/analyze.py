@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from cleaner import classifiers, file_check, weights
+from cleaner import classifiers, devices, file_check, weights
 from cleaner import detectors as needs
 from cleaner import engine as engine_mod
 from cleaner.builtin_models import BUILTIN, YUNET_THRESHOLD_ENV, use_yunet_threshold
@@ -101,6 +101,7 @@ class FaceAnalyzer:
             from deepface import DeepFace  # noqa: F401  (sets TF_USE_LEGACY_KERAS before tensorflow loads)
 
         check_detector(detector)
+        devices.use_for_deepface()  # the device DeepFace's own sessions use; a bad FACE_CLEAN_DEVICE stops here
         settings = (f"{YUNET_THRESHOLD_ENV}={use_yunet_threshold()}",) if detector == "yunet" else ()
         needs.forbid_downloads()  # a run finds weight files; only `models fetch` downloads
         self.attributes = frozenset(attributes)
@@ -123,6 +124,7 @@ class FaceAnalyzer:
             if problem:
                 raise DamagedModel(self._role(path), path, problem, file_check.fix_hint(path))
         self._loaded = False
+        self._fast: Any = None
         self.identity = ModelIdentity(
             engine=engine,
             detector=detector,
@@ -203,7 +205,9 @@ class FaceAnalyzer:
         if not all(isinstance(c, DeepFaceClassifier) for c in self.classifiers.values()):
             from cleaner.batch import BatchAnalyzer
 
-            return next(iter(BatchAnalyzer(self).analyze_many([path])))
+            if self._fast is None:  # one, with its worker threads, for every call
+                self._fast = BatchAnalyzer(self)
+            return next(iter(self._fast.analyze_many([path])))
         f = read_file(path)
         if isinstance(f, ImageAnalysis):
             return f

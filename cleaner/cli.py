@@ -116,7 +116,10 @@ def build_analyzer(rs: rules.RuleSet, state: Any, verbose: int, root: Path | Non
     key = analyzer.identity.key
     read = functools.partial(read_file, root=root, budget=rs.memory_budget << 20)
     return BatchAnalyzer(
-        analyzer, lookup=lambda f: state.lookup(f.path, len(f.data), f.st.st_mtime_ns, f.sha256, key), read=read
+        analyzer,
+        lookup=lambda f: state.lookup(f.path, len(f.data), f.st.st_mtime_ns, f.sha256, key),
+        read=read,
+        tuning_store=state,
     )
 
 

@@ -69,25 +69,53 @@ def light_copy(src: Path) -> Path:
     return final / "model.onnx"
 
 
+_chosen_threads: int | None = None  # set by the fast path's tuning (cleaner.batch)
+
+
 def threads() -> int:
-    """OMP_NUM_THREADS when set (a Ray worker's share of the CPUs, say), else every core."""
+    """The intra-op threads of face-clean's onnxruntime sessions: what the tuning chose, else
+    OMP_NUM_THREADS when set (a Ray worker's share of the CPUs, say), else every core."""
+    return _chosen_threads or available_threads()
+
+
+def available_threads() -> int:
     try:
         return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
     except ValueError:
         return os.cpu_count() or 1
 
 
-def _session(path: str) -> Any:
-    import onnxruntime as ort
-    from deepface.commons import onnx_utils
+def choose_threads(n: int | None) -> None:
+    """Sessions made (or remade, cleaner.classifiers) from now on get ``n`` threads (None: the default)."""
+    global _chosen_threads
+    _chosen_threads = n
 
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    options.enable_cpu_mem_arena = False
-    options.intra_op_num_threads = threads()
-    providers = onnx_utils.resolve_providers(ort.get_available_providers())
-    return ort.InferenceSession(path, sess_options=options, providers=providers)
+
+def options() -> Any:
+    """Session options for every model face-clean runs itself.  Threads do not spin while they wait
+    for work (onnxruntime's default): spinning took the core the detection thread needed, and
+    detection on the other core then ran 2.7x slower (README, "Performance")."""
+    import onnxruntime as ort
+
+    o = ort.SessionOptions()
+    o.log_severity_level = 3
+    o.intra_op_num_threads = threads()
+    o.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return o
+
+
+def session(path: str) -> Any:
+    """A lean session on deepface's graph (or its light copy): basic optimisation, no arena."""
+    import onnxruntime as ort
+
+    from cleaner import devices
+
+    o = options()
+    o.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    o.enable_cpu_mem_arena = False
+    made = ort.InferenceSession(path, sess_options=o, providers=devices.providers())
+    devices.check_session(made, "gender and age models")
+    return made
 
 
 def lean_model(model_name: str) -> Any | None:
@@ -108,5 +136,7 @@ def lean_model(model_name: str) -> Any | None:
     except (OSError, subprocess.SubprocessError) as err:
         log.warning("face-clean: loading %s whole (could not make its light copy: %s)", path, err)
         light = path
-    model.model = _session(light)
+    model.model = session(light)
+    model.face_clean_path = light  # to remake the session with other threads
+    model.face_clean_threads = threads()
     return model

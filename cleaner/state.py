@@ -26,6 +26,7 @@ from cleaner.decided import fingerprint as _fingerprint
 from cleaner.decided import path_key as _key
 from cleaner.records import Box, Face, ImageAnalysis, Status
 from cleaner.state_open import connect
+from cleaner.tuned_store import TUNING_SCHEMA, Tunings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -107,7 +108,7 @@ def _guarded(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-class StateDB(Decided):
+class StateDB(Decided, Tunings):
     """Opened on first use, so a run that stops early (missing weights, say) leaves nothing behind."""
 
     def __init__(self, path: Path) -> None:
@@ -131,6 +132,7 @@ class StateDB(Decided):
                 conn.executescript(DECIDED_SCHEMA)
                 migrate(conn)
                 conn.executescript(SCHEMA)
+                conn.executescript(TUNING_SCHEMA)
                 conn.commit()
             except (OSError, sqlite3.Error) as err:
                 if conn is not None:
