@@ -22,16 +22,19 @@ TUNING_SCHEMA = "CREATE TABLE IF NOT EXISTS tuning (key TEXT PRIMARY KEY, value 
 
 @cache
 def machine() -> str:
-    """What makes one machine's measurements another's: processor, cores, onnxruntime and its providers."""
-    cpu = platform.processor()
+    """What makes one machine's measurements (and optimised graphs) another's: processor and its
+    instruction sets, cores, onnxruntime and its providers."""
+    cpu, flags = platform.processor(), ""
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
-            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
+            info = dict(line.split(":", 1) for line in fh.read().split("\n\n")[0].splitlines() if ":" in line)
+        cpu, flags = info.get("model name\t", cpu).strip(), info.get("flags\t\t", "").strip()
     except OSError:
         pass
     import onnxruntime as ort
 
-    return json.dumps([cpu, os.cpu_count(), ort.__version__, sorted(ort.get_available_providers())])
+    flags_hash = hashlib.sha256(flags.encode()).hexdigest()[:12]  # the instruction sets onnxruntime picks kernels by
+    return json.dumps([cpu, flags_hash, os.cpu_count(), ort.__version__, sorted(ort.get_available_providers())])
 
 
 def tuning_key(kind: str, model_sha256: Sequence[str], device: str) -> str:
