@@ -27,7 +27,7 @@ from conftest import sha256
 from PIL import Image
 from watching import ThreadDaemon, noise_jpegs, records, wait_for
 
-from cleaner.job import Job, Layout
+from cleaner.pipeline.job import Job, Layout
 
 SETTLE = 1.0
 PAUSE = 1.5 * SETTLE

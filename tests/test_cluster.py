@@ -26,11 +26,11 @@ import pytest
 from conftest import all_hashes, audit_records, sha256
 from watching import noise_jpegs
 
-from cleaner.analyze import FaceAnalyzer, ModelError
-from cleaner.batch import BatchAnalyzer
-from cleaner.cluster import SERVER_DIED, init_client
-from cleaner.cluster_results import ClusterError, Results
-from cleaner.cluster_worker import AnalyzeFiles, WorkerSettings
+from cleaner.analysis.batch import BatchAnalyzer
+from cleaner.analysis.face_analyzer import FaceAnalyzer, ModelError
+from cleaner.cluster.analyzer import SERVER_DIED, init_client
+from cleaner.cluster.results import ClusterError, Results
+from cleaner.cluster.worker import AnalyzeFiles, WorkerSettings
 
 if not os.environ.get("CI"):  # CI installs the test extra, Ray included: there it must run
     pytest.importorskip("ray")

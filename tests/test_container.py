@@ -103,7 +103,8 @@ print(json.dumps({"scripts": sysconfig.get_path("scripts"), "cleaner": cleaner._
 
 MODEL_FILES = """
 import json, dlib, onnxruntime
-from cleaner import builtin_models, file_check
+from cleaner.analysis import builtin_models
+from cleaner.analysis import file_check
 found = {}
 for name, f in builtin_models.KNOWN.items():
     if name.endswith(".onnx"):

@@ -23,7 +23,7 @@ from conftest import all_hashes, audit_records, sha256
 from watching import noise_jpegs, start_process, wait_for
 from watching import records as complete_records
 
-from cleaner.journal import MoveJournal
+from cleaner.pipeline.journal import MoveJournal
 
 LOG = Path(".face-clean/audit.jsonl")
 
@@ -31,7 +31,7 @@ LOG = Path(".face-clean/audit.jsonl")
 DRIVER = r"""
 import os, sys
 point, root = sys.argv[1], sys.argv[2]
-import cleaner.move as move, cleaner.journal as journal, cleaner.audit as audit
+import cleaner.fs.move as move, cleaner.pipeline.journal as journal, cleaner.pipeline.audit as audit
 
 def die(*args, **kwargs):
     os._exit(137)

@@ -17,7 +17,7 @@ import photos
 import pytest
 from watching import ThreadDaemon, noise_jpegs, records, start_process, wait_for
 
-import cleaner.move
+import cleaner.fs.move
 
 Q = Path(".face-clean/quarantine")
 
@@ -74,7 +74,7 @@ def test_a_full_quarantine_disk_is_retried_with_backoff_and_recorded_once(cli, t
     root.mkdir()
     full, attempts = threading.Event(), Counter()
     full.set()
-    real_place = cleaner.move._place
+    real_place = cleaner.fs.move._place
 
     def place(src: Any, name: str, *rest: Any) -> None:  # the source's folder and name, where it goes
         if full.is_set():  # a quarantine on another, full disk: the copy reads the photo, then fails
@@ -83,7 +83,7 @@ def test_a_full_quarantine_disk_is_retried_with_backoff_and_recorded_once(cli, t
             raise OSError(errno.ENOSPC, "No space left on device")
         real_place(src, name, *rest)
 
-    monkeypatch.setattr(cleaner.move, "_place", place)
+    monkeypatch.setattr(cleaner.fs.move, "_place", place)
     caplog.set_level(logging.INFO, logger="face-clean")
     with ThreadDaemon(root, polling=False) as daemon:
         files = noise_jpegs(root, 5)  # no face: quarantined

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from cleaner import rules
-from cleaner.decide import decide
 from cleaner.records import Action, Box, Face, ImageAnalysis, Status
+from cleaner.rules import loading as rules
+from cleaner.rules.deciding import decide
 
 
 def face(gender: str, p: float, size: int = 100, conf: float = 0.9, age: float | None = None) -> Face:

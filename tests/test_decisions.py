@@ -13,11 +13,11 @@ from types import SimpleNamespace
 import photos
 from conftest import audit_records
 
-from cleaner import rules
-from cleaner.audit import AuditLog
 from cleaner.cli import build_analyzer
-from cleaner.job import Job, Layout
-from cleaner.state import StateDB
+from cleaner.pipeline.audit import AuditLog
+from cleaner.pipeline.job import Job, Layout
+from cleaner.pipeline.state.db import StateDB
+from cleaner.rules import loading as rules
 
 LOG = Path(".face-clean/audit.jsonl")
 AGE_RULES = """version: 1
@@ -40,8 +40,8 @@ KEY = """
 import sys
 from pathlib import Path
 from types import SimpleNamespace
-from cleaner import rules
-from cleaner.job import Job, Layout
+from cleaner.rules import loading as rules
+from cleaner.pipeline.job import Job, Layout
 for path in sys.argv[1:]:
     analyzer = SimpleNamespace(identity=SimpleNamespace(key="the models"))
     print(Job(rules.load(Path(path)), Layout.for_root(Path(path).parent), analyzer, None, None).decision_key)

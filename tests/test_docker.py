@@ -100,9 +100,13 @@ def test_the_compose_example_matches_the_image() -> None:
 
 
 def test_the_build_context_holds_the_package_and_nothing_else(installed: Image) -> None:
-    assert {"setup.cfg", "pyproject.toml", "README.md", "cleaner/cli.py", "cleaner/default_rules.yaml"} <= set(
-        installed.sent
-    )
+    assert {
+        "setup.cfg",
+        "pyproject.toml",
+        "README.md",
+        "cleaner/cli/__init__.py",
+        "cleaner/rules/default_rules.yaml",
+    } <= set(installed.sent)
     assert {"docker/install.sh", "docker/entrypoint.sh", "docker/requirements.py"} <= set(installed.sent)
     assert not [p for p in installed.sent if p.startswith(("tests/", ".", "face_clean.egg-info")) or "__pycache__" in p]
 

@@ -39,7 +39,9 @@ def test_first_start_writes_the_default_rules_and_later_starts_keep_the_users(in
     first = installed.entrypoint(volumes, "face-clean", "check", rules, **as_me())
     assert first.returncode == 0, first.stderr
     assert (
-        rules.read_bytes() == (ROOT / "rules.yaml").read_bytes() == (ROOT / "cleaner/default_rules.yaml").read_bytes()
+        rules.read_bytes()
+        == (ROOT / "rules.yaml").read_bytes()
+        == (ROOT / "cleaner/rules/default_rules.yaml").read_bytes()
     )
     assert "wrote the default rules" in first.stderr and "keep-man" in first.stdout  # the copy loads
     assert (volumes / "state").is_dir() and (volumes / "quarantine").is_dir()

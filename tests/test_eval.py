@@ -25,9 +25,9 @@ from conftest import sha256
 from PIL import Image
 from skimage import data
 
-from cleaner.analyze import FaceAnalyzer
-from cleaner.batch import BatchAnalyzer
-from cleaner.evaluate import SWEEP, Confusion, Observation
+from cleaner.analysis.batch import BatchAnalyzer
+from cleaner.analysis.face_analyzer import FaceAnalyzer
+from cleaner.eval.evaluation import SWEEP, Confusion, Observation
 
 LABELS = {
     "man.jpg": "Man",

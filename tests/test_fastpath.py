@@ -10,10 +10,10 @@ import pytest
 from conftest import audit_records
 from PIL import Image
 
-from cleaner import rules
-from cleaner.analyze import FaceAnalyzer
-from cleaner.batch import BatchAnalyzer
-from cleaner.decide import decide
+from cleaner.analysis.batch import BatchAnalyzer
+from cleaner.analysis.face_analyzer import FaceAnalyzer
+from cleaner.rules import loading as rules
+from cleaner.rules.deciding import decide
 
 LOG = Path(".face-clean/audit.jsonl")
 
@@ -152,7 +152,7 @@ def test_a_different_model_file_invalidates_the_cache(cli, tmp_path: Path, deepf
 def test_onnx_graph_loads_from_a_light_memory_mapped_copy(deepface_home: Path):
     from deepface.modules import modeling
 
-    from cleaner.onnx_session import LIGHT_DIR, lean_model
+    from cleaner.analysis.onnx_session import LIGHT_DIR, lean_model
 
     model = lean_model("Gender")
     # (the tiny test graph's weights are too small to be moved out of it; the 537 MB one's are)

@@ -18,7 +18,7 @@ import tiny_models
 from conftest import all_hashes, audit_records, sha256
 from PIL import ImageFile
 
-import cleaner.job
+import cleaner.pipeline.job
 
 LOG = Path(".face-clean/audit.jsonl")
 NOBODY = 65534
@@ -52,7 +52,7 @@ def test_every_hostile_file_gets_one_clear_record_and_nothing_is_lost(cli, tmp_p
     before = Counter(all_hashes(root)) - Counter(sha256(root / name) for name in changing)
     outside_before = all_hashes(outside)
 
-    real_scan = cleaner.job.scan
+    real_scan = cleaner.pipeline.job.scan
 
     def scan_then_change(*args: object, **kwargs: object) -> list[Path]:
         found = real_scan(*args, **kwargs)
@@ -60,7 +60,7 @@ def test_every_hostile_file_gets_one_clear_record_and_nothing_is_lost(cli, tmp_p
             change(root / name)
         return found
 
-    monkeypatch.setattr(cleaner.job, "scan", scan_then_change)
+    monkeypatch.setattr(cleaner.pipeline.job, "scan", scan_then_change)
     result = cli("run", root, "--keep", "Man")
     assert result.exit_code == 1, result.output  # done, but some files could not be read
     assert "Traceback" not in result.output
@@ -157,7 +157,7 @@ def test_max_pixels_from_the_rules_file_moves_the_limit(cli, tmp_path: Path, loa
 
 MEMORY_LIMITED = """
 import re, resource, sys
-from cleaner.decode import Unreadable, decode
+from cleaner.analysis.decode import Unreadable, decode
 data = open(sys.argv[1], "rb").read()
 in_use = int(re.search(r"VmSize:\\s+(\\d+) kB", open("/proc/self/status").read())[1]) * 1024
 resource.setrlimit(resource.RLIMIT_AS, (in_use + 2**30, in_use + 2**30))  # 1 GiB more than now

@@ -116,7 +116,7 @@ def test_terminal_escapes_in_names_are_printed_escaped(cli, tmp_path: Path):
 
 BUDGET = """
 import re, resource, sys
-from cleaner.decode import Unreadable, decode
+from cleaner.analysis.decode import Unreadable, decode
 data = open(sys.argv[1], "rb").read()
 in_use = int(re.search(r"VmSize:\\s+(\\d+) kB", open("/proc/self/status").read())[1]) * 1024
 resource.setrlimit(resource.RLIMIT_AS, (in_use + 2**30, in_use + 2**30))

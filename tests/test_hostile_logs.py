@@ -124,13 +124,14 @@ def test_a_disk_full_under_the_journal_stops_the_run_cleanly(cli, tmp_path, monk
 
 
 def test_a_full_state_database_stops_the_run_cleanly(cli, tmp_path, monkeypatch):
-    import cleaner.state
+    import cleaner.pipeline.state.db
 
     root = tmp_path / "photos"
     before = many(root, 60)
     # SQLite's own "database or disk is full" once the tables' first pages are full
-    monkeypatch.setattr(cleaner.state, "SCHEMA", cleaner.state.SCHEMA + "PRAGMA max_page_count = 1;\n")
-    monkeypatch.setattr(cleaner.state, "COMMIT_EVERY", 1)
+    db = cleaner.pipeline.state.db
+    monkeypatch.setattr(db, "SCHEMA", db.SCHEMA + "PRAGMA max_page_count = 1;\n")
+    monkeypatch.setattr(db, "COMMIT_EVERY", 1)
     result = cli("run", root, "--keep", "Man")
     assert result.exit_code == 1, result.output
     assert "database or disk is full" in result.output and "Traceback" not in result.output

@@ -15,7 +15,7 @@ import pytest
 from conftest import audit_records, sha256
 from watching import ThreadDaemon, records, wait_for
 
-from cleaner.scan import scan
+from cleaner.pipeline.scan import scan
 
 STATE, LOG, Q = Path(".face-clean"), Path(".face-clean/audit.jsonl"), Path(".face-clean/quarantine")
 
@@ -40,11 +40,11 @@ def scene(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_a_folder_swapped_for_a_link_after_analysis_moves_nothing_from_outside(cli, scene, monkeypatch):
-    import cleaner.actions
+    import cleaner.pipeline.actions
 
     root, outside = scene
     shutil.copy2(root / "sub" / "coffee.jpg", outside / "coffee.jpg")  # the same size and mtime: only the path differs
-    real = cleaner.actions.MoveTo.pipeline
+    real = cleaner.pipeline.actions.MoveTo.pipeline
 
     def swap_then_move(self, item, simulate):
         if (root / "sub").is_dir() and not (root / "sub").is_symlink():
@@ -52,7 +52,7 @@ def test_a_folder_swapped_for_a_link_after_analysis_moves_nothing_from_outside(c
             (root / "sub").symlink_to(outside, target_is_directory=True)
         return real(self, item, simulate)
 
-    monkeypatch.setattr(cleaner.actions.MoveTo, "pipeline", swap_then_move)
+    monkeypatch.setattr(cleaner.pipeline.actions.MoveTo, "pipeline", swap_then_move)
     outside_before, photos_before = files(outside), photo_bytes(root)
     result = cli("run", root, "--keep", "Man")
     assert result.exit_code == 1, result.output
@@ -63,21 +63,21 @@ def test_a_folder_swapped_for_a_link_after_analysis_moves_nothing_from_outside(c
 
 
 def test_restore_into_a_folder_swapped_for_a_link_writes_nothing_outside(cli, scene, monkeypatch):
-    import cleaner.restore
+    import cleaner.pipeline.restore.restorer
 
     root, outside = scene
     (outside / "coffee.jpg").unlink()
     assert cli("run", root, "--keep", "Man").exit_code == 0
     quarantined = root / Q / "no-face/sub/coffee.jpg"
     digest = sha256(quarantined)
-    real = cleaner.restore.move_file
+    real = cleaner.pipeline.restore.restorer.move_file
 
     def swap_then_move(*args, **kwargs):
         (root / "sub").rename(root / "sub-moved-away")
         (root / "sub").symlink_to(outside, target_is_directory=True)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(cleaner.restore, "move_file", swap_then_move)
+    monkeypatch.setattr(cleaner.pipeline.restore.restorer, "move_file", swap_then_move)
     result = cli("restore", root, "--all")
     assert result.exit_code == 1, result.output
     assert os.listdir(outside) == [] and sha256(quarantined) == digest

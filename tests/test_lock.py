@@ -18,9 +18,9 @@ import pytest
 from conftest import all_hashes, audit_records, named, sha256
 from watching import noise_jpegs, start_process, wait_for
 
-import cleaner.lock
-from cleaner.job import Layout
-from cleaner.lock import FolderLock, Holder, LockError, lock_file_for, lock_layout
+import cleaner.pipeline.lock
+from cleaner.pipeline.job import Layout
+from cleaner.pipeline.lock import FolderLock, Holder, LockError, lock_file_for, lock_layout
 
 LOG = Path(".face-clean/audit.jsonl")
 IN_USE = "is in use by another face-clean"
@@ -93,7 +93,7 @@ def test_lock_of_a_dead_process_is_taken_over(tmp_path: Path, caplog: pytest.Log
 
 def test_a_lock_file_removed_between_open_and_flock_is_not_trusted(tmp_path: Path, monkeypatch):
     """The race that removing lock files opens: whoever locks a file its holder just removed starts again."""
-    real_flock, calls = cleaner.lock.fcntl.flock, []
+    real_flock, calls = cleaner.pipeline.lock.fcntl.flock, []
 
     def flock(fd: int, op: int) -> None:
         calls.append(fd)
@@ -102,7 +102,7 @@ def test_a_lock_file_removed_between_open_and_flock_is_not_trusted(tmp_path: Pat
             (tmp_path / ".face-clean.lock").write_text("")
         real_flock(fd, op)
 
-    monkeypatch.setattr(cleaner.lock.fcntl, "flock", flock)
+    monkeypatch.setattr(cleaner.pipeline.lock.fcntl, "flock", flock)
     with FolderLock(tmp_path) as lock:
         assert len(calls) == 2
         assert os.fstat(lock.fd).st_ino == os.stat(lock.path).st_ino
@@ -243,7 +243,7 @@ def test_a_lock_that_cannot_be_made_is_a_message(cli, folder: Path, tmp_path: Pa
             raise OSError(errno.EROFS, "Read-only file system", str(path))
         return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(cleaner.lock.os, "open", read_only)
+    monkeypatch.setattr(cleaner.pipeline.lock.os, "open", read_only)
     result = cli("run", folder, "--keep", "Man")
     assert result.exit_code == 2
     assert f"face-clean: cannot lock {folder}: {root_lock(folder)}: Read-only file system" in result.output

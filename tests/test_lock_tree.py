@@ -16,9 +16,9 @@ import pytest
 from conftest import audit_records
 from watching import start_process, wait_for
 
-import cleaner.lock
-from cleaner.job import Layout
-from cleaner.lock import FolderLock, Holder, lock_file_for, lock_layout
+import cleaner.pipeline.lock
+from cleaner.pipeline.job import Layout
+from cleaner.pipeline.lock import FolderLock, Holder, lock_file_for, lock_layout
 
 IN_USE = "is in use by another face-clean"
 
@@ -69,11 +69,11 @@ def test_a_lock_file_another_user_left_is_taken_over(tmp_path: Path, monkeypatch
             replaced.append(path)
         return real_unlink(path, *args, **kwargs)
 
-    monkeypatch.setattr(cleaner.lock.os, "open", as_another_user)
-    monkeypatch.setattr(cleaner.lock.os, "unlink", unlink)
+    monkeypatch.setattr(cleaner.pipeline.lock.os, "open", as_another_user)
+    monkeypatch.setattr(cleaner.pipeline.lock.os, "unlink", unlink)
     with FolderLock(folder, "face-clean watch /photos") as held:
         assert held.held
-        with pytest.raises(cleaner.lock.LockError, match=IN_USE):  # and it works as a lock
+        with pytest.raises(cleaner.pipeline.lock.LockError, match=IN_USE):  # and it works as a lock
             FolderLock(folder, "face-clean run /other").acquire()
         if folder_writable:  # replaced by a lock file of our own, naming us
             assert replaced and Holder.parse(lock.read_bytes()).pid == os.getpid()

@@ -24,7 +24,7 @@ import pytest
 import tiny_models
 from conftest import audit_records
 
-from cleaner.classifiers import DeepFaceClassifier
+from cleaner.analysis.classifiers import DeepFaceClassifier
 
 
 @pytest.fixture

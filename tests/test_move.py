@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import named
 
-from cleaner import move
-from cleaner.move import MoveError, move_file
+from cleaner.fs import move
+from cleaner.fs.move import MoveError, move_file
 
 
 def make(path: Path, data: bytes) -> Path:

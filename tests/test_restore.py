@@ -12,10 +12,10 @@ import pytest
 from conftest import audit_records, invoke, sha256
 from watching import ThreadDaemon, noise_jpegs, wait_for_records
 
-from cleaner.job import Layout
-from cleaner.journal import MoveJournal
-from cleaner.lock import lock_layout
-from cleaner.restore import RECOVERED
+from cleaner.pipeline.job import Layout
+from cleaner.pipeline.journal import MoveJournal
+from cleaner.pipeline.lock import lock_layout
+from cleaner.pipeline.restore.restorer import RECOVERED
 
 Q, R, LOG = Path(".face-clean/quarantine"), Path(".face-clean/review"), Path(".face-clean/audit.jsonl")
 MOVED = {"coffee.jpg": "no-face", "rocket.jpg": "no-face", "cats/chelsea.png": "no-face", "woman.png": "not-man"}
@@ -207,19 +207,19 @@ def test_conflicts_are_skipped_until_rename_and_a_dry_run_changes_nothing(cli, s
 
 
 def test_missing_changed_or_just_taken_are_reported_and_left(cli, swept, monkeypatch):
-    import cleaner.restore
+    import cleaner.pipeline.restore.restorer
 
     root, before = swept
     (root / Q / "no-face/rocket.jpg").unlink()
     (root / Q / "no-face/coffee.jpg").write_bytes(b"not the photo that was moved here")
-    real = cleaner.restore.move_file
+    real = cleaner.pipeline.restore.restorer.move_file
 
     def just_taken(src, dst, *args, **kwargs):  # woman.png is taken between the check and the move: no 'woman (1).png'
         if dst.name == "woman.png":
             dst.write_bytes(b"new")
         return real(src, dst, *args, **kwargs)
 
-    monkeypatch.setattr(cleaner.restore, "move_file", just_taken)
+    monkeypatch.setattr(cleaner.pipeline.restore.restorer, "move_file", just_taken)
     result = cli("restore", root, "--all")
     assert result.exit_code == 1 and f"missing: rocket.jpg: {root / Q / 'no-face/rocket.jpg'} is gone" in result.output
     assert f"changed: coffee.jpg: {root / Q / 'no-face/coffee.jpg'} is not the file that was" in result.output

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from cleaner import rules
 from cleaner.records import Action
+from cleaner.rules import loading as rules
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -19,7 +19,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_documented_rules_are_the_built_in_defaults():
-    assert (REPO / "rules.yaml").read_bytes() == (REPO / "cleaner" / "default_rules.yaml").read_bytes()
+    assert (REPO / "rules.yaml").read_bytes() == (REPO / "cleaner" / "rules" / "default_rules.yaml").read_bytes()
     rs = rules.load(REPO / "rules.yaml")
     assert [r.name for r in rs.rules] == ["no-face", "keep-man", "not-man"]
     assert rs.engine == "onnx" and rs.detector == "opencv"

@@ -244,9 +244,9 @@ def test_own_files_hidden_files_nas_folders_and_links_are_handled(cli, tmp_path:
 
 
 def test_interrupt_stops_after_a_whole_file_with_log_matching_folder(cli, folder: Path, monkeypatch):
-    import cleaner.job
+    import cleaner.pipeline.job
 
-    real = cleaner.job.decide
+    real = cleaner.pipeline.job.decide
     calls = []
 
     def decide(rules, analysis):  # Ctrl-C lands in the main thread, here while the 4th file is decided
@@ -255,7 +255,7 @@ def test_interrupt_stops_after_a_whole_file_with_log_matching_folder(cli, folder
             raise KeyboardInterrupt
         return real(rules, analysis)
 
-    monkeypatch.setattr(cleaner.job, "decide", decide)
+    monkeypatch.setattr(cleaner.pipeline.job, "decide", decide)
     result = cli("run", folder, "--keep", "Man")
     assert result.exit_code == 130
     records = audit_records(folder / LOG)

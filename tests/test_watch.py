@@ -203,7 +203,7 @@ def test_heartbeat_and_health_command(cli, tmp_path: Path):
 
 
 def test_network_filesystems_are_recognised():
-    from cleaner import watch
+    from cleaner.watch import events as watch
 
     assert watch.NETWORK_FILESYSTEMS.match("nfs4") and watch.NETWORK_FILESYSTEMS.match("fuse.sshfs")
     assert watch.NETWORK_FILESYSTEMS.match("cifs") and not watch.NETWORK_FILESYSTEMS.match("ext4")
@@ -237,7 +237,7 @@ def test_json_logs_and_clean_stop(tmp_path: Path):
 
 
 def test_warns_when_the_folder_is_on_a_network_filesystem(tmp_path: Path, monkeypatch, caplog):
-    from cleaner import watch
+    from cleaner.watch import events as watch
 
     monkeypatch.setattr(watch, "filesystem_type", lambda path: "cifs")
     root = tmp_path / "photos"

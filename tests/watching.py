@@ -18,12 +18,12 @@ import numpy as np
 from conftest import all_hashes
 from PIL import Image
 
-from cleaner import rules
-from cleaner.audit import AuditLog
 from cleaner.cli import build_analyzer
-from cleaner.daemon import Daemon, WatchOptions, log_decision
-from cleaner.job import Job, Layout
-from cleaner.state import StateDB
+from cleaner.pipeline.audit import AuditLog
+from cleaner.pipeline.job import Job, Layout
+from cleaner.pipeline.state.db import StateDB
+from cleaner.rules import loading as rules
+from cleaner.watch.loop import Daemon, WatchOptions, log_decision
 
 
 class ThreadDaemon:

@@ -1,0 +1,153 @@
+"""What each of DeepFace's face detectors needs, checked before any photo is touched, and the
+guard that keeps a run from downloading anything.
+
+DeepFace builds a detector on first use and downloads whatever weight file is missing, and some
+detectors need a Python package DeepFace does not install: without these checks a run would
+fail on every photo (or try, for each one, to download from the internet).  face-clean checks
+each detector's packages and files up front (exit code 3, naming the pip package or the file),
+and during a run DeepFace's download function is replaced by one that only *finds* files: in
+the weights folder, or among the files face-clean ships (cleaner.analysis.builtin_models).  Downloading
+is for ``face-clean models fetch`` alone.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from cleaner.analysis import weights
+from cleaner.analysis.weights import MissingWeights, WeightFile
+
+_CV2 = ("cv2", "opencv-contrib-python-headless")
+_TENSORFLOW = ("tensorflow", "tensorflow")
+# detector -> (import name, pip package) it needs beyond face-clean's own dependencies
+PACKAGES: dict[str, tuple[tuple[str, str], ...]] = {
+    "opencv": (_CV2,),
+    "ssd": (_CV2,),
+    "yunet": (_CV2,),
+    "centerface": (_CV2,),
+    "dlib": (("dlib", "dlib-bin"),),
+    "mtcnn": (("mtcnn", "mtcnn"), _TENSORFLOW, ("lz4", "lz4")),
+    "retinaface": (("retinaface", "retina-face"),),
+    "mediapipe": (("mediapipe", "mediapipe"),),
+    "fastmtcnn": (("facenet_pytorch", "facenet-pytorch"), ("torch", "torch")),
+}
+_YOLO = (("ultralytics", "ultralytics"),)
+_RETINAFACE_MODULES = {
+    "onnx": "retinaface.model.retinaface_onnx_model",
+    "tensorflow": "retinaface.model.retinaface_model",
+}
+_RETINAFACE_FILES = {"onnx": "retinaface.onnx", "tensorflow": "retinaface.h5"}
+
+
+class MissingPackage(MissingWeights):
+    """A detector needs a Python package that is not installed."""
+
+
+def packages(detector: str) -> tuple[tuple[str, str], ...]:
+    return _YOLO if detector.startswith("yolo") else PACKAGES.get(detector, ())
+
+
+def missing_packages(detector: str, engine: str) -> list[str]:
+    needed = list(packages(detector))
+    if detector == "retinaface" and engine == "tensorflow":
+        needed.append(_TENSORFLOW)
+    return [pip for module, pip in needed if importlib.util.find_spec(module) is None]
+
+
+def files(detector: str, engine: str) -> list[WeightFile]:
+    """The weight files DeepFace's ``detector`` reads from its weights folder."""
+    if detector.startswith("yolo"):
+        from deepface.models.face_detection.Yolo import YoloModel
+
+        member = YoloModel[detector.removeprefix("yolo").upper()]
+        return [WeightFile(detector, member.file_name, (member.url,))]
+    if detector == "retinaface":
+        urls: tuple[str, ...] = ()
+        if importlib.util.find_spec("retinaface") is not None:
+            urls = tuple(getattr(importlib.import_module(_RETINAFACE_MODULES[engine]), "WEIGHTS_URLS", ()))
+        return [WeightFile(detector, _RETINAFACE_FILES[engine], urls)]
+    if detector == "opencv":
+        return _haar_cascades()
+    return weights.files_for("face_detector", detector)
+
+
+def _haar_cascades() -> list[WeightFile]:
+    """The 4.x OpenCV wheels ship the cascades; DeepFace downloads them only when cv2 has none."""
+    import cv2
+    from deepface.models.face_detection import OpenCv
+
+    folder = Path(getattr(getattr(cv2, "data", None), "haarcascades", "") or "/nonexistent")
+    names = ("haarcascade_frontalface_default.xml", "haarcascade_eye.xml")
+    return [
+        WeightFile("opencv", n, (OpenCv.HAARCASCADE_URL.format(file_name=n),))
+        for n in names
+        if not (folder / n).is_file()
+    ]
+
+
+def check(detector: str, engine: str) -> list[WeightFile]:
+    """Raise MissingPackage or MissingWeights for what ``detector`` lacks; return its files."""
+    absent = missing_packages(detector, engine)
+    if absent:
+        raise MissingPackage(
+            f"the {detector} detector needs the Python package{'s' if len(absent) > 1 else ''} "
+            f"{', '.join(absent)}, which {'are' if len(absent) > 1 else 'is'} not installed: "
+            f"pip install {' '.join(absent)} (or choose another detector, e.g. --detector yunet)"
+        )
+    needed = files(detector, engine)
+    weights.ensure_present(needed)
+    return needed
+
+
+def _finder(file_name: str, source_url: Any = (), compress_type: Any = None, **_: Any) -> str:
+    """Stands in for DeepFace's and retina-face's download functions during a run."""
+    path = weights.locate(file_name)
+    if path is None:
+        urls = (source_url,) if isinstance(source_url, str) else tuple(source_url or ())
+        raise MissingWeights(weights.missing_message([WeightFile("model", file_name, urls or ("(unknown)",))]))
+    return str(path)
+
+
+def _finder_retinaface(file_name: str, source_urls: Any = ()) -> str:
+    return _finder(file_name, source_urls)
+
+
+_GUARDED = (
+    ("deepface.commons.weight_utils", _finder),
+    ("retinaface.commons.weight_utils", _finder_retinaface),
+)
+_ORIGINALS: dict[str, Callable[..., str]] = {}
+
+
+def forbid_downloads() -> None:
+    """From now on in this process, DeepFace and retina-face find weight files, never download them."""
+    for module_name, finder in _GUARDED:
+        if module_name.startswith("retinaface") and importlib.util.find_spec("retinaface") is None:
+            continue
+        weights._defer_download_imports()
+        module = importlib.import_module(module_name)
+        current = module.download_weights_if_necessary
+        if current is not finder:
+            _ORIGINALS.setdefault(module_name, current)
+            module.download_weights_if_necessary = finder
+
+
+@contextmanager
+def downloads_allowed() -> Iterator[None]:
+    """``models fetch``: DeepFace's own download code, whatever a run in this process did."""
+    saved = {}
+    for module_name, original in _ORIGINALS.items():
+        module = sys.modules[module_name]
+        saved[module_name] = module.download_weights_if_necessary
+        module.download_weights_if_necessary = original
+    try:
+        yield
+    finally:
+        for module_name, current in saved.items():
+            sys.modules[module_name].download_weights_if_necessary = current
