@@ -27,7 +27,8 @@ from conftest import sha256
 from PIL import Image
 from watching import ThreadDaemon, noise_jpegs, records, wait_for
 
-from cleaner.pipeline.job import Job, Layout
+from cleaner.paths import Layout
+from cleaner.pipeline.job import Job
 
 SETTLE = 1.0
 PAUSE = 1.5 * SETTLE

@@ -27,10 +27,11 @@ from conftest import all_hashes, audit_records, sha256
 from watching import noise_jpegs
 
 from cleaner.analysis.batch import BatchAnalyzer
-from cleaner.analysis.face_analyzer import FaceAnalyzer, ModelError
+from cleaner.analysis.face_analyzer import FaceAnalyzer
 from cleaner.cluster.analyzer import SERVER_DIED, init_client
-from cleaner.cluster.results import ClusterError, Results
+from cleaner.cluster.results import Results
 from cleaner.cluster.worker import AnalyzeFiles, WorkerSettings
+from cleaner.errors import ClusterError, ModelError
 
 if not os.environ.get("CI"):  # CI installs the test extra, Ray included: there it must run
     pytest.importorskip("ray")

@@ -14,8 +14,9 @@ import photos
 from conftest import audit_records
 
 from cleaner.cli import build_analyzer
+from cleaner.paths import Layout
 from cleaner.pipeline.audit import AuditLog
-from cleaner.pipeline.job import Job, Layout
+from cleaner.pipeline.job import Job
 from cleaner.pipeline.state.db import StateDB
 from cleaner.rules import loading as rules
 
@@ -41,7 +42,8 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 from cleaner.rules import loading as rules
-from cleaner.pipeline.job import Job, Layout
+from cleaner.paths import Layout
+from cleaner.pipeline.job import Job
 for path in sys.argv[1:]:
     analyzer = SimpleNamespace(identity=SimpleNamespace(key="the models"))
     print(Job(rules.load(Path(path)), Layout.for_root(Path(path).parent), analyzer, None, None).decision_key)

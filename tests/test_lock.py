@@ -19,8 +19,9 @@ from conftest import all_hashes, audit_records, named, sha256
 from watching import noise_jpegs, start_process, wait_for
 
 import cleaner.pipeline.lock
-from cleaner.pipeline.job import Layout
-from cleaner.pipeline.lock import FolderLock, Holder, LockError, lock_file_for, lock_layout
+from cleaner.errors import LockError
+from cleaner.paths import Layout
+from cleaner.pipeline.lock import FolderLock, Holder, lock_file_for, lock_layout
 
 LOG = Path(".face-clean/audit.jsonl")
 IN_USE = "is in use by another face-clean"

@@ -17,7 +17,7 @@ from conftest import audit_records
 from watching import start_process, wait_for
 
 import cleaner.pipeline.lock
-from cleaner.pipeline.job import Layout
+from cleaner.paths import Layout
 from cleaner.pipeline.lock import FolderLock, Holder, lock_file_for, lock_layout
 
 IN_USE = "is in use by another face-clean"

@@ -12,7 +12,7 @@ import pytest
 from conftest import audit_records, invoke, sha256
 from watching import ThreadDaemon, noise_jpegs, wait_for_records
 
-from cleaner.pipeline.job import Layout
+from cleaner.paths import Layout
 from cleaner.pipeline.journal import MoveJournal
 from cleaner.pipeline.lock import lock_layout
 from cleaner.pipeline.restore.restorer import RECOVERED

@@ -19,8 +19,9 @@ from conftest import all_hashes
 from PIL import Image
 
 from cleaner.cli import build_analyzer
+from cleaner.paths import Layout
 from cleaner.pipeline.audit import AuditLog
-from cleaner.pipeline.job import Job, Layout
+from cleaner.pipeline.job import Job
 from cleaner.pipeline.state.db import StateDB
 from cleaner.rules import loading as rules
 from cleaner.watch.loop import Daemon, WatchOptions, log_decision

@@ -21,8 +21,8 @@ import numpy as np
 
 from cleaner.analysis import builtin_models, face_crops, weights
 from cleaner.analysis.face_crops import FaceView
-from cleaner.analysis.manifest import ClassifierSpec, ManifestError
-from cleaner.errors import ModelError
+from cleaner.analysis.manifest import ClassifierSpec
+from cleaner.errors import ManifestError, ModelError
 
 GENDER_ORDER = ("Woman", "Man")
 MAX_BATCH = 64  # dynamic-batch graphs get at most this many faces per call

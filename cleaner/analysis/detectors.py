@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from cleaner.analysis import weights
-from cleaner.analysis.weights import MissingWeights, WeightFile
+from cleaner.analysis.weights import WeightFile
+from cleaner.errors import MissingPackage, MissingWeights
 
 _CV2 = ("cv2", "opencv-contrib-python-headless")
 _TENSORFLOW = ("tensorflow", "tensorflow")
@@ -45,8 +46,6 @@ _RETINAFACE_MODULES = {
 _RETINAFACE_FILES = {"onnx": "retinaface.onnx", "tensorflow": "retinaface.h5"}
 
 
-class MissingPackage(MissingWeights):
-    """A detector needs a Python package that is not installed."""
 
 
 def packages(detector: str) -> tuple[tuple[str, str], ...]:

@@ -11,12 +11,12 @@ import logging
 import os
 import sys
 
+from cleaner.errors import EngineError
+
 ENGINE_ENV = "DEEPFACE_BACKEND_ENGINE"
 _PACKAGES = {"onnx": ("onnxruntime",), "tensorflow": ("tensorflow", "tf_keras")}
 
 
-class EngineError(RuntimeError):
-    """The requested engine cannot be used in this process."""
 
 
 def select(engine: str, verbose: bool = False) -> None:

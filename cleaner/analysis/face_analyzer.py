@@ -24,10 +24,8 @@ from cleaner.analysis import engine as engine_mod
 from cleaner.analysis.builtin_models import BUILTIN, YUNET_THRESHOLD_ENV, use_yunet_threshold
 from cleaner.analysis.classifiers import Classifier, DeepFaceClassifier
 from cleaner.analysis.decode import Decoded, OverBudget, Unreadable, decode
-from cleaner.analysis.manifest import ManifestError
 from cleaner.analysis.reading import FileBytes, read_file
-from cleaner.analysis.weights import MissingWeights
-from cleaner.errors import DamagedModel, ModelError, UnknownDetector
+from cleaner.errors import DamagedModel, ManifestError, MissingWeights, ModelError, UnknownDetector
 from cleaner.fs.hashing import sha256_file
 from cleaner.records import Box, Face, ImageAnalysis, Status
 

@@ -39,15 +39,14 @@ from typing import Any
 
 import yaml
 
-from cleaner.rules.fields import Fields, RulesError, read_text
+from cleaner.errors import ManifestError
+from cleaner.rules.fields import Fields, read_text
 
 TASKS = ("gender", "age")
 GENDER_ALIASES = {"man": "Man", "male": "Man", "m": "Man", "woman": "Woman", "female": "Woman", "f": "Woman"}
 MAX_MANIFEST_BYTES = 1_000_000
 
 
-class ManifestError(RulesError):
-    """A manifest that cannot be used; the message names the file and the field."""
 
 
 @dataclass(frozen=True)

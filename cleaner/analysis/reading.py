@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cleaner.analysis.decode import DEFAULT_BUDGET, budget_note, sniff, unidentified
-from cleaner.fs.safefs import ROOT, UnsafePath, open_folder
+from cleaner.errors import UnsafePath
+from cleaner.fs.safefs import ROOT, open_folder
 from cleaner.records import ImageAnalysis, Status
 
 HEAD = 64 << 10  # enough for every image header we recognise

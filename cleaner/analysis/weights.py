@@ -14,12 +14,12 @@ import types
 from dataclasses import dataclass
 from pathlib import Path
 
+from cleaner.errors import MissingWeights
+
 _COMPRESSED = ("zip", "bz2")
 ATTRIBUTE_MODELS = {"gender": "Gender", "age": "Age"}
 
 
-class MissingWeights(RuntimeError):
-    """Raised before any file is touched when a needed weight file is absent."""
 
 
 @dataclass(frozen=True)

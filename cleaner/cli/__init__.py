@@ -56,10 +56,7 @@ def model_errors(f: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from cleaner.analysis.engine import EngineError
-        from cleaner.analysis.manifest import ManifestError
-        from cleaner.analysis.weights import MissingWeights
-        from cleaner.errors import ModelError, UnknownDetector
+        from cleaner.errors import EngineError, ManifestError, MissingWeights, ModelError, UnknownDetector
 
         try:
             return f(*args, **kwargs)
@@ -84,7 +81,7 @@ def main() -> None:
 
 
 def open_layout(directory: Path, quarantine: Path | None, review_dir: Path | None, audit_log: Path | None) -> Any:
-    from cleaner.pipeline.job import Layout
+    from cleaner.paths import Layout
 
     layout = Layout.for_root(directory, quarantine, review_dir, audit_log)
     for name, folder in (("--quarantine", layout.quarantine), ("--review-dir", layout.review)):
@@ -143,10 +140,7 @@ def state_errors(f: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from cleaner.fs.safefs import UnsafePath
-        from cleaner.pipeline.audit import AuditLogError
-        from cleaner.pipeline.lock import LockError
-        from cleaner.pipeline.state.db import StateError
+        from cleaner.errors import AuditLogError, LockError, StateError, UnsafePath
 
         try:
             return f(*args, **kwargs)

@@ -37,7 +37,7 @@ from cleaner.eval import labels as labels_mod
 from cleaner.eval import text as eval_report
 from cleaner.eval.breakdown import Summary, extra_json, summarise
 from cleaner.eval.evaluation import COLUMNS, GENDERS, MISSING, UNCERTAIN, Evaluation, Observation, rules_threshold
-from cleaner.pipeline.scan import STATE_DIR_NAME
+from cleaner.paths import STATE_DB, STATE_DIR
 from cleaner.rules.model import RuleSet
 
 log = logging.getLogger("face-clean")
@@ -51,7 +51,7 @@ def _state(path: Path | None) -> Iterator[Any]:
     from cleaner.pipeline.state.db import StateDB
 
     with tempfile.TemporaryDirectory(prefix="face-clean-eval-") as scratch:
-        with StateDB(path or Path(scratch) / "state.db") as state:
+        with StateDB(path or Path(scratch) / STATE_DB) as state:
             yield state
 
 
@@ -178,7 +178,7 @@ def _writable(path: Path | None, option: str) -> None:
 @click.option(
     "--state-db",
     type=click.Path(dir_okay=False, path_type=Path),
-    help=f"Analysis cache (default: ROOT/{STATE_DIR_NAME}/state.db, where ROOT is the CSV's or .mat's folder, "
+    help=f"Analysis cache (default: ROOT/{STATE_DIR}/{STATE_DB}, where ROOT is the CSV's or .mat's folder, "
     "or the folder of label folders: where `run` on ROOT keeps it).",
 )
 @click.option("--no-cache", is_flag=True, help="Analyse everything afresh and keep no cache.")
@@ -215,7 +215,7 @@ def eval_command(
     Exit codes: 0 done; 1 done, but some labelled images were missing or unreadable;
     2 bad usage, labels or rules; 3 model weights missing or unloadable; 130 interrupted.
     """
-    from cleaner.pipeline.state.db import StateError
+    from cleaner.errors import StateError
 
     _setup_logging(verbose, quiet=False)
     if state_db and no_cache:
@@ -240,7 +240,7 @@ def eval_command(
         labels = labels_mod.load(labels_path, fmt, path_column, label_column, combos[0].exclude)
     except labels_mod.LabelError as err:
         fail(str(err), EXIT_USAGE)
-    cache = None if no_cache else (state_db or labels.root / STATE_DIR_NAME / "state.db")
+    cache = None if no_cache else (state_db or labels.root / STATE_DIR / STATE_DB)
     runs = []
     for rs in combos:
         try:

@@ -139,15 +139,16 @@ def report(
 ) -> None:
     """Write one self-contained HTML page of a run: every file's thumbnail with its face boxes and
     the rule that decided, grouped by outcome, with filters and counts. No model is run."""
-    from cleaner.pipeline.job import Layout
-    from cleaner.report.collect import ReportError, collect
+    from cleaner.errors import ReportError
+    from cleaner.paths import Layout
+    from cleaner.report.collect import collect
 
     _setup_logging(0, False)  # warnings (lines of the log that are not records) reach stderr
     if run_id and all_runs:
         fail("--run and --all-runs exclude each other", EXIT_USAGE)
     layout = Layout.for_root(directory, audit_log=audit_log)
     chosen = output is not None
-    output = (output or layout.audit_log.with_name("report.html")).absolute()
+    output = (output or layout.report).absolute()
     try:
         result = collect(layout.audit_log, run_id, all_runs, thumb_size, max_pixels)
     except ReportError as err:

@@ -47,7 +47,7 @@ from cleaner.cli import (
 from cleaner.fs.names import shown
 
 if TYPE_CHECKING:  # imported where used: every face-clean command loads this module, few need numpy
-    from cleaner.pipeline.job import Layout
+    from cleaner.paths import Layout
     from cleaner.pipeline.restore.restorer import Candidate, LogView, Result
 
 SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")

@@ -76,15 +76,15 @@ def watch(
     args = FolderArgs(**options)
     logs.setup(log_format, args.verbose, args.quiet)
     rs = args.rules()
+    from cleaner.errors import FolderGone
     from cleaner.watch.loop import WatchOptions
-    from cleaner.watch.root_guard import FolderGone
 
     layout = args.layout()
     options = WatchOptions(
         settle=settle,
         rescan=rescan * 60,
         polling=polling,
-        heartbeat=_beside_resolved(heartbeat or layout.audit_log.with_name("heartbeat")),
+        heartbeat=_beside_resolved(heartbeat or layout.heartbeat),
         summary_every=summary_every * 60,
         recursive=args.recursive,
     )
@@ -104,6 +104,7 @@ def watch(
 
 def _watch(args: FolderArgs, rs: Any, layout: Any, options: Any) -> None:
     """One life of the daemon, locks, state and audit log held; raises FolderGone if the folder goes."""
+    from cleaner.errors import FolderGone
     from cleaner.pipeline.audit import AuditLog
     from cleaner.pipeline.job import Job
     from cleaner.pipeline.lock import lock_layout
@@ -111,7 +112,7 @@ def _watch(args: FolderArgs, rs: Any, layout: Any, options: Any) -> None:
     from cleaner.pipeline.state.folders import prepare
     from cleaner.watch.heartbeat import check_heartbeat
     from cleaner.watch.loop import Daemon, log_decision
-    from cleaner.watch.root_guard import FolderGone, RootGuard
+    from cleaner.watch.root_guard import RootGuard
 
     try:
         guard = RootGuard(layout.root)

@@ -28,8 +28,9 @@ from typing import Any
 from cleaner.analysis.face_analyzer import FaceAnalyzer, ModelIdentity
 from cleaner.analysis.reading import read_file
 from cleaner.cluster.remote_job import JobHandle
-from cleaner.cluster.results import ClusterError, Results, first_line
+from cleaner.cluster.results import Results, first_line
 from cleaner.cluster.worker import AnalyzeFiles, WorkerSettings
+from cleaner.errors import ClusterError
 from cleaner.records import ImageAnalysis
 
 log = logging.getLogger("face-clean")

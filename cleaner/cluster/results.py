@@ -16,14 +16,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from cleaner.analysis.face_analyzer import ModelError
 from cleaner.cluster.worker import decode_analysis
+from cleaner.errors import ClusterError, ModelError
 from cleaner.records import ImageAnalysis, Status
-
-
-class ClusterError(RuntimeError):
-    """Ray is missing, cannot be started or joined, or the job stopped making progress."""
-
 
 _DONE = object()
 

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cleaner.pipeline.scan import STATE_DIR_NAME, matcher, scan
+from cleaner.errors import LabelError
+from cleaner.paths import DEFAULT_EXCLUDE, STATE_DIR
+from cleaner.pipeline.scan import matcher, scan
 
 LABELS = ("Man", "Woman", "none", "mixed")
 FORMATS = ("csv", "imdb-wiki", "folders")
@@ -27,11 +29,8 @@ ALIASES = {
     **dict.fromkeys(("none", "no-face", "no_face", "noface", "no face"), "none"),
     **dict.fromkeys(("mixed", "both"), "mixed"),
 }
-DEFAULT_EXCLUDE = ("@eaDir", "#recycle", ".*")
 
 
-class LabelError(ValueError):
-    """A labels file that cannot be used; the message says where and why."""
 
 
 class MissingExtra(LabelError):
@@ -228,7 +227,7 @@ def read_folders(source: Path, exclude: tuple[str, ...] = DEFAULT_EXCLUDE) -> La
     except OSError as err:
         raise LabelError(f"{source}: cannot list the folder: {err.strerror}") from None
     for entry in entries:
-        if excluded(entry.name) or entry.name == STATE_DIR_NAME:
+        if excluded(entry.name) or entry.name == STATE_DIR:
             continue
         if not entry.is_dir(follow_symlinks=False):
             unlabelled += 1

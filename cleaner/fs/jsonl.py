@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cleaner.fs.safefs import Folder, UnsafePath, open_folder, write_all
+from cleaner.errors import UnsafePath
+from cleaner.fs.safefs import Folder, open_folder, write_all
 
 log = logging.getLogger("face-clean")
 MAX_LINE = 16 << 20  # far past any record (a photo with a thousand faces is some 300 KB)

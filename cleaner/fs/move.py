@@ -23,7 +23,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from cleaner.fs.safefs import ROOT, Folder, UnsafePath, open_folder, same_file, write_all
+from cleaner.errors import UnsafePath
+from cleaner.fs.safefs import ROOT, Folder, open_folder, same_file, write_all
 
 _NO_LINK = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS, errno.EACCES}
 TEMP_SUFFIX = ".face-clean-partial"

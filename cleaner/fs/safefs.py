@@ -17,21 +17,14 @@ import stat
 from pathlib import Path
 from types import TracebackType
 
+from cleaner.errors import UnsafePath
+
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 FILE_FLAGS = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 PRIVATE = 0o700  # folders face-clean makes for its own state
 ROOT = Path("/")
 
 
-class UnsafePath(OSError):
-    """A link, or something other than the folder or regular file expected: refused, never followed."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(errno.ELOOP, message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
 
 
 class NotPrivate(UnsafePath):

@@ -18,9 +18,10 @@ import secrets
 import stat
 from typing import Any
 
-from cleaner.fs.safefs import Folder, UnsafePath, write_all
+from cleaner.errors import UnsafePath
+from cleaner.fs.safefs import Folder, write_all
+from cleaner.paths import JOURNAL_KEY
 
-KEY_NAME = "journal.key"
 KEY_BYTES = 32
 
 
@@ -28,7 +29,7 @@ def load_key(folder: Folder, create: bool) -> bytes | None:
     """The folder's key, made now if ``create`` and there is none; None when there is none."""
     for _ in range(3):
         try:
-            fd = folder.open_file(KEY_NAME, os.O_RDONLY)
+            fd = folder.open_file(JOURNAL_KEY, os.O_RDONLY)
         except FileNotFoundError:
             if not create:
                 return None
@@ -43,16 +44,16 @@ def load_key(folder: Folder, create: bool) -> bytes | None:
             os.close(fd)
         if st.st_uid != os.geteuid() or st.st_mode & 0o077 or st.st_nlink != 1 or len(key) != KEY_BYTES:
             raise UnsafePath(
-                f"{folder.path / KEY_NAME} is not a key face-clean made (owner uid {st.st_uid}, mode "
+                f"{folder.path / JOURNAL_KEY} is not a key face-clean made (owner uid {st.st_uid}, mode "
                 f"{stat.S_IMODE(st.st_mode):o}, {len(key)} bytes); remove it and let face-clean make a new one"
             )
         return key
-    raise UnsafePath(f"{folder.path / KEY_NAME} keeps changing")
+    raise UnsafePath(f"{folder.path / JOURNAL_KEY} keeps changing")
 
 
 def _make(folder: Folder) -> bytes:
     key = secrets.token_bytes(KEY_BYTES)
-    fd = folder.open_file(KEY_NAME, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = folder.open_file(JOURNAL_KEY, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         write_all(fd, key)
         os.fsync(fd)

@@ -17,8 +17,9 @@ from typing import Any
 
 from cleaner import __version__
 from cleaner.analysis.face_analyzer import ModelIdentity
+from cleaner.errors import AuditLogError, UnsafePath
 from cleaner.fs.jsonl import Appender, read_objects, say_skipped
-from cleaner.fs.safefs import PRIVATE, UnsafePath, check_private, open_folder
+from cleaner.fs.safefs import PRIVATE, check_private, open_folder
 from cleaner.pipeline.actions import Item
 from cleaner.records import Outcome
 
@@ -121,12 +122,6 @@ def make_record(
     )
 
 
-class AuditLogError(OSError):
-    """The audit log cannot be written: the run must stop, since no decision may go unrecorded."""
-
-    def __init__(self, message: str, at_start: bool) -> None:
-        super().__init__(message)
-        self.at_start = at_start
 
 
 class AuditLog:

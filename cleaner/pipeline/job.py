@@ -16,20 +16,21 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from cleaner.analysis.batch import BatchAnalyzer
-from cleaner.fs.signing import KEY_NAME
+from cleaner.errors import StateError
+from cleaner.paths import Layout
 from cleaner.pipeline.actions import Item, MoveTo, for_decision
 from cleaner.pipeline.audit import AuditLog, AuditRecord, make_record, move_ids, new_run_id, record_of
 from cleaner.pipeline.handled import FailureEpisodes, Handled, vanished
 from cleaner.pipeline.journal import MoveJournal
-from cleaner.pipeline.scan import STATE_DIR_NAME, scan
-from cleaner.pipeline.state.db import StateDB, StateError
+from cleaner.pipeline.scan import scan
+from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.state.decided import LogPosition, path_key
 from cleaner.pipeline.state.reconcile import reconcile
 from cleaner.pipeline.summary import Summary
@@ -39,46 +40,6 @@ from cleaner.rules.loading import RuleSet
 from cleaner.rules.model import canonical
 
 log = logging.getLogger("face-clean")
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where a run reads and writes; defaults all live in ``DIR/.face-clean``."""
-
-    root: Path
-    quarantine: Path
-    review: Path
-    audit_log: Path
-
-    @property
-    def state_db(self) -> Path:
-        """The cache lives beside the audit log."""
-        return self.audit_log.with_name("state.db")
-
-    @classmethod
-    def for_root(
-        cls, root: Path, quarantine: Path | None = None, review: Path | None = None, audit_log: Path | None = None
-    ) -> Layout:
-        root = root.resolve()
-        state = root / STATE_DIR_NAME  # not resolved: a link planted there is refused, never followed
-        return cls(
-            root=root,
-            quarantine=quarantine.resolve() if quarantine else state / "quarantine",
-            review=review.resolve() if review else state / "review",
-            audit_log=audit_log.parent.resolve() / audit_log.name if audit_log else state / "audit.jsonl",
-        )
-
-    @property
-    def journal(self) -> Path:
-        """The move journal, beside the audit log."""
-        return self.audit_log.with_name("moves.journal")
-
-    @property
-    def own_paths(self) -> tuple[Path, ...]:
-        sqlite_files = tuple(self.state_db.with_name(self.state_db.name + s) for s in ("-wal", "-shm", "-journal"))
-        lock = self.audit_log.with_name(".face-clean.lock")  # cleaner.pipeline.lock's, when the log is elsewhere
-        own = (self.audit_log.with_name(KEY_NAME), self.audit_log.with_name("heartbeat"))  # the journal's key, watch's
-        return (self.quarantine, self.review, self.audit_log, self.state_db, self.journal, lock, *sqlite_files, *own)
 
 
 def decision_key(rules: RuleSet, identity: str, dry_run: bool) -> str:
@@ -131,7 +92,7 @@ class Job:
             recorded=lambda: move_ids(self.layout.audit_log),
             sources=self.layout.root,
             destinations=(self.layout.quarantine, self.layout.review),
-            own=(self.layout.root / STATE_DIR_NAME, *self.layout.own_paths),
+            own=self.layout.own_paths,
         )
         for s in settled:
             if s.outcome == "completed":

@@ -31,23 +31,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cleaner.errors import JournalError, UnsafePath
 from cleaner.fs.jsonl import Appender, read_objects
 from cleaner.fs.move import hash_file, temp_name
-from cleaner.fs.safefs import PRIVATE, UnsafePath, check_private, open_folder, same_file
+from cleaner.fs.safefs import PRIVATE, check_private, open_folder, same_file
 from cleaner.fs.signing import genuine, load_key, sign
 from cleaner.pipeline.audit import json_line
-from cleaner.pipeline.state.db import StateError
 
 log = logging.getLogger("face-clean")
 KEEP_BYTES = 1 << 20  # one move is in flight at a time; older lines are of no use
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-class JournalError(StateError):
-    """The journal cannot be written (a full disk, say): nothing may move without its intent on disk."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, at_start=False)
 
 
 @dataclass

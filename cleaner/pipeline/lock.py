@@ -45,34 +45,27 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from cleaner.errors import LockError
 from cleaner.fs.safefs import PRIVATE, Folder, check_private, open_folder, same_file
+from cleaner.paths import FOLDER_LOCK, ROOT_LOCK, STATE_DIR, Layout
 from cleaner.pipeline.lock_holders import Holder, held_nearby
-from cleaner.pipeline.scan import STATE_DIR_NAME
-
-if TYPE_CHECKING:
-    from cleaner.pipeline.job import Layout
 
 log = logging.getLogger("face-clean")
-LOCK_NAME = ".face-clean.lock"  # in the quarantine, review and audit log folders
-ROOT_LOCK_NAME = "lock"  # in the photo folder's .face-clean folder (never scanned, never watched)
 READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 NO_LOCKING = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL)
 WAIT = "wait for it to finish or stop it"
 RETRIES = 50  # fresh starts after a holder's release raced our open; each takes another release
 
 
-class LockError(Exception):
-    """A lock could not be taken; the message is the user's (exit code 2)."""
 
 
 def lock_file_for(folder: Path, root: Path) -> Path:
     """The photo folder's lock sits in its state folder, which every process on it knows, whatever its
     --audit-log; the state folder is locked by the same file, even as another folder's --audit-log place."""
     if folder == root:
-        return root / STATE_DIR_NAME / ROOT_LOCK_NAME
-    return folder / (ROOT_LOCK_NAME if folder.name == STATE_DIR_NAME else LOCK_NAME)
+        return root / STATE_DIR / ROOT_LOCK
+    return folder / (ROOT_LOCK if folder.name == STATE_DIR else FOLDER_LOCK)
 
 
 class FolderLock:
@@ -94,7 +87,7 @@ class FolderLock:
         private: bool = False,
     ) -> None:
         self.folder = folder
-        self.path = lock_file or folder / LOCK_NAME
+        self.path = lock_file or folder / FOLDER_LOCK
         self.label, self.hint = label or str(folder), hint
         self.command, self.optional, self.private = command, optional, private
         self.fd: int | None = None
@@ -273,7 +266,7 @@ def lock_layout(layout: Layout, command: str, dry_run: bool) -> Iterator[list[Fo
                     private=private,
                 )
                 locks.append(stack.enter_context(lock))
-        nearby = held_nearby(root, STATE_DIR_NAME, ROOT_LOCK_NAME, [lk.fd for lk in locks if lk.fd is not None])
+        nearby = held_nearby(root, STATE_DIR, ROOT_LOCK, [lk.fd for lk in locks if lk.fd is not None])
         if nearby:
             raise LockError(f"{nearby}; {WAIT}")
         yield locks

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-STATE_DIR_NAME = ".face-clean"
+from cleaner.paths import STATE_DIR
 
 
 def matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
@@ -35,7 +35,7 @@ def scan(root: Path, recursive: bool, patterns: tuple[str, ...], own: Iterable[P
         return [Path(root)]
     # The walk starts at the real path of root and never follows a link, so every path it
     # yields is already real: a plain comparison finds the tool's own paths.
-    own_real = {os.path.realpath(p) for p in [*own, root / STATE_DIR_NAME]}
+    own_real = {os.path.realpath(p) for p in [*own, root / STATE_DIR]}
     excluded = matcher(patterns)
     found: list[Path] = []
 

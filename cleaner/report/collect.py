@@ -29,7 +29,9 @@ import numpy as np
 from PIL import Image
 
 from cleaner.analysis.decode import DEFAULT_BUDGET, Unreadable, decode
+from cleaner.errors import ReportError
 from cleaner.fs.safefs import open_folder
+from cleaner.paths import STATE_DB
 from cleaner.pipeline.state.connect import connect
 
 # The order of the groups: what needs a person first, what went well last.
@@ -41,8 +43,6 @@ THUMBS_SCHEMA = """CREATE TABLE IF NOT EXISTS report_thumbnails (
     PRIMARY KEY (sha256, spec))"""
 
 
-class ReportError(Exception):
-    """There is nothing to report (no log, no such run); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -288,7 +288,7 @@ def collect(audit_log: Path, run_id: str | None, all_runs: bool, thumb_size: int
     everything = read(audit_log)
     records, label = select(everything, run_id, all_runs)
     now_at = {(r.get("root"), r.get("path")): location(r) for r in everything}
-    thumbs = Thumbnails(audit_log.with_name("state.db"), thumb_size, max_pixels)
+    thumbs = Thumbnails(audit_log.with_name(STATE_DB), thumb_size, max_pixels)
     try:
         tiles, uris = items(records, thumbs, now_at)
     finally:

@@ -7,6 +7,7 @@ import reprlib
 from pathlib import Path
 from typing import Any
 
+from cleaner.errors import RulesError
 from cleaner.fs.safefs import read_regular
 from cleaner.records import Action
 from cleaner.rules.model import Range
@@ -14,8 +15,6 @@ from cleaner.rules.model import Range
 _REASON = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-class RulesError(ValueError):
-    """A rules file that cannot be used; the message says where and why."""
 
 
 class Fields:

@@ -14,9 +14,10 @@ from typing import Any
 
 import yaml
 
+from cleaner.errors import RulesError
 from cleaner.records import Action
 from cleaner.rules import model_choice
-from cleaner.rules.fields import Fields, RulesError, read_text
+from cleaner.rules.fields import Fields, read_text
 from cleaner.rules.model import ENGINES, GENDERS, KEEP_CHOICES, POLICIES, Condition, Rule, RuleSet
 
 MAX_RULES_BYTES = 1_000_000  # a rules file is a few hundred bytes; refuse anything absurd

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
+from cleaner.paths import DEFAULT_EXCLUDE
 from cleaner.records import Action
 
 ENGINES = ("onnx", "tensorflow")
@@ -75,7 +76,7 @@ class RuleSet:
     max_pixels: int = 200_000_000
     detect_size: int = 800  # longest side of the copy the detector sees; 0 = full resolution
     memory_budget: int = 384  # MB one image may take to read and decode (cleaner.analysis.decode.DEFAULT_BUDGET)
-    exclude: tuple[str, ...] = ("@eaDir", "#recycle", ".*")
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     attributes: frozenset[str] = field(default_factory=lambda: frozenset({"gender"}))
     source: str = "<built-in>"
 

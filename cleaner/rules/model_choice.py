@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cleaner.analysis.builtin_models import BUILTIN, MODEL_CHOICES
 from cleaner.analysis.manifest import load as load_manifest
-from cleaner.rules.fields import RulesError
+from cleaner.errors import RulesError
 
 DEFAULT_DETECTOR = "yunet"  # measured best on the labelled photos (README, "Evaluating")
 DEFAULT_MODEL = BUILTIN

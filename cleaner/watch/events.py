@@ -33,7 +33,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserverVFS
 
-from cleaner.pipeline.scan import STATE_DIR_NAME
+from cleaner.paths import STATE_DIR
 
 log = logging.getLogger("face-clean")
 
@@ -69,7 +69,7 @@ class _Handler(FileSystemEventHandler):
         self, root: Path, own: Iterable[Path], ignored: Callable[[str], bool], out: queue.Queue[Event]
     ) -> None:
         self.root = str(root)
-        self.own = tuple(str(p) for p in [*own, root / STATE_DIR_NAME])
+        self.own = tuple(str(p) for p in [*own, root / STATE_DIR])
         self.ignored = ignored
         self.out = out
 

@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from cleaner.errors import UnsafePath
 from cleaner.fs.jsonl import parse
-from cleaner.fs.safefs import Folder, UnsafePath, open_folder
+from cleaner.fs.safefs import Folder, open_folder
 
 log = logging.getLogger("face-clean")
 EVERY = 10.0  # seconds between rewrites

@@ -12,9 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
-class FolderGone(Exception):
-    """The watched folder is gone; str() says how, for the user."""
+from cleaner.errors import FolderGone
 
 
 class RootGuard:

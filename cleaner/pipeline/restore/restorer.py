@@ -34,18 +34,16 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from cleaner import __version__
+from cleaner.errors import UnsafePath
 from cleaner.fs.move import MoveError, free_name, hash_file, move_file
-from cleaner.fs.safefs import UnsafePath
+from cleaner.paths import Layout
 from cleaner.pipeline.audit import AuditLog, AuditRecord, move_ids, new_run_id, now, record_of
-from cleaner.pipeline.job import Layout
 from cleaner.pipeline.journal import MoveJournal, Settled, within
-from cleaner.pipeline.scan import STATE_DIR_NAME
 
 log = logging.getLogger("face-clean")
 RESTORE = "restore"  # the action of a restore record
 RESTORED_FROM = "restored from "  # the note that names the quarantined file a restore took
 RECOVERED = "restore completed by recovery after an interruption"
-JOURNAL_NAME = "restores.journal"
 
 
 @dataclass(frozen=True)
@@ -143,9 +141,9 @@ class Restorer:
     def __init__(self, layout: Layout, audit: AuditLog | None, rename: bool) -> None:
         self.layout, self.audit, self.rename = layout, audit, rename
         self.run_id = new_run_id()
-        self.journal = MoveJournal(layout.root / STATE_DIR_NAME / JOURNAL_NAME)
+        self.journal = MoveJournal(layout.restores_journal)
         self.sources = (layout.quarantine, layout.review)
-        self.own = (layout.root / STATE_DIR_NAME, *layout.own_paths)
+        self.own = layout.own_paths
         self.recovered = False  # every unfinished restore of the journal was settled
 
     def destination(self, relpath: str) -> tuple[Path | None, str]:

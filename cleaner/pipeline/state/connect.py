@@ -19,9 +19,9 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from cleaner.fs.safefs import PRIVATE, Folder, UnsafePath, check_private, open_folder, same_file
-
-SUFFIXES = ("", "-wal", "-shm", "-journal")
+from cleaner.errors import UnsafePath
+from cleaner.fs.safefs import PRIVATE, Folder, check_private, open_folder, same_file
+from cleaner.paths import SQLITE_SUFFIXES
 
 
 def connect(path: Path, read_only: bool = False, **kwargs: Any) -> sqlite3.Connection:
@@ -50,7 +50,7 @@ def connect(path: Path, read_only: bool = False, **kwargs: Any) -> sqlite3.Conne
 
 
 def _check_files(folder: Folder, name: str) -> None:
-    for suffix in SUFFIXES:
+    for suffix in SQLITE_SUFFIXES:
         st = folder.lstat(name + suffix)
         if st is not None and (not stat.S_ISREG(st.st_mode) or st.st_nlink != 1):
             raise UnsafePath(f"{folder.path / (name + suffix)} is not a regular file with one name; not opening it")

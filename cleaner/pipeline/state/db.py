@@ -21,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from cleaner.errors import StateError
 from cleaner.pipeline.state.connect import connect
 from cleaner.pipeline.state.decided import DECIDED_SCHEMA, Decided, migrate
 from cleaner.pipeline.state.decided import fingerprint as _fingerprint
@@ -82,13 +83,6 @@ def _marks(keys: list[str]) -> str:
     return ",".join("?" * len(keys))
 
 
-class StateError(RuntimeError):
-    """face-clean's state (the database, a journal) cannot be opened or written; ``at_start``: before
-    anything was done (a usage problem), else mid-run (a full disk, say: the run stops, losing nothing)."""
-
-    def __init__(self, message: str, at_start: bool = True) -> None:
-        super().__init__(message)
-        self.at_start = at_start
 
 
 T = TypeVar("T")

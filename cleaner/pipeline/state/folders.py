@@ -25,31 +25,19 @@ import secrets
 import stat
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from cleaner.fs.safefs import UnsafePath, check_private, open_folder
-from cleaner.fs.signing import KEY_NAME
-from cleaner.pipeline.scan import STATE_DIR_NAME
-
-if TYPE_CHECKING:
-    from cleaner.pipeline.job import Layout
+from cleaner.errors import UnsafePath
+from cleaner.fs.safefs import check_private, open_folder
+from cleaner.paths import JOURNAL_KEY, RESTORES_JOURNAL, ROOT_LOCK, STATE_DIR, Layout
 
 log = logging.getLogger("face-clean")
-SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
-ROOT_FILES = ("lock", "restores.journal", KEY_NAME)
-
-
-def own_files(layout: Layout) -> tuple[str, ...]:
-    """The names face-clean writes beside the audit log."""
-    db = layout.state_db.name
-    names = (layout.audit_log.name, layout.journal.name, KEY_NAME, "heartbeat", ".face-clean.lock")
-    return names + tuple(db + s for s in SQLITE_SUFFIXES)
+ROOT_FILES = (ROOT_LOCK, RESTORES_JOURNAL, JOURNAL_KEY)  # in DIR/.face-clean whatever --audit-log says
 
 
 def prepare(layout: Layout) -> None:
     """Check (and where it is ours to, repair) every state folder of ``layout``; raise UnsafePath if one
     cannot be trusted. Makes nothing: the folders are made, private, by whoever first writes there."""
-    root_state = layout.root / STATE_DIR_NAME
+    root_state = layout.state_dir
     try:
         _trust_or_set_aside(layout.root)
     except UnsafePath:
@@ -57,7 +45,7 @@ def prepare(layout: Layout) -> None:
     except OSError as err:  # a read-only photo folder, say: the check cannot be completed, so nothing is trusted
         raise UnsafePath(f"cannot check or set aside {root_state}: {err.strerror or err}") from None
     folders = {root_state: ROOT_FILES}
-    folders[layout.audit_log.parent] = folders.get(layout.audit_log.parent, ()) + own_files(layout)
+    folders[layout.audit_log.parent] = folders.get(layout.audit_log.parent, ()) + layout.own_files
     for folder, names in folders.items():
         what = "the state folder" if folder == root_state else "the audit log's folder"
         try:
@@ -85,7 +73,7 @@ def _check(folder: Path, names: tuple[str, ...], what: str) -> None:
 
 def _trust_or_set_aside(root: Path) -> None:
     with open_folder(root) as photos:
-        st = photos.lstat(STATE_DIR_NAME)
+        st = photos.lstat(STATE_DIR)
         me = os.geteuid()
         if st is None:
             return
@@ -97,15 +85,15 @@ def _trust_or_set_aside(root: Path) -> None:
             why = f"not owned by uid {me}, which face-clean runs as (owner: uid {st.st_uid})"
         else:
             if st.st_mode & 0o022:
-                with photos.sub(STATE_DIR_NAME) as state:  # ours: made private, through what was opened
+                with photos.sub(STATE_DIR) as state:  # ours: made private, through what was opened
                     os.fchmod(state.fd, stat.S_IMODE(os.fstat(state.fd).st_mode) & ~0o022)
-                log.warning("%s was writable by others; made private (chmod go-w)", root / STATE_DIR_NAME)
+                log.warning("%s was writable by others; made private (chmod go-w)", root / STATE_DIR)
             return
-        aside = f"{STATE_DIR_NAME}.untrusted-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-        os.rename(STATE_DIR_NAME, aside, src_dir_fd=photos.fd, dst_dir_fd=photos.fd)
+        aside = f"{STATE_DIR}.untrusted-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+        os.rename(STATE_DIR, aside, src_dir_fd=photos.fd, dst_dir_fd=photos.fd)
         log.warning(
             "%s is %s: not face-clean's own state folder; set aside, unread, as %s, and a new one is made",
-            root / STATE_DIR_NAME,
+            root / STATE_DIR,
             why,
             root / aside,
         )
