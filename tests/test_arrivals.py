@@ -16,7 +16,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from PIL import Image
 from watching import ThreadDaemon, noise_jpegs, records, wait_for
 
 from cleaner.paths import Layout
+from cleaner.pipeline.handled import Done
 from cleaner.pipeline.job import Job
 
 SETTLE = 1.0
@@ -179,14 +180,14 @@ def test_files_deleted_while_queued_get_no_record(tmp_path: Path, monkeypatch: p
     root = tmp_path / "photos"
     root.mkdir()
     reached, gate = threading.Event(), threading.Event()
-    real = Job.process
+    real = Job.decide_each
 
-    def held(self: Job, files: list[Path], after_each: object = None) -> None:
+    def held(self: Job, files: list[Path]) -> Iterator[Done]:
         reached.set()  # the first files are handed over: hold them until they are deleted
         gate.wait(60)
-        real(self, files, after_each)  # type: ignore[arg-type]
+        yield from real(self, files)
 
-    monkeypatch.setattr(Job, "process", held)
+    monkeypatch.setattr(Job, "decide_each", held)
     with ThreadDaemon(root, polling=False, keep="all") as daemon:
         files = noise_jpegs(root, 50)
         assert reached.wait(60)

@@ -13,10 +13,11 @@ from types import SimpleNamespace
 import photos
 from conftest import audit_records
 
-from cleaner.cli import build_analyzer
 from cleaner.paths import Layout
 from cleaner.pipeline.audit import AuditLog
 from cleaner.pipeline.job import Job
+from cleaner.pipeline.mover import Mover
+from cleaner.pipeline.session import local_analyzer
 from cleaner.pipeline.state.db import StateDB
 from cleaner.rules import loading as rules
 
@@ -113,7 +114,9 @@ def test_a_file_rewritten_after_a_cache_hit_has_its_new_analysis_cached(tmp_path
 
         def decide(keep: str) -> None:
             rs = rules.load(None, keep)
-            Job(rs, layout, build_analyzer(rs, state, 0), state, audit).process([photo])
+            mover = Mover(layout.journal, audit)
+            Job(rs, layout, local_analyzer(rs, state, 0), state, audit, mover).decide_all([photo])
+            mover.close()
 
         decide("Man")  # analysed
         decide("face")  # other rules: answered from the cache

@@ -23,7 +23,8 @@ from conftest import audit_records, invoke
 from PIL import Image
 from skimage import data
 
-from cleaner.pipeline.audit import AuditRecord, json_line
+from cleaner.fs.jsonl import json_line
+from cleaner.records import AuditRecord
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM = shutil.which(os.environ.get("CHROMIUM", "chromium"))  # Debian's; CHROMIUM=/path/to/chrome for another

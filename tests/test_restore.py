@@ -16,6 +16,7 @@ from cleaner.paths import Layout
 from cleaner.pipeline.journal import MoveJournal
 from cleaner.pipeline.lock import lock_layout
 from cleaner.pipeline.restore.restorer import RECOVERED
+from cleaner.records import AuditRecord
 
 Q, R, LOG = Path(".face-clean/quarantine"), Path(".face-clean/review"), Path(".face-clean/audit.jsonl")
 MOVED = {"coffee.jpg": "no-face", "rocket.jpg": "no-face", "cats/chelsea.png": "no-face", "woman.png": "not-man"}
@@ -207,19 +208,19 @@ def test_conflicts_are_skipped_until_rename_and_a_dry_run_changes_nothing(cli, s
 
 
 def test_missing_changed_or_just_taken_are_reported_and_left(cli, swept, monkeypatch):
-    import cleaner.pipeline.restore.restorer
+    import cleaner.pipeline.mover
 
     root, before = swept
     (root / Q / "no-face/rocket.jpg").unlink()
     (root / Q / "no-face/coffee.jpg").write_bytes(b"not the photo that was moved here")
-    real = cleaner.pipeline.restore.restorer.move_file
+    real = cleaner.pipeline.mover.move_file
 
     def just_taken(src, dst, *args, **kwargs):  # woman.png is taken between the check and the move: no 'woman (1).png'
         if dst.name == "woman.png":
             dst.write_bytes(b"new")
         return real(src, dst, *args, **kwargs)
 
-    monkeypatch.setattr(cleaner.pipeline.restore.restorer, "move_file", just_taken)
+    monkeypatch.setattr(cleaner.pipeline.mover, "move_file", just_taken)
     result = cli("restore", root, "--all")
     assert result.exit_code == 1 and f"missing: rocket.jpg: {root / Q / 'no-face/rocket.jpg'} is gone" in result.output
     assert f"changed: coffee.jpg: {root / Q / 'no-face/coffee.jpg'} is not the file that was" in result.output
@@ -287,7 +288,8 @@ def test_an_interrupted_restore_is_settled_by_the_next(cli, swept, source_remove
     out = next(r for r in audit_records(root / LOG) if r["path"] == "coffee.jpg")
     src, dst = Path(out["destination"]), root / "coffee.jpg"
     planned = {**out, "action": "restore", "destination": str(dst), "notes": [f"restored from {src}"], "move_id": "m1"}
-    MoveJournal(root / ".face-clean/restores.journal").begin("m1", src, dst, out["sha256"], planned)  # and killed
+    journal = MoveJournal(root / ".face-clean/restores.journal")
+    journal.begin("m1", src, dst, out["sha256"], AuditRecord.of(planned))  # and killed
     os.link(src, dst)
     if source_removed:
         src.unlink()

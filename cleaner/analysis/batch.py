@@ -24,8 +24,10 @@ from typing import Any
 import numpy as np
 
 from cleaner.analysis.classifiers import GENDER_ORDER
-from cleaner.analysis.face_analyzer import FaceAnalyzer, FileBytes, ModelIdentity, read_file
+from cleaner.analysis.face_analyzer import FaceAnalyzer
 from cleaner.analysis.face_crops import FaceView
+from cleaner.analysis.protocol import ModelIdentity
+from cleaner.analysis.reading import FileBytes, read_file
 from cleaner.records import Box, Face, ImageAnalysis, Status
 
 BATCH_FACES = 8  # faces per model call (16 gains little with VGG and holds 200 MB more activations)

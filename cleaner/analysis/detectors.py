@@ -46,8 +46,6 @@ _RETINAFACE_MODULES = {
 _RETINAFACE_FILES = {"onnx": "retinaface.onnx", "tensorflow": "retinaface.h5"}
 
 
-
-
 def packages(detector: str) -> tuple[tuple[str, str], ...]:
     return _YOLO if detector.startswith("yolo") else PACKAGES.get(detector, ())
 

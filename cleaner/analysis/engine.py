@@ -17,8 +17,6 @@ ENGINE_ENV = "DEEPFACE_BACKEND_ENGINE"
 _PACKAGES = {"onnx": ("onnxruntime",), "tensorflow": ("tensorflow", "tf_keras")}
 
 
-
-
 def select(engine: str, verbose: bool = False) -> None:
     if engine not in _PACKAGES:
         raise EngineError(f"unknown engine {engine!r}; choose onnx or tensorflow")

@@ -12,9 +12,8 @@ cleaner.analysis.batch is the fast path every command uses.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,49 +23,11 @@ from cleaner.analysis import engine as engine_mod
 from cleaner.analysis.builtin_models import BUILTIN, YUNET_THRESHOLD_ENV, use_yunet_threshold
 from cleaner.analysis.classifiers import Classifier, DeepFaceClassifier
 from cleaner.analysis.decode import Decoded, OverBudget, Unreadable, decode
+from cleaner.analysis.protocol import ModelIdentity
 from cleaner.analysis.reading import FileBytes, read_file
 from cleaner.errors import DamagedModel, ManifestError, MissingWeights, ModelError, UnknownDetector
 from cleaner.fs.hashing import sha256_file
 from cleaner.records import Box, Face, ImageAnalysis, Status
-
-# read_file: cleaner.analysis.reading, re-exported
-__all__ = ["FaceAnalyzer", "FileBytes", "ModelIdentity", "read_file"]
-
-ANALYSIS_VERSION = 3  # bump when a change here or in cleaner.analysis.batch changes what is found
-
-
-@dataclass(frozen=True)
-class ModelIdentity:
-    """What produced an analysis; written to every audit record and keys the cache."""
-
-    engine: str
-    detector: str
-    attributes: tuple[str, ...]
-    model_files: tuple[str, ...]
-    model_sha256: tuple[str, ...]
-    deepface_version: str
-    max_pixels: int
-    detect_size: int
-    gender_model: str | None = None  # builtin, deepface, or a manifest's path (None: gender not analysed)
-    age_model: str | None = None
-    detector_settings: tuple[str, ...] = ()  # e.g. yunet's score threshold
-
-    @property
-    def key(self) -> str:
-        parts = (
-            ANALYSIS_VERSION,
-            self.engine,
-            self.detector,
-            self.attributes,
-            self.model_sha256,
-            self.deepface_version,
-            self.max_pixels,
-            self.detect_size,
-            self.gender_model,
-            self.age_model,
-            self.detector_settings,
-        )
-        return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
 def detectors() -> list[str]:

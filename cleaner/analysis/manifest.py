@@ -47,8 +47,6 @@ GENDER_ALIASES = {"man": "Man", "male": "Man", "m": "Man", "woman": "Woman", "fe
 MAX_MANIFEST_BYTES = 1_000_000
 
 
-
-
 @dataclass(frozen=True)
 class InputSpec:
     layout: str  # NCHW or NHWC

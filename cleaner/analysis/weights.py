@@ -20,8 +20,6 @@ _COMPRESSED = ("zip", "bz2")
 ATTRIBUTE_MODELS = {"gender": "Gender", "age": "Age"}
 
 
-
-
 @dataclass(frozen=True)
 class WeightFile:
     model: str  # deepface's model name: Gender, Age, yunet, ...

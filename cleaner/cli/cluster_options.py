@@ -5,11 +5,19 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass, fields
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
+
+from cleaner.cluster.options import ClusterOptions
+from cleaner.records import ImageAnalysis
+
+if TYPE_CHECKING:  # imported when the run needs them (numpy, Ray)
+    from cleaner.analysis.batch import BatchAnalyzer
+    from cleaner.cluster.analyzer import ClusterAnalyzer
+    from cleaner.pipeline.state.db import StateDB
 
 ADDRESS = re.compile(r"^(ray|auto|(ray://)?[\w.\-\[\]:]+:\d+)$")
 
@@ -82,26 +90,27 @@ class ClusterArgs:
             return options.misfit(float(self.local_cpus or os.cpu_count() or 1), 0.0)
         return None
 
-    def options(self, verbose: bool) -> Any:
-        from cleaner.cluster.analyzer import ClusterOptions
+    def options(self, verbose: bool) -> ClusterOptions:
+        d = ClusterOptions(self.cluster or "", verbose=verbose)
+        return ClusterOptions(
+            d.address,
+            workers=self.workers,
+            cpus_per_worker=d.cpus_per_worker if self.cpus_per_worker is None else self.cpus_per_worker,
+            gpus_per_worker=d.gpus_per_worker if self.gpus_per_worker is None else self.gpus_per_worker,
+            batch_size=d.batch_size if self.batch_size is None else self.batch_size,
+            timeout=d.timeout if self.cluster_timeout is None else self.cluster_timeout,
+            local_cpus=self.local_cpus,
+            verbose=verbose,
+        )
 
-        given = {
-            "workers": self.workers,
-            "cpus_per_worker": self.cpus_per_worker,
-            "gpus_per_worker": self.gpus_per_worker,
-            "batch_size": self.batch_size,
-            "timeout": self.cluster_timeout,
-            "local_cpus": self.local_cpus,
-        }
-        return ClusterOptions(self.cluster or "", verbose=verbose, **{k: v for k, v in given.items() if v is not None})
-
-    def analyzer(self, local: Any, verbose: bool, state: Any) -> Any:
-        """The cluster's analyzer in place of ``local`` (a BatchAnalyzer), or ``local`` itself; a
-        renamed or copied photo is looked up in ``state`` by content, not sent to the cluster."""
-        if self.cluster is None:
-            return nullcontext(local)
+    def analyzer(self, local: BatchAnalyzer, verbose: bool, state: StateDB) -> ClusterAnalyzer:
+        """The cluster's analyzer in place of ``local``; a renamed or copied photo is looked up in
+        ``state`` by content, not sent to the cluster."""
         from cleaner.cluster.analyzer import ClusterAnalyzer
 
         key, read = local.identity.key, local.read
-        known = lambda path: state.by_content(path, key, read)  # noqa: E731
+
+        def known(path: Path) -> ImageAnalysis | None:
+            return state.by_content(path, key, read)
+
         return ClusterAnalyzer(local.analyzer, self.options(verbose), read, known)

@@ -1,4 +1,5 @@
-"""Log lines for the daemon: readable text by default, one JSON object a line for log collectors."""
+"""Log lines, set up once for every command: messages on stderr for the one-shot commands; for the
+watch daemon, timestamped lines on stdout (a container's log), readable or one JSON object a line."""
 
 from __future__ import annotations
 
@@ -26,12 +27,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(body, ensure_ascii=True, default=str)
 
 
-def setup(log_format: str, verbose: int, quiet: bool) -> None:
-    """Daemon logs go to stdout (a container's log), decisions included at INFO."""
-    level = logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO
-    handler = logging.StreamHandler(sys.stdout)
+def setup(verbose: int, quiet: bool, daemon: bool = False, log_format: str = "text") -> None:
+    """``-q`` warnings and errors only, ``-v`` INFO (a daemon logs at INFO anyway), ``-vv`` DEBUG."""
+    info = verbose > 0 or daemon
+    level = logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO if info else logging.WARNING
+    handler = logging.StreamHandler(sys.stdout if daemon else sys.stderr)
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
-    else:
+    elif daemon:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)

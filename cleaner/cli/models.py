@@ -4,65 +4,33 @@ and fetching the ones DeepFace downloads."""
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from cleaner.cli import EXIT_MODELS, EXIT_OK, fail, load_rules, main, model_errors
-from cleaner.cli.options import rule_options
+from cleaner.cli.exits import EXIT_MODELS, EXIT_OK, fail
+from cleaner.cli.options import load_rules, rule_options
+
+if TYPE_CHECKING:  # imported when the command runs (deepface)
+    from cleaner.analysis.inventory import Needed
 
 
-@main.group()
+@click.group()
 def models() -> None:
     """Model files: which the rules need, whether they are intact, and fetching them."""
 
 
-@dataclass(frozen=True)
-class Needed:
-    role: str  # "yunet detector", "gender (builtin)", ...
-    path: Path
-    sha256: str | None  # what it must hash to, where known
-    download: Any = None  # the WeightFile DeepFace downloads it as; None: nothing to download
-    bundled: bool = False  # shipped with face-clean or its dependencies
-
-    def problem(self) -> str | None:
-        from cleaner.analysis import file_check
-
-        if not self.path.is_file():
-            return "missing"
-        return file_check.damage(self.path, self.sha256)
-
-
 def _needed(rules_file: Path | None, keep: str | None, **overrides: Any) -> tuple[list[Needed], list[str]]:
     """What the rules need: files, and pip packages that are not installed."""
-    from cleaner.analysis import builtin_models, classifiers, detectors
-    from cleaner.analysis import engine as engine_mod
-    from cleaner.analysis.face_analyzer import check_detector
+    from cleaner.analysis.inventory import needed
 
     rs = load_rules(rules_file, keep, **overrides)
-    engine_mod.select(rs.engine)
-    check_detector(rs.detector)  # an UnknownDetector ends as exit 2 through @model_errors
-    found = [
-        Needed(f"{rs.detector} detector", f.path, None, f, f.bundled) for f in detectors.files(rs.detector, rs.engine)
-    ]
-    known = builtin_models.KNOWN
-    choices = {"gender": rs.gender_model, "age": rs.age_model}
-    for task in sorted(rs.attributes):
-        c = classifiers.build(task, choices[task], rs.engine)
-        if isinstance(c, classifiers.DeepFaceClassifier):
-            found += [Needed(f"{task} ({c.name})", f.path, None, f) for f in c.weight_files()]
-            continue
-        for path, sha in c.files():
-            bundled = path.name in known and path.resolve() == known[path.name].path.resolve()
-            found.append(Needed(f"{task} ({c.name})", path, sha, None, bundled))
-    return list(dict.fromkeys(found)), detectors.missing_packages(rs.detector, rs.engine)
+    return needed(rs.detector, rs.engine, rs.attributes, {"gender": rs.gender_model, "age": rs.age_model})
 
 
 @models.command()
 @rule_options
-@model_errors
 def status(**options: Any) -> None:
     """List the model files the rules need, and check each: present, right size and checksum."""
     from cleaner.analysis import weights
@@ -88,7 +56,6 @@ def status(**options: Any) -> None:
 
 @models.command()
 @rule_options
-@model_errors
 def fetch(**options: Any) -> None:
     """Download the model files the rules need that are missing or damaged (through DeepFace's
     own download code); the built-in models come with face-clean and need no download."""

@@ -9,13 +9,15 @@ from typing import Any
 
 import click
 
-from cleaner.cli import EXIT_OK, EXIT_PARTIAL, FolderArgs, build_analyzer, fail, main, model_errors, state_errors
-from cleaner.cli.options import folder_options
+from cleaner.cli import logs
+from cleaner.cli.exits import EXIT_OK, EXIT_PARTIAL, fail
+from cleaner.cli.options import FolderArgs, folder_options
+from cleaner.cli.output import LogLines
 
 log = logging.getLogger("face-clean")
 
 
-@main.command()
+@click.command()
 @folder_options
 @click.option("--polling", is_flag=True, help="Poll for changes (NFS, SMB and FUSE mounts give no inotify events).")
 @click.option(
@@ -53,8 +55,6 @@ log = logging.getLogger("face-clean")
     show_default=True,
     help="Minutes between counter summaries in the log (0: never).",
 )
-@model_errors
-@state_errors
 def watch(
     polling: bool,
     settle: float,
@@ -71,16 +71,17 @@ def watch(
     SIGINT stop it cleanly (exit 0) and a restart repeats nothing.  If DIRECTORY is deleted,
     renamed or unmounted, it stops with exit code 1 (or waits for it: --on-folder-gone wait).
     """
-    from cleaner.cli import logs
+    from contextlib import nullcontext
+
+    from cleaner.pipeline.session import local_analyzer
+    from cleaner.watch.loop import WatchOptions
+    from cleaner.watch.service import watch as watch_folder
 
     args = FolderArgs(**options)
-    logs.setup(log_format, args.verbose, args.quiet)
+    logs.setup(args.verbose, args.quiet, daemon=True, log_format=log_format)
     rs = args.rules()
-    from cleaner.errors import FolderGone
-    from cleaner.watch.loop import WatchOptions
-
     layout = args.layout()
-    options = WatchOptions(
+    settings = WatchOptions(
         settle=settle,
         rescan=rescan * 60,
         polling=polling,
@@ -88,74 +89,9 @@ def watch(
         summary_every=summary_every * 60,
         recursive=args.recursive,
     )
-    while True:
-        try:
-            _watch(args, rs, layout, options)
-        except FolderGone as gone:
-            if on_folder_gone == "exit":
-                log.error("%s: stopped", gone)
-                sys.exit(EXIT_PARTIAL)
-            if not _wait_for_folder(layout.root, options.heartbeat, str(gone)):
-                break
-            continue
-        break
+    analyzer = lambda state: nullcontext(local_analyzer(rs, state, args.verbose, layout.root))  # noqa: E731
+    watch_folder(rs, layout, analyzer, settings, args.dry_run, LogLines(), on_folder_gone == "wait")
     sys.exit(EXIT_OK)  # stopped on request; failures of single files are in the audit log
-
-
-def _watch(args: FolderArgs, rs: Any, layout: Any, options: Any) -> None:
-    """One life of the daemon, locks, state and audit log held; raises FolderGone if the folder goes."""
-    from cleaner.errors import FolderGone
-    from cleaner.pipeline.audit import AuditLog
-    from cleaner.pipeline.job import Job
-    from cleaner.pipeline.lock import lock_layout
-    from cleaner.pipeline.state.db import StateDB
-    from cleaner.pipeline.state.folders import prepare
-    from cleaner.watch.heartbeat import check_heartbeat
-    from cleaner.watch.loop import Daemon, log_decision
-    from cleaner.watch.root_guard import RootGuard
-
-    try:
-        guard = RootGuard(layout.root)
-    except OSError as err:  # gone again as it came back
-        raise FolderGone(f"the watched folder {layout.root} cannot be opened ({err.strerror})") from None
-    try:
-        prepare(layout)  # checked before anything is written there (cleaner.pipeline.state.folders)
-        if options.heartbeat is not None:
-            check_heartbeat(options.heartbeat)
-        with lock_layout(layout, "watch", args.dry_run), StateDB(layout.state_db) as state:
-            analyzer = build_analyzer(rs, state, args.verbose, layout.root)
-            with AuditLog(layout.audit_log) as audit:
-                job = Job(rs, layout, analyzer, state, audit, args.dry_run, on_record=log_decision)
-                Daemon(job, options, guard).run()
-    except Exception as err:
-        gone = guard.gone()  # the state and audit log may have gone with the folder: say what happened
-        if gone is not None and not isinstance(err, FolderGone):
-            raise FolderGone(gone) from None
-        raise
-    finally:
-        guard.close()
-
-
-def _wait_for_folder(root: Path, heartbeat: Path | None, problem: str) -> bool:
-    """Until ``root`` is a folder again (True), or SIGTERM/SIGINT (False); the heartbeat says why."""
-    import threading
-
-    from cleaner.pipeline.job import stop_on_signals
-    from cleaner.watch.heartbeat import Heartbeat
-
-    log.warning("%s; waiting for it to come back", problem)
-    beat, stop = Heartbeat(heartbeat), threading.Event()
-    with stop_on_signals(stop):
-        while not stop.is_set():
-            beat.beat({"stopped": False, "problem": f"{problem}; waiting for it to come back"})
-            if root.is_dir() and not root.is_symlink():
-                log.warning("%s is back: watching it again", root)
-                beat.close()
-                return True
-            stop.wait(1.0)
-    beat.beat({"stopped": True, "reason": f"stopped on request while waiting: {problem}"}, force=True)
-    beat.close()
-    return False
 
 
 def _beside_resolved(path: Path) -> Path:
@@ -163,7 +99,7 @@ def _beside_resolved(path: Path) -> Path:
     return path.parent.resolve() / path.name
 
 
-@main.command()
+@click.command()
 @click.argument("heartbeat", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--max-age", type=click.FloatRange(min=1), default=120.0, show_default=True, help="Seconds.")
 def health(heartbeat: Path, max_age: float) -> None:

@@ -21,12 +21,13 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cleaner.analysis.face_analyzer import FaceAnalyzer, ModelIdentity
+from cleaner.analysis.face_analyzer import FaceAnalyzer
+from cleaner.analysis.protocol import ModelIdentity
 from cleaner.analysis.reading import read_file
+from cleaner.cluster.options import CLIENT, ClusterOptions, counted
 from cleaner.cluster.remote_job import JobHandle
 from cleaner.cluster.results import Results, first_line
 from cleaner.cluster.worker import AnalyzeFiles, WorkerSettings
@@ -35,55 +36,9 @@ from cleaner.records import ImageAnalysis
 
 log = logging.getLogger("face-clean")
 
-LOCAL = "ray"  # --cluster ray: start a Ray instance on this machine for the run
-RESERVED_CPUS = 1.0  # left free by the default pool: the driver's own work and Ray Data's tasks
 PASSED_ENV = ("DEEPFACE_HOME",)  # weights at the same path on every node, like the photos
-CLIENT = "ray://"  # --cluster ray://HOST:PORT: join through Ray Client
 CLIENT_ATTEMPTS = 3  # connections tried when the head's server for this driver dies at start
 SERVER_DIED = "Starting Ray client server failed"
-
-
-@dataclass(frozen=True)
-class ClusterOptions:
-    address: str  # LOCAL, "auto", "HOST:PORT" or "ray://HOST:PORT"
-    workers: int | None = None  # None: as many as the cluster's CPUs (or GPUs) allow
-    cpus_per_worker: float = 1.0
-    gpus_per_worker: float = 0.0
-    batch_size: int = 8  # files per call of a worker: small enough to spread a short job
-    timeout: float = 600.0  # seconds without a result before the run gives up
-    local_cpus: int | None = None  # CPUs of a local instance (default: every core)
-    verbose: bool = False
-
-    @property
-    def local(self) -> bool:
-        return self.address == LOCAL
-
-    def pool_size(self, cpus: float, gpus: float) -> int:
-        """The number of workers: as asked, or as many as fit beside the reserved CPU."""
-        if self.workers is not None:
-            return self.workers
-        if self.gpus_per_worker > 0:
-            return max(1, math.floor(gpus / self.gpus_per_worker))
-        return max(1, math.floor((cpus - RESERVED_CPUS) / self.cpus_per_worker))
-
-    def shortfall(self, cpus: float, gpus: float) -> str | None:
-        """What the pool needs beyond the cluster's resources, or None if it fits."""
-        n = self.pool_size(cpus, gpus)
-        need_cpu, need_gpu = n * self.cpus_per_worker, n * self.gpus_per_worker
-        missing = [
-            f"{_n(need, kind)} ({_n(n, 'worker')} x {each:g}), the cluster has {have:g}"
-            for need, each, have, kind in (
-                (need_cpu, self.cpus_per_worker, cpus, "CPU"),
-                (need_gpu, self.gpus_per_worker, gpus, "GPU"),
-            )
-            if need > have
-        ]
-        return "; ".join(missing) or None
-
-    def misfit(self, cpus: float, gpus: float) -> str | None:
-        """Why ``--cluster ray`` refuses this pool (a local instance cannot grow), or None."""
-        short = self.shortfall(cpus, gpus) if self.local else None
-        return f"the worker pool does not fit this machine: it needs {short}" if short else None
 
 
 class ClusterAnalyzer:
@@ -222,15 +177,16 @@ class ClusterAnalyzer:
             cpus, gpus = self._resources()
             free = self._ray.available_resources()
             have = (
-                f"; the cluster has {_n(cpus, 'CPU')} and {_n(gpus, 'GPU')}, free now: "
-                f"{_n(float(free.get('CPU', 0)), 'CPU')} and {_n(float(free.get('GPU', 0)), 'GPU')}"
+                f"; the cluster has {counted(cpus, 'CPU')} and {counted(gpus, 'GPU')}, free now: "
+                f"{counted(float(free.get('CPU', 0)), 'CPU')} and {counted(float(free.get('GPU', 0)), 'GPU')}"
             )
             workers = o.pool_size(cpus, gpus)
         except Exception:  # the cluster itself is gone
             have, workers = "; the cluster no longer answers", o.workers or 0
         return (
-            f"the Ray cluster returned no analysis for {o.timeout:g} s; the pool asks for {_n(workers, 'worker')} "
-            f"with {_n(o.cpus_per_worker, 'CPU')} and {_n(o.gpus_per_worker, 'GPU')} each{have}. Files decided so far "
+            f"the Ray cluster returned no analysis for {o.timeout:g} s; the pool asks for "
+            f"{counted(workers, 'worker')} with {counted(o.cpus_per_worker, 'CPU')} and "
+            f"{counted(o.gpus_per_worker, 'GPU')} each{have}. Files decided so far "
             "are recorded and cached, and a rerun skips their analysis. Check `ray status`, ask for fewer "
             "or smaller workers, or give slow workers longer with --cluster-timeout"
         )
@@ -270,7 +226,3 @@ def _dataset(paths: list[bytes], settings: WorkerSettings, o: ClusterOptions, wo
 def _quiet_ray(level: int) -> None:
     for name in ("ray", "ray.data"):  # ray.data sets its own level
         logging.getLogger(name).setLevel(level)
-
-
-def _n(count: float, unit: str) -> str:
-    return f"{count:g} {unit}{'' if count == 1 else 's'}"

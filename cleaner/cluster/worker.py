@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from cleaner.analysis.batch import BatchAnalyzer
-from cleaner.analysis.face_analyzer import FaceAnalyzer, ModelIdentity
+from cleaner.analysis.face_analyzer import FaceAnalyzer
+from cleaner.analysis.protocol import ModelIdentity
 from cleaner.analysis.reading import FileBytes, read_file
 from cleaner.errors import ModelError
 from cleaner.records import ImageAnalysis

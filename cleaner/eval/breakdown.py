@@ -25,7 +25,7 @@ import itertools
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from cleaner.eval.evaluation import GENDERS, UNCERTAIN, Confusion, Observation
+from cleaner.eval.evaluation import GENDERS, UNCERTAIN, Confusion, Evaluation, Observation
 
 SIZE_BUCKETS = (50, 100, 128, 200, 224)
 
@@ -149,8 +149,9 @@ def summarise(
     )
 
 
-def extra_json(observations: list[Observation], threshold: float) -> dict[str, Any]:
+def extra_json(ev: Evaluation) -> dict[str, Any]:
     """The measures above, for ``--json``."""
+    observations, threshold = list(ev.evaluated), ev.threshold
     return {
         "roc": {g: roc(observations, g) for g in GENDERS},
         "by_face_size": [{**asdict(b), "accuracy": b.accuracy} for b in by_face_size(observations, threshold)],

@@ -31,8 +31,6 @@ ALIASES = {
 }
 
 
-
-
 class MissingExtra(LabelError):
     """A format needs a package the ``eval`` extra installs."""
 

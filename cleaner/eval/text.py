@@ -1,12 +1,13 @@
-"""What ``face-clean eval`` prints beyond the confusion matrix: ROC AUC, accuracy by face size,
-group photos, speed, the table that compares detectors and models, and the ROC plot."""
+"""What ``face-clean eval`` prints: the confusion matrix, precision and recall, the threshold sweep,
+then ROC AUC, accuracy by face size, group photos and speed; or the table that compares detectors
+and models."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from cleaner.eval.breakdown import Summary, by_face_size, group_photos, roc
-from cleaner.eval.evaluation import GENDERS, Evaluation
+from cleaner.eval.evaluation import COLUMNS, GENDERS, UNCERTAIN, Evaluation
+from cleaner.eval.labels import LabelSet
+from cleaner.rules.model import RuleSet
 
 
 def _pct(value: float | None) -> str:
@@ -43,7 +44,7 @@ def extras(ev: Evaluation, rate: float | None) -> str:
     return "\n".join(lines)
 
 
-COLUMNS = (
+TABLE_COLUMNS = (
     "detector",
     "gender model",
     "photos",
@@ -77,33 +78,66 @@ def row(s: Summary) -> list[str]:
 def comparison(summaries: list[Summary], markdown: bool = False) -> str:
     rows = [row(s) for s in summaries]
     if markdown:
-        head = "| " + " | ".join(COLUMNS) + " |"
-        rule = "| " + " | ".join("---" if i < 2 else "---:" for i in range(len(COLUMNS))) + " |"
+        head = "| " + " | ".join(TABLE_COLUMNS) + " |"
+        rule = "| " + " | ".join("---" if i < 2 else "---:" for i in range(len(TABLE_COLUMNS))) + " |"
         return "\n".join([head, rule, *("| " + " | ".join(r) + " |" for r in rows)])
-    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(TABLE_COLUMNS)]
 
     def fmt(cells: list[str] | tuple[str, ...]) -> str:
         pairs = enumerate(zip(cells, widths, strict=True))
         return "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in pairs)
 
-    return "\n".join([fmt(COLUMNS), *(fmt(r) for r in rows)])
+    return "\n".join([fmt(TABLE_COLUMNS), *(fmt(r) for r in rows)])
 
 
-def plot_roc(evaluations: list[tuple[str, Evaluation]], path: Path) -> None:
-    """The ROC curve of Man for each combination, as a PNG (Woman's mirrors it)."""
-    from matplotlib.figure import Figure
+def _table(header: list[str], rows: list[list[str]], first: int) -> list[str]:
+    width = max(10, *(len(h) + 2 for h in header[1:]))
 
-    fig = Figure(figsize=(6, 6), dpi=100, layout="constrained")
-    ax = fig.add_subplot()
-    for name, ev in evaluations:
-        curve = roc(list(ev.evaluated), "Man")
-        if curve["auc"] is None:
-            continue
-        xs, ys = zip(*curve["points"], strict=True)
-        ax.plot(xs, ys, drawstyle="steps-post", label=f"{name} (AUC {curve['auc']:.3f})")
-    ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
-    ax.set(xlim=(-0.01, 1.01), ylim=(-0.01, 1.01), xlabel="false-positive rate (Woman taken for Man)")
-    ax.set(ylabel="true-positive rate (Man recognised)", title="face-clean eval: ROC, Man vs Woman")
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize="small")
-    fig.savefig(path, format="png")
+    def line(cells: list[str]) -> str:
+        return "  " + cells[0].ljust(first) + "".join(c.rjust(width) for c in cells[1:])
+
+    return [line(header), *(line(r) for r in rows)]
+
+
+def render(ev: Evaluation, labels: LabelSet, rs: RuleSet) -> str:
+    c, counts = ev.confusion, ev.to_json()["counts"]
+    missing = counts["missing"]
+    lines = [
+        f"{labels.source} ({labels.format}): {counts['labelled']} labelled images, {counts['evaluated']} evaluated",
+        f"  analysed now: {counts['analysed_now']}   from cache: {counts['from_cache']}",
+    ]
+    if labels.skipped:
+        lines.append(f"  {labels.skipped} entries without a gender were skipped")
+    lines += [f"  {note}" for note in labels.notes]
+    lines += [
+        f"Prediction: the largest face's gender; uncertain under {ev.threshold:.2f} (min_gender_confidence of"
+        f" {rs.source}); images with several faces: {counts['several_faces']}",
+        "",
+        "Confusion matrix (rows: label, columns: prediction)",
+        *_table(["", *COLUMNS], [[k, *map(str, row.values())] for k, row in c.counts.items()], 8),
+        "",
+    ]
+    report = c.report()
+    rows = [[k, f"{s.precision:.2f}", f"{s.recall:.2f}", f"{s.f1:.2f}", str(s.support)] for k, s in report.items()]
+    rows.insert(3, ["accuracy", "", "", f"{c.accuracy:.2f}", str(c.total)])
+    lines += [
+        *_table(["", "precision", "recall", "f1-score", "support"], rows, 14),
+        "",
+        f"Missed faces (labelled Man or Woman, no face found): {c.missed}",
+        f"Spurious faces (labelled none, a face found): {c.spurious}",
+        f"Uncertain (a face, gender confidence under {ev.threshold:.2f}): {c.predicted(UNCERTAIN)}",
+        f"Unreadable: {len(ev.unreadable)}" + (f" (missing: {missing})" if missing else ""),
+        "",
+        "Threshold sweep (precision, recall: mean over Man and Woman; uncertain: share of evaluated images)",
+    ]
+    header = ["threshold", "precision", "recall", *(f"{g} {m}" for g in GENDERS for m in "PR"), "uncertain"]
+    rows = [
+        [
+            f"{p.threshold:.2f}" + (" <- rules" if p.threshold == round(ev.threshold, 4) else ""),
+            *(f"{v:.2f}" for v in (p.precision, p.recall)),
+            *(f"{v:.2f}" for g in GENDERS for v in (p.per_class[g].precision, p.per_class[g].recall)),
+            f"{p.uncertain_share:.2f}",
+        ]
+        for p in ev.sweep()
+    ]
+    return "\n".join([*lines, *_table(header, rows, 14)])

@@ -23,6 +23,17 @@ MAX_LINE = 16 << 20  # far past any record (a photo with a thousand faces is som
 CHUNK = 1 << 20
 
 
+def json_line(fields: dict[str, Any]) -> str:
+    """One JSON line, UTF-8 where it can be; a file name that is not valid UTF-8 is written with
+    ASCII escapes (``\\udce9``), which ``json.loads`` and ``os.fsencode`` turn back into its bytes."""
+    line = json.dumps(fields, ensure_ascii=False)
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        line = json.dumps(fields, ensure_ascii=True)
+    return line + "\n"
+
+
 def parse(line: bytes) -> dict[str, Any] | None:
     """One line as a JSON object, or None when it is anything else."""
     try:

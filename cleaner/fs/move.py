@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cleaner.errors import UnsafePath
+from cleaner.fs.hashing import hash_fd
 from cleaner.fs.safefs import ROOT, Folder, open_folder, same_file, write_all
 
 _NO_LINK = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS, errno.EACCES}
@@ -53,25 +54,6 @@ def free_name(dst: Path) -> Path:
 def temp_name(name: str, token: str) -> str:
     """The partial copy's name: exact, so that recovery removes this file and no other."""
     return f".{name}.{token}{TEMP_SUFFIX}"
-
-
-def hash_fd(fd: int) -> str:
-    digest = hashlib.sha256()
-    offset = 0
-    while chunk := os.pread(fd, 1 << 20, offset):
-        digest.update(chunk)
-        offset += len(chunk)
-    return digest.hexdigest()
-
-
-def hash_file(path: Path, base: Path = ROOT) -> tuple[os.stat_result, str]:
-    """The regular file at ``path`` (no link followed below ``base``, no pipe waited on) and its sha256."""
-    with open_folder(path.parent, base) as folder:
-        fd = folder.open_file(path.name, os.O_RDONLY)
-    try:
-        return os.fstat(fd), hash_fd(fd)
-    finally:
-        os.close(fd)
 
 
 def _open_source(folder: Folder, name: str) -> tuple[int, os.stat_result]:

@@ -25,8 +25,6 @@ PRIVATE = 0o700  # folders face-clean makes for its own state
 ROOT = Path("/")
 
 
-
-
 class NotPrivate(UnsafePath):
     """A state folder someone else owns or may write to (checked as OpenSSH checks ~/.ssh)."""
 
@@ -182,6 +180,22 @@ def check_private(folder: Folder, what: str) -> None:
     if st.st_mode & 0o022:
         why = f"writable by others (mode {stat.S_IMODE(st.st_mode):o}): anyone who can write there could plant "
         raise NotPrivate(folder.path, what, why + "files face-clean trusts; use a folder only its user can write to")
+
+
+def within(path: str | Path, folder: Path) -> bool:
+    """``path`` is ``folder`` or below it, both with links resolved (for paths read from a log or journal)."""
+    real, base = os.path.realpath(path), os.path.realpath(folder)
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def fingerprint(path: Path) -> tuple[int, int] | None:
+    """(size, mtime_ns) of what is at ``path`` now, a link itself and not what it leads to; None if
+    nothing is there. How face-clean tells a file unchanged without reading it."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def same_file(a: os.stat_result, b: os.stat_result | None) -> bool:

@@ -1,132 +1,28 @@
-"""The audit log: one JSON line per file per decision, durable before the next file starts.
+"""The audit log: one JSON line per file per decision, durable before the next file starts, read back
+as typed records.
 
 It is the record users undo from, so it says everything needed to find a file again: where
-it was, where it went, its sha256, and what (rule, model, tool version) decided.
+it was, where it went, its sha256, and what (rule, model, tool version) decided. It knows the
+records (cleaner.records) and nothing of what made them.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import uuid
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from cleaner import __version__
-from cleaner.analysis.face_analyzer import ModelIdentity
 from cleaner.errors import AuditLogError, UnsafePath
-from cleaner.fs.jsonl import Appender, read_objects, say_skipped
+from cleaner.fs.jsonl import Appender, json_line, read_objects, say_skipped
 from cleaner.fs.safefs import PRIVATE, check_private, open_folder
-from cleaner.pipeline.actions import Item
-from cleaner.records import Outcome
-
-
-@dataclass(frozen=True)
-class AuditRecord:
-    time: str
-    run_id: str
-    root: str
-    path: str  # relative to root
-    size: int
-    sha256: str | None
-    status: str
-    error: str | None
-    width: int | None
-    height: int | None
-    faces: list[dict[str, Any]]
-    faces_considered: int
-    cached: bool
-    rule: str
-    action: str
-    reason: str | None
-    uncertain: bool
-    destination: str | None
-    moved: bool
-    dry_run: bool
-    engine: str
-    detector: str
-    model_files: list[str]
-    model_sha256: list[str]
-    deepface_version: str
-    tool_version: str = __version__
-    notes: list[str] = field(default_factory=list)
-    move_id: str | None = None  # ties a move to its journal entry (cleaner.pipeline.journal)
-    gender_model: str | None = None  # builtin, deepface or a manifest's path; None: no gender analysed
-    age_model: str | None = None
-    decision_key: str | None = None  # the rules and models that decided (cleaner.pipeline.job.decision_key)
-
-
-def json_line(fields: dict[str, Any]) -> str:
-    """One JSON line, UTF-8 where it can be; a file name that is not valid UTF-8 is written with
-    ASCII escapes (``\\udce9``), which ``json.loads`` and ``os.fsencode`` turn back into its bytes."""
-    line = json.dumps(fields, ensure_ascii=False)
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError:
-        line = json.dumps(fields, ensure_ascii=True)
-    return line + "\n"
-
-
-def new_run_id() -> str:
-    return uuid.uuid4().hex[:12]
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def make_record(
-    item: Item,
-    outcome: Outcome,
-    identity: ModelIdentity,
-    run_id: str,
-    dry_run: bool,
-    move_id: str | None = None,
-    decision_key: str | None = None,
-) -> AuditRecord:
-    a, d = item.analysis, item.decision
-    return AuditRecord(
-        time=now(),
-        run_id=run_id,
-        root=str(item.root),
-        path=item.relpath,
-        size=a.size,
-        sha256=a.sha256,
-        status=a.status.value,
-        error=outcome.error or a.error,
-        width=a.width,
-        height=a.height,
-        faces=[asdict(f) for f in a.faces],
-        faces_considered=d.faces_considered,
-        cached=a.cached,
-        rule=d.rule,
-        action=d.action.value,
-        reason=d.reason,
-        uncertain=d.uncertain,
-        destination=str(outcome.destination) if outcome.destination else None,
-        moved=outcome.moved,
-        dry_run=dry_run,
-        engine=identity.engine,
-        detector=identity.detector,
-        model_files=list(identity.model_files),
-        model_sha256=list(identity.model_sha256),
-        deepface_version=identity.deepface_version,
-        gender_model=identity.gender_model,
-        age_model=identity.age_model,
-        notes=[*a.notes, *outcome.notes],
-        move_id=move_id,
-        decision_key=decision_key,
-    )
-
-
+from cleaner.records import AuditRecord
 
 
 class AuditLog:
-    """Append-only JSONL file in a private folder (cleaner.pipeline.state.folders), opened without following a link;
-    each write reaches the OS before it returns, and the disk too when asked (records of moves)."""
+    """Append-only JSONL file in a private folder (cleaner.pipeline.state.folders), opened without
+    following a link; each write reaches the OS before it returns, and the disk too when asked (the
+    records of moves)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -169,21 +65,11 @@ class AuditLog:
         self.close()
 
 
-_EMPTY: dict[str, Any] = dict(size=0, faces=[], faces_considered=0, cached=False, rule="", uncertain=False)
-_EMPTY.update(engine="", detector="", model_files=[], model_sha256=[], deepface_version="", notes=[])
-
-
-def record_of(fields: dict[str, Any]) -> AuditRecord:
-    """An AuditRecord from a record read back (log, journal): unknown fields dropped, missing ones empty."""
-    known = AuditRecord.__dataclass_fields__
-    return AuditRecord(**{**dict.fromkeys(known), **_EMPTY, **{k: v for k, v in fields.items() if k in known}})
-
-
 def move_ids(path: Path) -> set[str]:
     """The moves the audit log has a record of (recovery asks, after a crash)."""
     if not os.path.lexists(path):
         return set()
-    return {r["move_id"] for r in read(path) if isinstance(r.get("move_id"), str)}
+    return {r.move_id for r in read(path) if r.move_id is not None}
 
 
 # What a record's fields may hold; a line with another type in one of them is not one of our records.
@@ -202,11 +88,11 @@ def is_record(r: dict[str, Any]) -> bool:
     return all(isinstance(f, dict) for f in r.get("faces", [])) and all(isinstance(n, str) for n in r.get("notes", []))
 
 
-def read(path: Path, offset: int = 0) -> list[dict[str, Any]]:
+def read(path: Path, offset: int = 0) -> list[AuditRecord]:
     """All records of an audit log (from byte ``offset``); lines that are not records (a line torn by
     a power cut, damage, something else's JSON) are skipped, and the reader says how many."""
     objects, bad = read_objects(path, offset)
-    records = [r for r in objects if is_record(r)]
+    records = [AuditRecord.of(r) for r in objects if is_record(r)]
     one, many = "that is not a face-clean record", "that are not face-clean records"
     say_skipped(path, bad + len(objects) - len(records), f"{one} (torn or damaged)", f"{many} (torn or damaged)")
     return records

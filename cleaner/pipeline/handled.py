@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from cleaner.records import ImageAnalysis, Outcome, Status
+from cleaner.records import AuditRecord, ImageAnalysis, Outcome, Status
 
 log = logging.getLogger("face-clean")
 
@@ -24,6 +25,15 @@ class Handled(str, Enum):
     DEFERRED = "deferred"  # reads as cut off and was written to recently: not decided yet
     KNOWN = "known"  # these bytes were decided before under the same rules (touched, renamed)
     VANISHED = "vanished"  # gone before it could be read or moved: nothing to decide
+
+
+@dataclass(frozen=True)
+class Done:
+    """One file handed to the job, done with: what became of it, and its audit record if it got one."""
+
+    path: Path
+    handled: Handled
+    record: AuditRecord | None = None
 
 
 def vanished(analysis: ImageAnalysis) -> bool:

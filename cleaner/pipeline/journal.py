@@ -1,9 +1,10 @@
 """The move journal: a durable intent before every move, so a crash mid-move is repaired on start.
 
 A move is: ``begin`` (source, destination, sha256 and the audit record it will get; fsynced
-before the move starts), the move itself, its audit record, then ``end``.  A process killed
-anywhere in between (``kill -9``, a power cut) leaves a ``begin`` without an ``end``, and the
-next ``run`` or ``watch`` settles it before touching anything else:
+before the move starts), the move itself, its audit record, then ``end`` (cleaner.pipeline.mover
+keeps that order). A process killed anywhere in between (``kill -9``, a power cut) leaves a
+``begin`` without an ``end``, and the next ``run`` or ``watch`` recovers it before touching
+anything else (``finish``):
 
 - the destination holds the photo (sha256 verified) and the source is gone: the move is done;
   its audit record is written now if the crash came before it;
@@ -26,23 +27,22 @@ import os
 import re
 import stat
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cleaner.errors import JournalError, UnsafePath
-from cleaner.fs.jsonl import Appender, read_objects
-from cleaner.fs.move import hash_file, temp_name
+from cleaner.fs.hashing import hash_file
+from cleaner.fs.jsonl import Appender, json_line, read_objects
+from cleaner.fs.move import temp_name
 from cleaner.fs.safefs import PRIVATE, check_private, open_folder, same_file
 from cleaner.fs.signing import genuine, load_key, sign
-from cleaner.pipeline.audit import json_line
+from cleaner.records import AuditRecord
 
 log = logging.getLogger("face-clean")
 KEEP_BYTES = 1 << 20  # one move is in flight at a time; older lines are of no use
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-
-
+COMPLETED, ROLLED_BACK, KEPT_BOTH, MISSING = "completed", "rolled-back", "kept-both", "missing"
 
 
 @dataclass
@@ -50,27 +50,17 @@ class Unfinished:
     move_id: str
     src: Path
     sha256: str
-    record: dict[str, Any]
+    record: AuditRecord  # the record the move was to get
     candidates: list[Path] = field(default_factory=list)  # destinations tried, in order
 
 
 @dataclass(frozen=True)
-class Settled:
+class Recovered:
     """What recovery did with one unfinished move (for the log and the tests)."""
 
     src: Path
-    outcome: str  # completed | rolled-back | kept-both | missing
+    outcome: str  # COMPLETED | ROLLED_BACK | KEPT_BOTH | MISSING
     destination: Path | None = None
-
-
-def within(path: str | Path, folder: Path) -> bool:
-    """``path`` is ``folder`` or below it, both with links resolved."""
-    real, base = os.path.realpath(path), os.path.realpath(folder)
-    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
-
-
-def _inside(path: Path, folders: tuple[Path, ...]) -> bool:
-    return any(within(path.parent, f) for f in folders)
 
 
 def _file_hash(path: Path) -> tuple[os.stat_result, str] | None:
@@ -93,19 +83,20 @@ class MoveJournal:
         self._key: bytes | None = None
         self.in_flight: set[str] = set()  # begun here and not ended
 
-    def _open(self) -> Appender:
-        if self._log is None:
+    def _open(self) -> tuple[Appender, bytes]:
+        if self._log is None or self._key is None:
             with open_folder(self.path.parent, create=True, mode=PRIVATE) as folder:
                 check_private(folder, "the journal's folder")
-                self._key = load_key(folder, create=True)
-                self._log = Appender(folder, self.path.name)
-        return self._log
+                key = load_key(folder, create=True)
+                if key is None:  # (create=True makes one)
+                    raise UnsafePath(f"{self.path.parent}: no journal key")
+                self._key, self._log = key, Appender(folder, self.path.name)
+        return self._log, self._key
 
     def _write(self, entry: dict[str, Any], durable: bool) -> None:
         try:
-            journal = self._open()
-            assert self._key is not None
-            journal.write(json_line(sign(self._key, entry)), durable)
+            journal, key = self._open()
+            journal.write(json_line(sign(key, entry)), durable)
         except OSError as err:
             why = str(err) if isinstance(err, UnsafePath) else err.strerror
             raise JournalError(f"stopped: cannot write the move journal {self.path}: {why}; nothing was lost") from None
@@ -113,10 +104,10 @@ class MoveJournal:
     def new_id(self) -> str:
         return uuid.uuid4().hex[:16]
 
-    def begin(self, move_id: str, src: Path, dst: Path, sha256: str, record: dict[str, Any]) -> None:
+    def begin(self, move_id: str, src: Path, dst: Path, sha256: str, record: AuditRecord) -> None:
         """Durable before the move starts: after a crash, recovery knows what was under way."""
-        entry = {"op": "begin", "id": move_id, "src": str(src), "dst": str(dst), "sha256": sha256, "record": record}
-        self._write(entry, durable=True)
+        entry = {"op": "begin", "id": move_id, "src": str(src), "dst": str(dst), "sha256": sha256}
+        self._write({**entry, "record": vars(record)}, durable=True)
         self.in_flight.add(move_id)
 
     def end(self, move_id: str) -> None:
@@ -124,13 +115,9 @@ class MoveJournal:
         Nothing is unfinished then, so a journal grown past ``KEEP_BYTES`` starts afresh."""
         self._write({"op": "end", "id": move_id}, durable=False)
         self.in_flight.discard(move_id)
-        journal = self._open()
+        journal, _ = self._open()
         if journal.size > KEEP_BYTES:
             journal.truncate()
-
-    def intent(self, move_id: str, src: Path, sha256: str, record: dict[str, Any]) -> Callable[[Path], None]:
-        """The hook ``move_file`` calls with each destination name just before it places the file there."""
-        return lambda dst: self.begin(move_id, src, dst, sha256, record)
 
     def close(self) -> None:
         if self._log is not None:
@@ -153,7 +140,8 @@ class MoveJournal:
             if not genuine(key, e):
                 bad += 1
             elif e.get("op") == "begin" and _begin(e):
-                m = moves.setdefault(e["id"], Unfinished(e["id"], Path(e["src"]), e["sha256"], e["record"]))
+                record = AuditRecord.of(e["record"])
+                m = moves.setdefault(e["id"], Unfinished(e["id"], Path(e["src"]), e["sha256"], record))
                 m.candidates.append(Path(e["dst"]))
             elif e.get("op") == "end":
                 moves.pop(str(e.get("id")), None)
@@ -162,72 +150,44 @@ class MoveJournal:
             log.warning("%s: ignored %d line%s %s", self.path, bad, "s" * (bad != 1), why)
         return list(moves.values())
 
-    def recover(
-        self,
-        write_record: Callable[[dict[str, Any]], None],
-        recorded: Callable[[], set[str]],
-        sources: Path,
-        destinations: tuple[Path, ...],
-        own: tuple[Path, ...] = (),
-    ) -> list[Settled]:
-        """Settle every unfinished move; ``write_record`` appends an audit record, ``recorded``
-        gives the move ids the audit log already has.  Then empty the journal.  An entry whose
-        source is not under ``sources`` (or is one of face-clean's ``own`` files) or whose destinations
-        are not under ``destinations`` is refused: recovery never touches anything else."""
-        pending = self.unfinished()
-        settled: list[Settled] = []
-        if pending:
-            have = recorded()
-            for m in pending:
-                mine = any(within(m.src, o) for o in own)
-                if mine or not _inside(m.src, (sources,)) or not all(_inside(d, destinations) for d in m.candidates):
-                    log.error("refused a move journal entry outside the folder and quarantine: %s", m.src)
-                    self.end(m.move_id)
-                    continue
-                s = self.settle(m)
-                settled.append(s)
-                if s.outcome == "completed" and m.move_id not in have:
-                    notes = [*m.record.get("notes", []), "move completed by recovery after an interruption"]
-                    write_record({**m.record, "destination": str(s.destination), "moved": True, "notes": notes})
-                log.warning("recovered an interrupted move of %s: %s", m.src, s.outcome)
-                self.end(m.move_id)
+    def empty(self) -> None:
+        """Start afresh: everything in the journal is recovered now (or was never ours)."""
         if os.path.lexists(self.path):
             try:
-                self._open().truncate()  # everything in it is settled now (or was never ours)
+                self._open()[0].truncate()
             except OSError as err:
                 raise JournalError(f"cannot empty the move journal {self.path}: {err}") from None
         self.close()
-        return settled
 
-    def remove_if_empty(self, settled: bool) -> None:
+    def remove_if_empty(self, recovered: bool) -> None:
         """Remove the journal when nothing in it is unfinished (restore's, which is rarely needed):
-        ``settled`` says recovery ended whatever it held, else it is read again to know."""
+        ``recovered`` says recovery ended whatever it held, else it is read again to know."""
         self.close()
         try:
             with open_folder(self.path.parent) as folder:
-                if not self.in_flight and (settled or not self.unfinished()):
+                if not self.in_flight and (recovered or not self.unfinished()):
                     folder.unlink(self.path.name)
         except FileNotFoundError:
             pass
 
-    def settle(self, m: Unfinished) -> Settled:
-        """Complete or roll back one unfinished move (also used by cleaner.pipeline.restore.restorer)."""
+    def finish(self, m: Unfinished) -> Recovered:
+        """Complete or roll back one unfinished move, whatever the crash left of it."""
         for dst in m.candidates:
             _remove_partial(dst.parent, temp_name(dst.name, m.move_id))
         placed = next((d for d in reversed(m.candidates) if (_file_hash(d) or (None, ""))[1] == m.sha256), None)
         src = _file_hash(m.src)
         src_here = src is not None or os.path.lexists(m.src)
         if placed is None:
-            return Settled(m.src, "rolled-back" if src_here else "missing")
+            return Recovered(m.src, ROLLED_BACK if src_here else MISSING)
         if not src_here:
-            return Settled(m.src, "completed", placed)
+            return Recovered(m.src, COMPLETED, placed)
         here = _file_hash(placed)
         if src is not None and here is not None and (same_file(src[0], here[0]) or src[1] == m.sha256):
             with open_folder(m.src.parent) as folder:
                 if same_file(src[0], folder.lstat(m.src.name)):
                     folder.unlink(m.src.name)  # a name of the photo, which is in place at its destination
-                    return Settled(m.src, "completed", placed)
-        return Settled(m.src, "kept-both", placed)  # the source was rewritten since: keep both
+                    return Recovered(m.src, COMPLETED, placed)
+        return Recovered(m.src, KEPT_BOTH, placed)  # the source was rewritten since: keep both
 
 
 def _remove_partial(folder_path: Path, name: str) -> None:

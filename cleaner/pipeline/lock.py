@@ -58,8 +58,6 @@ WAIT = "wait for it to finish or stop it"
 RETRIES = 50  # fresh starts after a holder's release raced our open; each takes another release
 
 
-
-
 def lock_file_for(folder: Path, root: Path) -> Path:
     """The photo folder's lock sits in its state folder, which every process on it knows, whatever its
     --audit-log; the state folder is locked by the same file, even as another folder's --audit-log place."""

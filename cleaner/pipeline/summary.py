@@ -45,23 +45,22 @@ class Summary:
         """Files that could not be processed as asked: they make the exit code 1."""
         return self.unreadable + self.errors + self.move_failures
 
-    def render(self, dry_run: bool) -> str:
-        rate = self.seen / self.seconds if self.seconds > 0 else 0.0
-        verb = "would be " if dry_run else ""
+    @property
+    def analysed_now(self) -> int:
+        return self.seen - self.cached
 
-        def by_reason(c: Counter[str]) -> str:
-            inner = ", ".join(f"{k} {v}" for k, v in sorted(c.items()))
-            return f"{sum(c.values())}" + (f" ({inner})" if inner else "")
+    @property
+    def images_per_s(self) -> float:
+        return self.seen / self.seconds if self.seconds > 0 else 0.0
 
-        lines = [
-            f"{'Interrupted after' if self.interrupted else 'Done:'} {self.seen} files in {self.seconds:.1f} s "
-            f"({rate:.2f} images/s)",
-            f"  kept: {self.kept}",
-            f"  {verb}quarantined: {by_reason(self.quarantined)}",
-            f"  {verb}sent to review: {by_reason(self.review)}",
-            f"  unreadable: {self.unreadable}   skipped: {self.skipped}   errors: {self.errors}"
-            f"   failed moves: {self.move_failures}",
-            f"  analysed now: {self.seen - self.cached}   from cache: {self.cached}"
-            f"   already decided: {self.unchanged}",
-        ]
-        return "\n".join(lines)
+    def counts(self) -> dict[str, int]:
+        """The counters ``watch`` logs and writes to its heartbeat."""
+        return {
+            "decided": self.seen,
+            "kept": self.kept,
+            "quarantined": sum(self.quarantined.values()),
+            "review": sum(self.review.values()),
+            "unreadable": self.unreadable,
+            "errors": self.errors,
+            "failed_moves": self.move_failures,
+        }

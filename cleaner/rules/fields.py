@@ -15,8 +15,6 @@ from cleaner.rules.model import Range
 _REASON = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-
-
 class Fields:
     """Reads typed values out of one YAML mapping, naming the place on every error."""
 

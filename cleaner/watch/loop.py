@@ -1,12 +1,13 @@
-"""``face-clean watch``: catch up on what arrived while it was down, then follow the folder.
+"""``face-clean watch``'s loop: catch up on what arrived while it was down, then follow the folder.
 
 One main loop owns everything: it drains the observer's events into ``Pending``, hands the
-files that settled to the same ``Job`` as ``run`` (same rules, quarantine, audit log and state
-database), tries again the files that wait in a ``RetryQueue`` (cut off while still being
-written, or whose move failed), touches the heartbeat and logs a summary now and then.
+files that are complete to the same ``Job`` as ``run`` (same rules, quarantine, audit log and
+state database), tries again the files that wait in a ``RetryQueue`` (cut off while still being
+written, or whose move failed), touches the heartbeat and reports its counters now and then.
 SIGTERM and SIGINT stop it between two files; the state database then knows every decided
 file, so a restart repeats nothing and misses nothing.  A watched folder that goes away
-stops it with ``FolderGone``.
+stops it with ``FolderGone``. What it uses is opened and closed by its caller
+(cleaner.watch.service, through cleaner.pipeline.session).
 """
 
 from __future__ import annotations
@@ -19,15 +20,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from cleaner.fs.names import shown
-from cleaner.pipeline.audit import AuditRecord
-from cleaner.pipeline.handled import Handled
-from cleaner.pipeline.job import Job, stop_on_signals
+from cleaner.fs.safefs import fingerprint
+from cleaner.pipeline.handled import Done, Handled
+from cleaner.pipeline.job import Job
+from cleaner.pipeline.output import Quiet, WatchOutput
 from cleaner.pipeline.scan import matcher, scan
+from cleaner.pipeline.signals import stop_on_signals
 from cleaner.records import ImageAnalysis
 from cleaner.watch import events as watch
 from cleaner.watch.heartbeat import Heartbeat
-from cleaner.watch.pending import Pending, fingerprint
+from cleaner.watch.pending import Pending
 from cleaner.watch.retry import INCOMPLETE_FACTOR, MOVE_RETRY_FIRST, MOVE_RETRY_MAX, RetryQueue, reads_cut_off
 from cleaner.watch.root_guard import RootGuard
 
@@ -44,9 +46,12 @@ class WatchOptions:
     recursive: bool = True
 
 
-class Daemon:
-    def __init__(self, job: Job, options: WatchOptions, guard: RootGuard | None = None) -> None:
+class Watcher:
+    def __init__(
+        self, job: Job, options: WatchOptions, guard: RootGuard | None = None, output: WatchOutput | None = None
+    ) -> None:
         self.job, self.options = job, options
+        self.output: WatchOutput = output or Quiet()
         self.layout = job.layout
         self.pending = Pending(options.settle)
         self.incomplete = RetryQueue(options.settle, options.settle * INCOMPLETE_FACTOR)
@@ -62,7 +67,6 @@ class Daemon:
         self._summary_at = self._rescan_at = 0.0
         self._handled: set[Path] = set()
         job.defer = self._defer
-        self._on_record, job.on_record = job.on_record, self._record
 
     # -- the loop ------------------------------------------------------------------------
     def run(self) -> None:
@@ -98,12 +102,11 @@ class Daemon:
         gone = self.guard.gone() is not None
         if not gone:
             self.job.state.commit()
-        self.job.journal.close()
         self.heartbeat.beat({"stopped": True, "reason": reason, **self._count_dict()}, force=True, quiet=gone)
         self.heartbeat.close()
         if self._own_guard:
             self.guard.close()
-        log.info("stopped: %s", self._counts())
+        self.output.counts(self._count_dict(), stopped=True)
 
     def _start_observer(self) -> watch.BaseObserver:
         polling = self.options.polling
@@ -185,7 +188,8 @@ class Daemon:
         todo = sorted(set(todo) | retries)
         if todo:
             self._handled.clear()
-            self.job.process(todo, self._after_file)
+            for done in self.job.decide_each(todo):
+                self._after_file(done)
             for path in retries - self._handled:  # not reached: stopped in between
                 (self.failed if path in self.failed else self.incomplete).put_off(path, None, now)
         self._heartbeat()
@@ -209,22 +213,19 @@ class Daemon:
         self.incomplete.put_off(path, bytes_now, now, latest=now + limit - quiet)
         return True
 
-    def _after_file(self, path: Path, handled: Handled) -> None:
+    def _after_file(self, done: Done) -> None:
         """Commit at once (cheap with SQLite's WAL): even after kill -9, a restart knows this file is done."""
         self.job.state.commit()
+        path = done.path
         self._handled.add(path)
-        if handled is Handled.MOVE_FAILED:
+        if done.record is not None and done.record.failed_move:
+            self.last_move_error = done.record.error
+        if done.handled is Handled.MOVE_FAILED:
             self.failed.put_off(path, fingerprint(path), time.monotonic())
-        elif handled is not Handled.DEFERRED:
+        elif done.handled is not Handled.DEFERRED:
             self.failed.done(path)
             self.incomplete.done(path)
         self._heartbeat()
-
-    def _record(self, record: AuditRecord) -> None:
-        if move_failed(record):
-            self.last_move_error = record.error
-        if self._on_record is not None:
-            self._on_record(record)
 
     def _periodic(self) -> None:
         now = time.monotonic()
@@ -234,26 +235,13 @@ class Daemon:
             self._catch_up()
         if self.options.summary_every and now >= self._summary_at:
             self._summary_at = now + self.options.summary_every
-            log.info("summary: %s", self._counts(), extra={"event": "summary", "counts": self._count_dict()})
+            self.output.counts(self._count_dict(), stopped=False)
 
     # -- health --------------------------------------------------------------------------
     def _count_dict(self) -> dict[str, int]:
-        s = self.job.summary
-        return {
-            "decided": s.seen,
-            "kept": s.kept,
-            "quarantined": sum(s.quarantined.values()),
-            "review": sum(s.review.values()),
-            "unreadable": s.unreadable,
-            "errors": s.errors,
-            "failed_moves": s.move_failures,
-            "failing_moves": len(self.failed),
-            "waiting_incomplete": len(self.incomplete),
-            "pending": len(self.pending),
-        }
-
-    def _counts(self) -> str:
-        return ", ".join(f"{k} {v}" for k, v in self._count_dict().items())
+        """The job's counters, and what waits here."""
+        waiting = {"failing_moves": len(self.failed), "waiting_incomplete": len(self.incomplete)}
+        return {**self.job.summary.counts(), **waiting, "pending": len(self.pending)}
 
     def _heartbeat(self) -> None:
         """Rewritten (at most every 10 s) after each file and each idle turn of the loop, so a stale one
@@ -268,20 +256,3 @@ def _is_folder(path: Path) -> bool:
         return stat.S_ISDIR(os.lstat(path).st_mode)
     except OSError:
         return False
-
-
-def move_failed(record: AuditRecord) -> bool:
-    return bool(record.error) and record.action != "keep" and not record.moved and not record.dry_run
-
-
-def log_decision(record: AuditRecord) -> None:
-    text = f"{record.path}: {record.action}" + (f" ({record.reason})" if record.reason else "")
-    if record.error:
-        text += f" - {record.error}"
-    fields = {"event": "decision", "path": record.path, "action": record.action, "reason": record.reason}
-    fields.update(moved=record.moved, destination=record.destination, status=record.status, error=record.error)
-    # names are anyone's: no escape sequence reaches a terminal
-    if move_failed(record):  # once per file and failure: the retries are quiet until one succeeds
-        log.warning(shown(text) + "; will try again", extra=fields)
-    else:
-        log.info(shown(text), extra=fields)

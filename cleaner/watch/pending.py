@@ -1,4 +1,5 @@
-"""When is a file that is being written complete?  The daemon must never analyse half a photo.
+"""Uploads in progress: when is a file that is being written complete?  The watcher must never
+analyse half a photo.
 
 Evidence, best first: nobody holds the file open for writing (inotify's open and close
 events), a close-after-write ended its last activity, and its size and mtime have stayed the
@@ -14,6 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cleaner.fs.safefs import fingerprint
+
 CLOSE_DEBOUNCE = 0.3  # seconds after a close-after-write before the file is taken
 STUCK_OPEN_FACTOR = 15
 
@@ -25,14 +28,6 @@ class Activity:
     stable_since: float
     writers: int = 0  # opens minus closes seen (inotify only); a hint, inotify may merge events
     closed: bool = False  # the last activity was a close-after-write (or a rename into place)
-
-
-def fingerprint(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path, follow_symlinks=False)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns
 
 
 class Pending:

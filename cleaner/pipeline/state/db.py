@@ -22,9 +22,9 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from cleaner.errors import StateError
+from cleaner.fs.safefs import fingerprint
 from cleaner.pipeline.state.connect import connect
 from cleaner.pipeline.state.decided import DECIDED_SCHEMA, Decided, migrate
-from cleaner.pipeline.state.decided import fingerprint as _fingerprint
 from cleaner.pipeline.state.decided import path_key as _key
 from cleaner.records import Box, Face, ImageAnalysis, Status
 
@@ -81,8 +81,6 @@ def _sane(f: Face) -> bool:
 
 def _marks(keys: list[str]) -> str:
     return ",".join("?" * len(keys))
-
-
 
 
 T = TypeVar("T")
@@ -206,7 +204,7 @@ class StateDB(Decided):
         if row is None:
             return None
         size, mtime_ns, sha256, result = row
-        if _fingerprint(path) != (size, mtime_ns):  # now, not when the chunk was queried: the run may be slow
+        if fingerprint(path) != (size, mtime_ns):  # now, not when the chunk was queried: the run may be slow
             return None
         analysis = _from_json(result, path, size, sha256, mtime_ns) if isinstance(sha256, str) else None
         if analysis is not None:

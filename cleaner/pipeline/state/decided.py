@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cleaner.fs.safefs import fingerprint
 from cleaner.records import ImageAnalysis, Status
 
 DECIDED_SCHEMA = """
@@ -121,11 +122,3 @@ def path_key(path: Path) -> str:
     except UnicodeEncodeError:
         return os.fsencode(text).decode("utf-8", "backslashreplace")
     return text
-
-
-def fingerprint(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns

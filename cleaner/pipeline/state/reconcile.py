@@ -11,18 +11,15 @@ recorded bytes, gets its row back.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
-import stat
 from pathlib import Path
-from typing import Any
 
-from cleaner.fs.safefs import open_folder
+from cleaner.fs.hashing import hash_file
 from cleaner.pipeline import audit
 from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.state.decided import LogPosition
-from cleaner.records import ImageAnalysis, Status
+from cleaner.records import Action, AuditRecord, ImageAnalysis, Status
 
 log = logging.getLogger("face-clean")
 
@@ -52,32 +49,20 @@ def reconcile(state: StateDB, log_path: Path, root: Path, decision_key: str) -> 
     return restored
 
 
-def _still_there(record: dict[str, Any], root: Path, decision_key: str) -> ImageAnalysis | None:
+def _still_there(record: AuditRecord, root: Path, decision_key: str) -> ImageAnalysis | None:
     """The file the record decided, if it would have got a row and is unchanged since."""
-    if record.get("decision_key") != decision_key or record.get("root") != str(root) or record.get("moved"):
+    if record.decision_key != decision_key or record.root != str(root) or record.moved:
         return None
-    if record.get("action") != "keep" and not record.get("dry_run"):
+    if record.action != Action.KEEP.value and not record.dry_run:
         return None  # a move that failed: the file was not decided
-    sha, path = record.get("sha256"), root / str(record.get("path"))
-    if sha is None:
+    if record.sha256 is None:
         return None
+    path = root / record.path
     try:
-        with open_folder(path.parent, root) as folder:  # never through a link below the photo folder
-            fd = folder.open_file(path.name, os.O_RDONLY)
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or st.st_size != record.get("size") or _sha256(fd) != sha:
-                return None
-        finally:
-            os.close(fd)
-        status = Status(record.get("status"))
+        st, sha = hash_file(path, root)  # never through a link below the photo folder
+        status = Status(record.status)
     except (OSError, ValueError):
         return None
+    if st.st_size != record.size or sha != record.sha256:
+        return None
     return ImageAnalysis(path, st.st_size, sha, status, mtime_ns=st.st_mtime_ns)
-
-
-def _sha256(fd: int) -> str:
-    digest = hashlib.sha256()
-    while chunk := os.read(fd, 1 << 20):
-        digest.update(chunk)
-    return digest.hexdigest()
