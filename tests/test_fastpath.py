@@ -12,6 +12,7 @@ from PIL import Image
 
 from cleaner.analysis.batch import BatchAnalyzer
 from cleaner.analysis.face_analyzer import FaceAnalyzer
+from cleaner.analysis.plain import analyze_plain
 from cleaner.rules import loading as rules
 from cleaner.rules.deciding import decide
 
@@ -60,7 +61,7 @@ def test_fast_path_makes_the_same_decisions_as_deepface_analyze(varied: list[Pat
     analyzer = FaceAnalyzer(
         "onnx", "opencv", frozenset({"gender", "age"}), gender_model="deepface", age_model="deepface"
     )
-    plain = [analyzer.analyze(p) for p in varied]
+    plain = [analyze_plain(analyzer, p) for p in varied]
     big = [a for a in plain if a.width and max(a.width, a.height) > 800]
     assert len(big) == 5  # the fast path really does detect on downscaled copies here
     fast = list(BatchAnalyzer(analyzer, batch_faces=3).analyze_many(varied))

@@ -125,7 +125,7 @@ class BatchAnalyzer:
         width, height = drafted.full_size
         scale = min(1.0, self.detect_size / max(width, height)) if self.detect_size else 1.0
         target = (max(1, round(width * scale)), max(1, round(height * scale)))
-        small = drafted.bgr
+        small: Any = drafted.bgr
         if (small.shape[1], small.shape[0]) != target:
             small = cv2.resize(small, target, interpolation=cv2.INTER_AREA)
         prepared = Prepared(analysis)
@@ -195,15 +195,15 @@ class BatchAnalyzer:
                     except Exception as err:
                         log.debug("analysis of %s failed", t.analysis.path, exc_info=True)
                         predictions[id(t)] = f"analysis failed: {type(err).__name__}: {err}"
-        for t in taken:
-            if isinstance(t, ImageAnalysis):
-                yield t
-            elif not t.crops:  # no face, unreadable, or found in the cache: complete as it is
-                yield t.analysis
-            elif isinstance(predictions[id(t)], str):
-                yield replace(t.analysis, status=Status.ERROR, error=predictions[id(t)])
+        for item in taken:
+            if isinstance(item, ImageAnalysis):
+                yield item
+            elif not item.crops:  # no face, unreadable, or found in the cache: complete as it is
+                yield item.analysis
+            elif isinstance(predictions[id(item)], str):
+                yield replace(item.analysis, status=Status.ERROR, error=predictions[id(item)])
             else:
-                yield replace(t.analysis, faces=tuple(predictions[id(t)]))
+                yield replace(item.analysis, faces=tuple(predictions[id(item)]))
 
     def _predict(self, prepared: list[Prepared]) -> dict[int, list[Face]]:
         """Every face of these images through each classifier in one batch; faces by image."""

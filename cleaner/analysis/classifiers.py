@@ -38,6 +38,7 @@ class Classifier(Protocol):
     def load(self) -> None: ...
     def prepare(self, view: FaceView) -> Any: ...  # None: no usable crop
     def predict(self, batch: Any) -> Any: ...
+    def check(self) -> None: ...  # run once on a blank input: the model answers sensibly
 
 
 _aligners: dict[Path, face_crops.Aligner] = {}

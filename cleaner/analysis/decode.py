@@ -139,8 +139,9 @@ def _decode(data: bytes, max_pixels: int, draft_to: int | None, budget: int) -> 
         raise Unreadable(too_big) from None
     except Exception as err:
         raise Unreadable(f"truncated or corrupt {fmt}: {err}") from None
-    if getattr(img, "n_frames", 1) > 1:
-        notes.append(f"first of {img.n_frames} frames analysed")
+    frames = int(getattr(img, "n_frames", 1))
+    if frames > 1:
+        notes.append(f"first of {frames} frames analysed")
     loaded = img.size
     try:
         ImageOps.exif_transpose(img, in_place=True)

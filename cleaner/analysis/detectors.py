@@ -1,28 +1,21 @@
-"""What each of DeepFace's face detectors needs, checked before any photo is touched, and the
-guard that keeps a run from downloading anything.
+"""What each of DeepFace's face detectors needs, checked before any photo is touched.
 
 DeepFace builds a detector on first use and downloads whatever weight file is missing, and some
 detectors need a Python package DeepFace does not install: without these checks a run would
 fail on every photo (or try, for each one, to download from the internet).  face-clean checks
-each detector's packages and files up front (exit code 3, naming the pip package or the file),
-and during a run DeepFace's download function is replaced by one that only *finds* files: in
-the weights folder, or among the files face-clean ships (cleaner.analysis.builtin_models).  Downloading
-is for ``face-clean models fetch`` alone.
+each detector's packages and files up front (exit code 3, naming the pip package or the file);
+during a run nothing is downloaded (cleaner.analysis.downloads).
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from cleaner.analysis import weights
 from cleaner.analysis.weights import WeightFile
-from cleaner.errors import MissingPackage, MissingWeights
+from cleaner.errors import MissingPackage
 
 _CV2 = ("cv2", "opencv-contrib-python-headless")
 _TENSORFLOW = ("tensorflow", "tensorflow")
@@ -100,51 +93,3 @@ def check(detector: str, engine: str) -> list[WeightFile]:
     needed = files(detector, engine)
     weights.ensure_present(needed)
     return needed
-
-
-def _finder(file_name: str, source_url: Any = (), compress_type: Any = None, **_: Any) -> str:
-    """Stands in for DeepFace's and retina-face's download functions during a run."""
-    path = weights.locate(file_name)
-    if path is None:
-        urls = (source_url,) if isinstance(source_url, str) else tuple(source_url or ())
-        raise MissingWeights(weights.missing_message([WeightFile("model", file_name, urls or ("(unknown)",))]))
-    return str(path)
-
-
-def _finder_retinaface(file_name: str, source_urls: Any = ()) -> str:
-    return _finder(file_name, source_urls)
-
-
-_GUARDED = (
-    ("deepface.commons.weight_utils", _finder),
-    ("retinaface.commons.weight_utils", _finder_retinaface),
-)
-_ORIGINALS: dict[str, Callable[..., str]] = {}
-
-
-def forbid_downloads() -> None:
-    """From now on in this process, DeepFace and retina-face find weight files, never download them."""
-    for module_name, finder in _GUARDED:
-        if module_name.startswith("retinaface") and importlib.util.find_spec("retinaface") is None:
-            continue
-        weights._defer_download_imports()
-        module = importlib.import_module(module_name)
-        current = module.download_weights_if_necessary
-        if current is not finder:
-            _ORIGINALS.setdefault(module_name, current)
-            module.download_weights_if_necessary = finder
-
-
-@contextmanager
-def downloads_allowed() -> Iterator[None]:
-    """``models fetch``: DeepFace's own download code, whatever a run in this process did."""
-    saved = {}
-    for module_name, original in _ORIGINALS.items():
-        module = sys.modules[module_name]
-        saved[module_name] = module.download_weights_if_necessary
-        module.download_weights_if_necessary = original
-    try:
-        yield
-    finally:
-        for module_name, current in saved.items():
-            sys.modules[module_name].download_weights_if_necessary = current

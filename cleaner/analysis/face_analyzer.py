@@ -6,8 +6,8 @@ damaged), and ``load()`` loads every model and runs it once on a blank input, so
 damaged model stops the run before any photo is touched.  Face detection is DeepFace's (its
 detector backends); gender and age come from the classifiers the rules choose
 (cleaner.analysis.classifiers: the built-in models, DeepFace's own, or a manifest's ONNX file).
-``analyze()`` is the plain path (one ``DeepFace.analyze`` per image, DeepFace's models only);
-cleaner.analysis.batch is the fast path every command uses.
+cleaner.analysis.batch is the fast path every command uses; cleaner.analysis.plain the plain one
+(one ``DeepFace.analyze`` per image), kept to compare with.
 """
 
 from __future__ import annotations
@@ -15,19 +15,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from cleaner.analysis import classifiers, file_check, weights
+from cleaner.analysis import classifiers, downloads, file_check, weights
 from cleaner.analysis import detectors as needs
 from cleaner.analysis import engine as engine_mod
 from cleaner.analysis.builtin_models import BUILTIN, YUNET_THRESHOLD_ENV, use_yunet_threshold
 from cleaner.analysis.classifiers import Classifier, DeepFaceClassifier
 from cleaner.analysis.decode import Decoded, OverBudget, Unreadable, decode
 from cleaner.analysis.protocol import ModelIdentity
-from cleaner.analysis.reading import FileBytes, read_file
+from cleaner.analysis.reading import FileBytes
 from cleaner.errors import DamagedModel, ManifestError, MissingWeights, ModelError, UnknownDetector
 from cleaner.fs.hashing import sha256_file
-from cleaner.records import Box, Face, ImageAnalysis, Status
+from cleaner.records import ImageAnalysis, Status
 
 
 def detectors() -> list[str]:
@@ -62,7 +61,7 @@ class FaceAnalyzer:
 
         check_detector(detector)
         settings = (f"{YUNET_THRESHOLD_ENV}={use_yunet_threshold()}",) if detector == "yunet" else ()
-        needs.forbid_downloads()  # a run finds weight files; only `models fetch` downloads
+        downloads.forbid_downloads()  # a run finds weight files; only `models fetch` downloads
         self.attributes = frozenset(attributes)
         self.detector = detector
         self.max_pixels = max_pixels
@@ -72,7 +71,7 @@ class FaceAnalyzer:
         weights.ensure_present(
             [f for c in self.classifiers.values() if isinstance(c, DeepFaceClassifier) for f in c.weight_files()]
         )
-        files = [(f.path, None) for f in self._detector_files]
+        files: list[tuple[Path, str | None]] = [(f.path, None) for f in self._detector_files]
         files += [f for c in self.classifiers.values() for f in c.files()]
         files = list(dict.fromkeys(files))  # the landmark model once, when two models share it
         absent = [path for path, _ in files if not path.is_file()]
@@ -156,53 +155,3 @@ class FaceAnalyzer:
             return replace(base, status=Status.UNREADABLE, error=str(err)), None
         width, height = image.full_size
         return replace(base, width=width, height=height, notes=image.notes), image
-
-    def analyze(self, path: Path) -> ImageAnalysis:
-        """The plain path: one ``DeepFace.analyze`` per image.  Never raises for a bad file.
-        DeepFace.analyze knows only DeepFace's models: with others, the fast path on one file."""
-        if not all(isinstance(c, DeepFaceClassifier) for c in self.classifiers.values()):
-            from cleaner.analysis.batch import BatchAnalyzer
-
-            return next(iter(BatchAnalyzer(self).analyze_many([path])))
-        f = read_file(path)
-        if isinstance(f, ImageAnalysis):
-            return f
-        analysis, image = self.decode(f)
-        if image is None:
-            return analysis
-        bgr = image.bgr
-        try:
-            return replace(analysis, faces=self._faces(bgr))
-        except Exception as err:  # a model failing on one image must not stop the run
-            return replace(analysis, status=Status.ERROR, error=f"analysis failed: {type(err).__name__}: {err}")
-
-    def _faces(self, bgr: Any) -> tuple[Face, ...]:
-        from deepface import DeepFace
-        from deepface.modules.exceptions import FaceNotDetected
-
-        try:
-            if self.attributes:
-                results = DeepFace.analyze(
-                    bgr,
-                    actions=sorted(self.attributes),
-                    detector_backend=self.detector,
-                    enforce_detection=True,
-                    silent=True,
-                )
-            else:
-                results = DeepFace.extract_faces(bgr, detector_backend=self.detector, enforce_detection=True)
-        except FaceNotDetected:
-            return ()
-        return tuple(_face(r) for r in results)
-
-
-def _face(result: dict[str, Any]) -> Face:
-    region = result.get("region") or result.get("facial_area") or {}
-    gender = result.get("gender")
-    return Face(
-        box=Box(int(region["x"]), int(region["y"]), int(region["w"]), int(region["h"])),
-        detector_confidence=float(result.get("face_confidence", result.get("confidence", 0.0))),
-        gender={str(k): float(v) / 100.0 for k, v in gender.items()} if gender else None,
-        dominant_gender=str(result["dominant_gender"]) if "dominant_gender" in result else None,
-        age=float(result["age"]) if "age" in result else None,
-    )

@@ -40,7 +40,7 @@ from typing import Any
 import yaml
 
 from cleaner.errors import ManifestError
-from cleaner.rules.fields import Fields, read_text
+from cleaner.fs.yaml_fields import Fields, read_text
 
 TASKS = ("gender", "age")
 GENDER_ALIASES = {"man": "Man", "male": "Man", "m": "Man", "woman": "Woman", "female": "Woman", "f": "Woman"}
@@ -112,7 +112,7 @@ def _triple(f: Fields, key: str, default: float) -> tuple[float, float, float]:
 def _input(data: Any, where: str) -> InputSpec:
     f = Fields(data, where, {"layout", "size", "colour", "color", "scale", "mean", "std", "batch"}, ManifestError)
     size = f.data.get("size")
-    sizes = size if isinstance(size, list) else [size]
+    sizes: list[Any] = size if isinstance(size, list) else [size]
     if len(sizes) == 1:
         sizes = sizes * 2
     if len(sizes) != 2 or any(isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= 4096 for s in sizes):
@@ -125,8 +125,8 @@ def _input(data: Any, where: str) -> InputSpec:
         raise ManifestError(f"{where}: field 'colour': expected RGB or BGR, got {colour!r}")
     return InputSpec(
         layout=f.choice("layout", ("NCHW", "NHWC"), "NCHW"),
-        height=sizes[0],
-        width=sizes[1],
+        height=int(sizes[0]),
+        width=int(sizes[1]),
         colour=colour,
         scale=f.number("scale", 1.0, 1e-9, 1e9),
         mean=_triple(f, "mean", 0.0),

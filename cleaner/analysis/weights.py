@@ -75,7 +75,7 @@ class _LoadedOnFirstUse(types.ModuleType):
         return getattr(importlib.import_module(self.__name__), attr)
 
 
-def _defer_download_imports() -> None:
+def defer_download_imports() -> None:
     """deepface's weight_utils imports gdown and requests (1.2 s here) only to download; a run
     that downloads nothing should not pay for them."""
     for name in ("gdown", "requests"):
@@ -85,7 +85,7 @@ def _defer_download_imports() -> None:
 
 def files_for(task: str, model_name: str) -> list[WeightFile]:
     """Mirror deepface's download_all_models_in_one_shot naming for one model."""
-    _defer_download_imports()
+    defer_download_imports()
     from deepface.commons import backend_utils, weight_utils
     from deepface.modules import modeling
 
@@ -132,20 +132,3 @@ def ensure_present(files: list[WeightFile]) -> None:
     absent = [f for f in files if not f.present]
     if absent:
         raise MissingWeights(missing_message(absent))
-
-
-def fetch(files: list[WeightFile]) -> list[Path]:
-    """Download what is absent through deepface's own download code."""
-    from deepface.commons import folder_utils, weight_utils
-
-    from cleaner.analysis.detectors import downloads_allowed
-
-    folder_utils.initialize_folder()
-    done = []
-    with downloads_allowed():
-        for f in files:
-            path = weight_utils.download_weights_if_necessary(
-                file_name=f.file_name, source_url=list(f.urls), compress_type=f.compress
-            )
-            done.append(Path(path))
-    return done

@@ -105,10 +105,7 @@ def eval_command(
     _writable(json_path, "--json")
     if markdown and len(combos) == 1:
         fail("--markdown prints the comparison of several detectors or models: name them with commas", EXIT_USAGE)
-    try:
-        labels = labels_mod.load(labels_path, fmt, path_column, label_column, combos[0].exclude)
-    except labels_mod.LabelError as err:
-        fail(str(err), EXIT_USAGE)
+    labels = labels_mod.load(labels_path, fmt, path_column, label_column, combos[0].exclude)  # LabelError: exit 2
     cache = None if no_cache else (state_db or labels.root / STATE_DIR / STATE_DB)
     runs = []
     for rs in combos:

@@ -59,7 +59,7 @@ def status(**options: Any) -> None:
 def fetch(**options: Any) -> None:
     """Download the model files the rules need that are missing or damaged (through DeepFace's
     own download code); the built-in models come with face-clean and need no download."""
-    from cleaner.analysis import weights
+    from cleaner.analysis import downloads, weights
 
     found, packages = _needed(**options)
     if packages:
@@ -78,9 +78,9 @@ def fetch(**options: Any) -> None:
             aside = n.path.with_name(n.path.name + ".damaged")
             n.path.replace(aside)
             click.echo(f"moved the damaged {n.path} to {aside}")
-    files = [n.download for n in todo]
+    files = [n.download for n in todo if n.download is not None]  # (cannot: refused above)
     try:
-        for path in weights.fetch(files):
+        for path in downloads.fetch(files):
             click.echo(f"fetched {path}")
     except Exception as err:
         cause = f" ({err.__cause__})" if err.__cause__ else ""

@@ -18,8 +18,7 @@ import click
 from cleaner.fs.names import shown
 from cleaner.paths import Layout
 from cleaner.pipeline.handled import Done
-from cleaner.pipeline.restore.restorer import Kind, Result
-from cleaner.pipeline.restore.run import RestoreSummary
+from cleaner.pipeline.restore.restorer import Kind, RestoreSummary, Result
 from cleaner.pipeline.summary import Summary
 from cleaner.records import AuditRecord
 

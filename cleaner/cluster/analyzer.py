@@ -70,11 +70,14 @@ class ClusterAnalyzer:
         cached: list[ImageAnalysis] = []
         paths: list[Path] = []
         for item in items:
-            hit = item if isinstance(item, ImageAnalysis) else self.known(item) if self.known else None
+            if isinstance(item, ImageAnalysis):
+                cached.append(item)
+                continue
+            hit = self.known(item) if self.known else None
             if hit is not None:
                 cached.append(hit)
             else:
-                paths.append(item)  # type: ignore[arg-type]
+                paths.append(item)
         if not paths:
             yield from cached
             return

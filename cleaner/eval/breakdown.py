@@ -41,10 +41,10 @@ def scored(observations: list[Observation]) -> list[Observation]:
 
 def roc(observations: list[Observation], positive: str) -> dict[str, Any]:
     """The ROC curve (false-positive rate, true-positive rate) and its AUC for ``positive``."""
-    pairs = []
+    pairs: list[tuple[float, bool]] = []
     for o in scored(observations):
-        score = o.man if positive == "Man" else 1.0 - o.man  # type: ignore[operator]
-        pairs.append((score, o.label == positive))
+        if o.man is not None:  # (scored ones all have it)
+            pairs.append((o.man if positive == "Man" else 1.0 - o.man, o.label == positive))
     pos = sum(p for _, p in pairs)
     neg = len(pairs) - pos
     if not pos or not neg:
@@ -79,7 +79,7 @@ def by_face_size(observations: list[Observation], threshold: float) -> list[Buck
     found = [o for o in observations if o.readable and o.label in GENDERS and o.face_size is not None]
     buckets = []
     for size in SIZE_BUCKETS:
-        inside = [o for o in found if o.face_size >= size]  # type: ignore[operator]
+        inside = [o for o in found if (o.face_size or 0) >= size]
         predicted = [o.predicted(threshold) for o in inside]
         buckets.append(
             Bucket(

@@ -157,16 +157,15 @@ class Confusion:
         n, total = max(1, len(present)), self.total
 
         def macro(field: str) -> float:
-            return sum(getattr(per[c], field) for c in present) / n
+            return sum(float(getattr(per[c], field)) for c in present) / n
 
         def weighted(field: str) -> float:
-            return _ratio(sum(getattr(s, field) * s.support for s in per.values()), total)
+            return _ratio(sum(float(getattr(s, field)) * s.support for s in per.values()), total)
 
-        fields = ("precision", "recall", "f1")
         return {
             **per,
-            "macro avg": Scores(*(macro(f) for f in fields), total),
-            "weighted avg": Scores(*(weighted(f) for f in fields), total),
+            "macro avg": Scores(macro("precision"), macro("recall"), macro("f1"), total),
+            "weighted avg": Scores(weighted("precision"), weighted("recall"), weighted("f1"), total),
         }
 
 

@@ -180,8 +180,8 @@ def read_mat(source: Path) -> LabelSet:
         raise LabelError(f"{source}: not a MATLAB .mat file scipy can read (v7.3 files are not): {err}") from None
     name = next((k for k in ("imdb", "wiki") if k in mat), None)
     if name is None or not isinstance(mat[name], dict):
-        found = ", ".join(k for k in mat if not k.startswith("__")) or "nothing"
-        raise LabelError(f"{source}: no IMDB-WIKI struct 'imdb' or 'wiki' in it (found: {found})")
+        present = ", ".join(k for k in mat if not k.startswith("__")) or "nothing"
+        raise LabelError(f"{source}: no IMDB-WIKI struct 'imdb' or 'wiki' in it (found: {present})")
     struct: dict[str, Any] = mat[name]
     for needed in ("full_path", "gender"):
         if needed not in struct:

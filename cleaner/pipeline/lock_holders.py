@@ -78,11 +78,11 @@ def held_nearby(root: Path, state_dir: str, lock_name: str, mine: Iterable[int])
         holder = _held(folder / state_dir / lock_name, own)
         if holder:
             return f"{root} is inside {folder}, which is in use by another face-clean ({holder})"
-    for folder, dirs, _files in os.walk(root):  # never follows a link
-        if folder != str(root) and state_dir in dirs:
-            holder = _held(Path(folder) / state_dir / lock_name, own)
+    for below, dirs, _files in os.walk(root):  # never follows a link
+        if below != str(root) and state_dir in dirs:
+            holder = _held(Path(below) / state_dir / lock_name, own)
             if holder:
-                return f"{root} holds {folder}, which is in use by another face-clean ({holder})"
+                return f"{root} holds {below}, which is in use by another face-clean ({holder})"
         if state_dir in dirs:
             dirs.remove(state_dir)  # quarantines and review folders inside: not photo folders
     return None

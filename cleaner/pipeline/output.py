@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # types only: restore's output must not import the job
     from cleaner.pipeline.handled import Done
-    from cleaner.pipeline.restore.restorer import Result
-    from cleaner.pipeline.restore.run import RestoreSummary
+    from cleaner.pipeline.restore.restorer import RestoreSummary, Result
     from cleaner.pipeline.summary import Summary
 
 

@@ -15,9 +15,10 @@ from typing import Any
 import yaml
 
 from cleaner.errors import RulesError
+from cleaner.fs.yaml_fields import read_text
 from cleaner.records import Action
 from cleaner.rules import model_choice
-from cleaner.rules.fields import Fields, read_text
+from cleaner.rules.fields import RuleFields
 from cleaner.rules.model import ENGINES, GENDERS, KEEP_CHOICES, POLICIES, Condition, Rule, RuleSet
 
 MAX_RULES_BYTES = 1_000_000  # a rules file is a few hundred bytes; refuse anything absurd
@@ -34,7 +35,7 @@ _WHEN_KEYS = {"faces", "gender", "gender_confidence", "face_size", "detector_con
 def _condition(data: Any, where: str) -> Condition:
     if data is None:
         return Condition()
-    f = Fields(data, where, _WHEN_KEYS)
+    f = RuleFields(data, where, _WHEN_KEYS)
     unreadable = None
     if f.has("unreadable"):
         if not isinstance(f.data["unreadable"], bool):
@@ -65,7 +66,7 @@ class _RuleDefaults:
 def _rule(data: Any, index: int, source: str, defaults: _RuleDefaults) -> Rule:
     name = data.get("name") if isinstance(data, dict) else None
     where = f"{source}: rule {index}" + (f" ({name!r})" if name else "")
-    f = Fields(data, where, _RULE_KEYS)
+    f = RuleFields(data, where, _RULE_KEYS)
     if not isinstance(name, str) or not name.strip():
         raise RulesError(f"{where}: field 'name': every rule needs a name (it is written to the audit log)")
     action = f.action("action", Action.KEEP)
@@ -73,7 +74,7 @@ def _rule(data: Any, index: int, source: str, defaults: _RuleDefaults) -> Rule:
         raise RulesError(f"{where}: field 'action': missing (keep, quarantine or review)")
     on_uncertain, uncertain_reason = defaults.on_uncertain, defaults.uncertain_reason
     if f.has("uncertain"):
-        u = Fields(f.data["uncertain"], f"{where}: uncertain", {"action", "reason"})
+        u = RuleFields(f.data["uncertain"], f"{where}: uncertain", {"action", "reason"})
         on_uncertain = u.action("action", on_uncertain)
         uncertain_reason = u.reason("reason", uncertain_reason if on_uncertain is not Action.KEEP else None)
     return Rule(
@@ -97,10 +98,10 @@ def parse(data: Any, source: str, keep: str | None = None) -> RuleSet:
     """Validate a loaded YAML document.  ``keep`` (the --keep shortcut) replaces its rules list."""
     if data is None:
         data = {}
-    f = Fields(data, source, _TOP_KEYS)
+    f = RuleFields(data, source, _TOP_KEYS)
     if f.has("version") and f.data["version"] != 1:
         raise f.fail("version", "1")
-    uf = Fields(f.data.get("uncertain") or {}, f"{source}: uncertain", {"action", "reason"})
+    uf = RuleFields(f.data.get("uncertain") or {}, f"{source}: uncertain", {"action", "reason"})
     uncertain_action = uf.action("action", Action.REVIEW)
     defaults = _RuleDefaults(
         multi_face=f.choice("multi_face", POLICIES, "any"),
@@ -108,7 +109,7 @@ def parse(data: Any, source: str, keep: str | None = None) -> RuleSet:
         on_uncertain=uncertain_action,
         uncertain_reason=uf.reason("reason", None if uncertain_action is Action.KEEP else "uncertain"),
     )
-    df = Fields(f.data.get("default") or {}, f"{source}: default", {"action", "reason"})
+    df = RuleFields(f.data.get("default") or {}, f"{source}: default", {"action", "reason"})
     default_action = df.action("action", Action.KEEP)
     default_reason = df.reason("reason", None if default_action is Action.KEEP else "default")
     no_face = f.action("no_face", Action.QUARANTINE)

@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from watchdog.observers.api import BaseObserver
+
 from cleaner.fs.safefs import fingerprint
 from cleaner.pipeline.handled import Done, Handled
 from cleaner.pipeline.job import Job
@@ -108,7 +110,7 @@ class Watcher:
             self.guard.close()
         self.output.counts(self._count_dict(), stopped=True)
 
-    def _start_observer(self) -> watch.BaseObserver:
+    def _start_observer(self) -> BaseObserver:
         polling = self.options.polling
         fstype = watch.needs_polling(self.layout.root)
         if fstype and not polling:

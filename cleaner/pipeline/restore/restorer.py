@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, replace
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path, PurePosixPath
 
@@ -55,6 +56,32 @@ class Result:
     kind: Kind
     destination: Path | None = None  # where it went, or would go, or the name in the way
     detail: str = ""
+
+
+@dataclass
+class RestoreSummary:
+    """What a restore did, for its last lines and its exit code."""
+
+    dry_run: bool
+    results: list[Result] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # FILEs the log has no move of
+    already: list[tuple[str, str]] = field(default_factory=list)  # FILEs restored before, and where to
+    other_roots: Counter[str] = field(default_factory=Counter)  # files moved out of other folders, by folder
+    interrupted: bool = False
+
+    @property
+    def counts(self) -> Counter[Kind]:
+        return Counter(r.kind for r in self.results)
+
+    @property
+    def by_reason(self) -> Counter[str]:
+        """The files restored, by the reason they had left."""
+        return Counter(r.candidate.reason or "-" for r in self.results if r.kind is Kind.RESTORED)
+
+    @property
+    def complete(self) -> bool:
+        """Every selected file is back (or nothing was left to do), and every FILE was known."""
+        return not self.unknown and all(r.kind is Kind.RESTORED for r in self.results)
 
 
 class Restorer:

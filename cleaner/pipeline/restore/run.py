@@ -10,45 +10,17 @@ restore the selected files in the order they were moved out.
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 
 from cleaner.paths import Layout
 from cleaner.pipeline.audit import AuditLog, read
 from cleaner.pipeline.lock import lock_layout
 from cleaner.pipeline.output import RestoreOutput
 from cleaner.pipeline.restore.log import RESTORE, LogView, read_log
-from cleaner.pipeline.restore.restorer import Kind, Restorer, Result
+from cleaner.pipeline.restore.restorer import Restorer, RestoreSummary
 from cleaner.pipeline.restore.selection import Selection
 from cleaner.pipeline.signals import stop_on_signals
 from cleaner.pipeline.state.folders import prepare
-
-
-@dataclass
-class RestoreSummary:
-    """What a restore did, for its last lines and its exit code."""
-
-    dry_run: bool
-    results: list[Result] = field(default_factory=list)
-    unknown: list[str] = field(default_factory=list)  # FILEs the log has no move of
-    already: list[tuple[str, str]] = field(default_factory=list)  # FILEs restored before, and where to
-    other_roots: Counter[str] = field(default_factory=Counter)  # files moved out of other folders, by folder
-    interrupted: bool = False
-
-    @property
-    def counts(self) -> Counter[Kind]:
-        return Counter(r.kind for r in self.results)
-
-    @property
-    def by_reason(self) -> Counter[str]:
-        """The files restored, by the reason they had left."""
-        return Counter(r.candidate.reason or "-" for r in self.results if r.kind is Kind.RESTORED)
-
-    @property
-    def complete(self) -> bool:
-        """Every selected file is back (or nothing was left to do), and every FILE was known."""
-        return not self.unknown and all(r.kind is Kind.RESTORED for r in self.results)
 
 
 def restore(layout: Layout, selection: Selection, rename: bool, dry_run: bool, output: RestoreOutput) -> RestoreSummary:

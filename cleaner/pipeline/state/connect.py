@@ -34,7 +34,7 @@ def connect(path: Path, read_only: bool = False, **kwargs: Any) -> sqlite3.Conne
         by_folder = f"/proc/self/fd/{folder.fd}/{path.name}"
         target = by_folder if os.path.isdir(f"/proc/self/fd/{folder.fd}") else str(path)
         mode = "ro" if read_only else "rwc"
-        conn = sqlite3.connect(f"file:{target}?mode={mode}", uri=True, **kwargs)
+        conn: sqlite3.Connection = sqlite3.connect(f"file:{target}?mode={mode}", uri=True, **kwargs)
         try:
             conn.execute("PRAGMA trusted_schema=OFF")
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens (or makes) the file now

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from cleaner.errors import StateError
 from cleaner.fs.safefs import fingerprint
@@ -71,12 +71,15 @@ def _from_json(text: Any, path: Path, size: int, sha256: str, mtime_ns: int) -> 
 
 
 def _sane(f: Face) -> bool:
-    """A face the rules can read: what a crafted row holds instead would stop the run deep in a decision."""
+    """A face the rules can read: what a crafted row holds instead would stop the run deep in a decision.
+    (The types say what a face should hold; a row read back may hold anything, so it is checked as such.)"""
     number = (int, float)
     box = all(isinstance(v, int) for v in (f.box.x, f.box.y, f.box.w, f.box.h))
-    gender = f.gender is None or (isinstance(f.gender, dict) and all(isinstance(v, number) for v in f.gender.values()))
-    rest = isinstance(f.detector_confidence, number) and isinstance(f.age, (*number, type(None)))
-    return box and gender and rest and isinstance(f.dominant_gender, (str, type(None)))
+    genders: object = f.gender
+    gender = genders is None or (isinstance(genders, dict) and all(isinstance(v, number) for v in genders.values()))
+    confidence, age, dominant = (cast(object, v) for v in (f.detector_confidence, f.age, f.dominant_gender))
+    rest = isinstance(confidence, number) and isinstance(age, (*number, type(None)))
+    return box and gender and rest and isinstance(dominant, (str, type(None)))
 
 
 def _marks(keys: list[str]) -> str:
@@ -172,10 +175,6 @@ class StateDB(Decided):
     note_audit_position = _guarded(Decided.note_audit_position)
 
     # -- analyses ------------------------------------------------------------------------
-    def cached(self, path: Path, identity: str) -> ImageAnalysis | None:
-        """The analysis of an unchanged file, without reading it; None when it must be analysed."""
-        return next(iter(self.cached_many([path], identity)))
-
     def cached_many(self, paths: list[Path], identity: str) -> Iterator[ImageAnalysis | Path]:
         """Each path's cached analysis if the file is unchanged, else the path, in order."""
         sql = (

@@ -53,13 +53,17 @@ def migrate(db: sqlite3.Connection) -> None:
 class Decided:
     """The decided-files part of StateDB (a mixin: it uses StateDB's connection and batching)."""
 
-    _db: sqlite3.Connection
+    @property
+    def _db(self) -> sqlite3.Connection:
+        raise NotImplementedError
 
-    def _tick(self) -> None: ...
+    def _tick(self) -> None:
+        raise NotImplementedError
 
     def _rows_by_path(
         self, sql: str, param: str, paths: list[Path]
-    ) -> Iterator[tuple[Path, str, tuple[Any, ...] | None]]: ...
+    ) -> Iterator[tuple[Path, str, tuple[Any, ...] | None]]:
+        raise NotImplementedError
 
     def mark_decided(self, analysis: ImageAnalysis, decision_key: str, at: LogPosition | None = None) -> None:
         """The file, as it was analysed, has its audit record, which ends at ``at`` in the log."""

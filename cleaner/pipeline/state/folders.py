@@ -44,7 +44,7 @@ def prepare(layout: Layout) -> None:
         raise
     except OSError as err:  # a read-only photo folder, say: the check cannot be completed, so nothing is trusted
         raise UnsafePath(f"cannot check or set aside {root_state}: {err.strerror or err}") from None
-    folders = {root_state: ROOT_FILES}
+    folders: dict[Path, tuple[str, ...]] = {root_state: ROOT_FILES}
     folders[layout.audit_log.parent] = folders.get(layout.audit_log.parent, ()) + layout.own_files
     for folder, names in folders.items():
         what = "the state folder" if folder == root_state else "the audit log's folder"
