@@ -19,6 +19,7 @@ from cleaner.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAG
 from cleaner.cli.options import load_rules, rule_options
 from cleaner.errors import StateError
 from cleaner.eval import labels as labels_mod
+from cleaner.fs.safefs import write_atomically
 from cleaner.paths import STATE_DB, STATE_DIR
 
 EXTRA_HINT = "pip install 'face-clean[eval]'"
@@ -123,15 +124,23 @@ def eval_command(
         click.echo(f"{labels.source}: {len(labels.items)} labelled photos")
         click.echo(text.comparison([m.row for m in runs], markdown))
         click.echo("(definitions: README, 'Evaluating the filter'; every number of each: --json)")
-    try:
-        if json_path:
-            json_path.write_text(json.dumps(numbers(labels, runs), indent=2) + "\n", encoding="utf-8")
-        if plot_path:
-            plots.plot(runs[0].evaluation, plot_path)
-        if roc_path:
-            plots.plot_roc([(f"{m.row.detector} + {m.row.gender_model}", m.evaluation) for m in runs], roc_path)
-    except OSError as err:
-        fail(f"cannot write {err.filename}: {err.strerror}", EXIT_PARTIAL)
+    curves = [(f"{m.row.detector} + {m.row.gender_model}", m.evaluation) for m in runs]
+
+    def write_json(path: Path) -> None:
+        write_atomically(path, (json.dumps(numbers(labels, runs), indent=2) + "\n").encode(), chosen=True)
+
+    def plot_sweep(path: Path) -> None:
+        plots.plot(runs[0].evaluation, path)
+
+    def plot_roc(path: Path) -> None:
+        plots.plot_roc(curves, path)
+
+    for path, write in ((json_path, write_json), (plot_path, plot_sweep), (roc_path, plot_roc)):
+        try:
+            if path is not None:
+                write(path)
+        except OSError as err:
+            fail(f"cannot write {path}: {err.strerror or err}", EXIT_PARTIAL)
     sys.exit(EXIT_PARTIAL if any(m.evaluation.unreadable for m in runs) else EXIT_OK)
 
 

@@ -3,10 +3,13 @@ no global state, no display needed). Needs the ``eval`` extra."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import Any
 
 from cleaner.eval.breakdown import roc
 from cleaner.eval.evaluation import Evaluation
+from cleaner.fs.safefs import write_atomically
 
 
 def plot(ev: Evaluation, path: Path) -> None:
@@ -25,7 +28,7 @@ def plot(ev: Evaluation, path: Path) -> None:
     ax.set_title(f"face-clean eval: {len(ev.evaluated)} images evaluated")
     ax.grid(alpha=0.3)
     fig.legend(loc="outside lower center", ncols=2, fontsize="small")
-    fig.savefig(path, format="png")
+    _save(fig, path)
 
 
 def plot_roc(evaluations: list[tuple[str, Evaluation]], path: Path) -> None:
@@ -45,4 +48,10 @@ def plot_roc(evaluations: list[tuple[str, Evaluation]], path: Path) -> None:
     ax.set(ylabel="true-positive rate (Man recognised)", title="face-clean eval: ROC, Man vs Woman")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize="small")
-    fig.savefig(path, format="png")
+    _save(fig, path)
+
+
+def _save(fig: Any, path: Path) -> None:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    write_atomically(path, buf.getvalue(), chosen=True)

@@ -164,6 +164,15 @@ def open_folder(
         return top.walk(parts, create, mode, made)
 
 
+def write_atomically(path: Path, data: bytes, chosen: bool, mode: int = 0o644) -> None:
+    """``data`` under a fresh temporary name beside ``path``, then renamed over it: nobody ever reads half
+    of it, and a link planted where it goes is replaced, never written through. ``chosen``: the user
+    named the file, and the links on the way to its folder are theirs; else (a state folder) none is
+    followed."""
+    with open_folder(path.parent, path.parent if chosen else ROOT) as folder:
+        folder.replace(path.name, data, mode)
+
+
 def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cleaner import __version__
-from cleaner.fs.safefs import ROOT, open_folder
+from cleaner.fs.safefs import write_atomically
 from cleaner.records import now
 from cleaner.report.collect import Report
 
@@ -89,5 +89,4 @@ def write(html: str, output: Path, chosen: bool) -> None:
     state folder) no link is followed on the way either; a folder given with -o is the user's choice."""
     if chosen:
         output.parent.mkdir(parents=True, exist_ok=True)
-    with open_folder(output.parent, output.parent if chosen else ROOT) as folder:
-        folder.replace(output.name, html.encode("utf-8", "surrogateescape"), 0o644)
+    write_atomically(output, html.encode("utf-8", "surrogateescape"), chosen)

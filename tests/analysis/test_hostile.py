@@ -15,6 +15,7 @@ import hostile
 import photos
 import pytest
 import tiny_models
+from ci import unavailable
 from conftest import all_hashes, audit_records, sha256
 from PIL import ImageFile
 
@@ -186,10 +187,7 @@ def test_an_image_within_max_pixels_but_beyond_memory_says_so(tmp_path: Path):
 def test_files_and_folders_without_permission_as_an_ordinary_user(tmp_path: Path):
     """Root reads anything, so the run goes as ``nobody`` over a folder that user owns."""
     if os.geteuid() != 0 or not shutil.which("setpriv"):
-        why = "needs root and setpriv, to run face-clean as an ordinary user"
-        if os.environ.get("CI"):
-            pytest.fail(f"{why}; CI runs as root")
-        pytest.skip(why)
+        unavailable("it needs root and setpriv, to run face-clean as an ordinary user")
     base = Path(tempfile.mkdtemp(prefix="face-clean-nobody-"))  # tmp_path's parents are closed to nobody
     try:
         home, root = base / "home", base / "photos"

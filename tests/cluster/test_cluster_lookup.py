@@ -3,19 +3,17 @@ cache, as a single-process run does, instead of sending it to the cluster to be 
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import photos
-import pytest
+from ci import need_module
 from conftest import audit_records
 from watching import noise_jpegs
 
-if not os.environ.get("CI"):  # CI installs the test extra, Ray included: there it must run
-    pytest.importorskip("ray")
+need_module("ray", "the test extra installs it")
 
 LOG = Path(".face-clean/audit.jsonl")
 

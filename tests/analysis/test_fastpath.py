@@ -143,11 +143,15 @@ def test_a_different_model_file_invalidates_the_cache(cli, tmp_path: Path, deepf
     root = tmp_path / "p"
     photos.save(photos.astronaut(), root / "man.jpg")
     assert cli("run", root, "--keep", "Man", "--dry-run").exit_code == 0
+    [first] = audit_records(root / LOG)
     rules_file = tmp_path / "rules.yaml"
-    rules_file.write_text("detector: ssd\n")  # another detector is another analysis
+    rules_file.write_text("detector: yunet\n")  # another detector (its model file is here) is another analysis
     result = cli("run", root, "--keep", "Man", "--dry-run", "--rules", rules_file)
-    assert result.exit_code == 3  # ssd's weights are not here: it was not answered from the cache
-    assert "opencv_ssd" in result.output or "res10" in result.output
+    assert result.exit_code == 0, result.output
+    [second] = audit_records(root / LOG)[1:]
+    assert second["model_files"] != first["model_files"] and second["detector"] == "yunet"
+    assert not second["cached"], "answered from the cache of another model's analysis"
+    assert "analysed now: 1   from cache: 0" in result.output
 
 
 def test_onnx_graph_loads_from_a_light_memory_mapped_copy(deepface_home: Path):

@@ -20,7 +20,7 @@ import pytest
 from conftest import audit_records
 from PIL import Image
 
-SENATORS = Path(__file__).parent / "data" / "senators"
+SENATORS = Path(__file__).parents[1] / "data" / "senators"
 MEN = ("man_B001288.jpg", "man_K000384.jpg", "man_S001194.jpg")
 ALIGN = {"method": "align5", "padding": 0.2}
 

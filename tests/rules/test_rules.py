@@ -9,7 +9,7 @@ import pytest
 from cleaner.records import Action
 from cleaner.rules import loading as rules
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -11,12 +10,10 @@ from pathlib import Path
 import photos
 import pytest
 import tiny_models
+from ci import need_module
 from conftest import audit_records
 
-if importlib.util.find_spec("tensorflow") is None:
-    if os.environ.get("CI") == "true":
-        raise RuntimeError('CI must test the tensorflow engine: install with pip install -e ".[test,tensorflow]"')
-    pytest.skip("tensorflow is not installed (the tensorflow extra)", allow_module_level=True)
+need_module("tensorflow", 'pip install -e ".[test,tensorflow]"')
 
 
 def test_run_on_tensorflow_engine(tmp_path: Path):

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from docker_context import ENTRYPOINT, HEALTH, IN_CI, ROOT, WATCH, Image, layout, run
+from ci import unavailable
+from docker_context import ENTRYPOINT, HEALTH, ROOT, WATCH, Image, layout, run
 
 
 @pytest.fixture
@@ -63,9 +64,7 @@ def free_id() -> int:
 
 def needs_root() -> None:
     if os.geteuid() != 0:
-        if IN_CI:
-            pytest.fail("CI must run as root: the PUID/PGID switch is tested only as root")
-        pytest.skip("the PUID/PGID switch needs root (CI runs it as root)")
+        unavailable("the PUID/PGID switch needs root (CI runs it as root)")
 
 
 def test_runs_the_command_as_puid_pgid(installed: Image, volumes: Path) -> None:

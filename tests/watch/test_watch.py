@@ -149,9 +149,9 @@ def test_sigterm_in_a_burst_then_restart_loses_and_repeats_nothing(tmp_path: Pat
         wait_for_records(root, 10)
         proc.send_signal(signal.SIGTERM)
         t = time.monotonic()
-        out, _ = proc.communicate(timeout=10)
+        out, _ = proc.communicate(timeout=60)  # longer than the promise: the check below is what holds it
         assert proc.returncode == 0, out
-        assert time.monotonic() - t < 10
+        assert time.monotonic() - t < 10, f"stopped {time.monotonic() - t:.1f} s after SIGTERM (README: within 10 s)"
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -124,22 +124,20 @@ def _lines(log: Path) -> int:
     return log.read_bytes().count(b"\n") if log.exists() else 0
 
 
-def _log_size(log: Path) -> int:
-    return log.stat().st_size if log.exists() else 0
-
-
-def kill_randomly(tmp_path: Path, command: str, kills: int, seed: int) -> None:
-    """Start, wait for some progress, SIGKILL at a random moment; ``kills`` times, then finish."""
+def kill_randomly(tmp_path: Path, command: str, kills: int, seed: int) -> int:
+    """Start, let it decide a few files (1 to 8), SIGKILL it at a random moment within the next; ``kills``
+    times, then finish. Returns how many kills landed while it was running with files left to decide."""
     rng = random.Random(seed)
     root = tmp_path / "photos"
     files = [*noise_jpegs(root, 240, seed=seed), photos.save(photos.astronaut(), root / "man.jpg", quality=90)]
     originals = [sha256(p) for p in files]
     log = root / LOG
     names = {p.name for p in files}
+    landed = 0
     for _ in range(kills):
         if {r["path"] for r in complete_records(root)} >= names:
-            break  # a fast machine decided every file before the last kill: the daemon has nothing left to do
-        before = _log_size(log)
+            break  # every file decided before the last kill: nothing left to kill it in the middle of
+        target = _lines(log) + rng.randint(1, 8)  # 30 kills x 8 records < 241 files: mid-run by construction
         if command == "run":
             proc = subprocess.Popen(
                 [sys.executable, "-m", "cleaner", "run", str(root), "--keep", "Man", "-q"],
@@ -149,11 +147,16 @@ def kill_randomly(tmp_path: Path, command: str, kills: int, seed: int) -> None:
         else:
             proc = start_process(root)
         try:
-            wait_for(lambda p=proc, b=before: _log_size(log) > b or p.poll() is not None, 60, "progress")
-            time.sleep(rng.uniform(0, 0.4))
+            deadline = time.monotonic() + 120
+            while _lines(log) < target and proc.poll() is None:  # polled closely: a fast run overshoots
+                assert time.monotonic() < deadline, "no progress"
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0, 0.02))  # somewhere in the next file: reading, moving, recording
         finally:
+            running = proc.poll() is None
             proc.send_signal(signal.SIGKILL)
             proc.wait()
+        landed += running and not {r["path"] for r in complete_records(root)} >= names
     if command == "run":
         done = subprocess.run([sys.executable, "-m", "cleaner", "run", str(root), "--keep", "Man", "-q"], timeout=300)
         assert done.returncode == 0
@@ -168,14 +171,17 @@ def kill_randomly(tmp_path: Path, command: str, kills: int, seed: int) -> None:
     records = check_nothing_lost(root, root / ".face-clean" / "quarantine", originals, {p.name for p in files})
     assert (root / "man.jpg").is_file()
     assert sum(r["moved"] for r in records) == 240
+    return landed
 
 
 def test_run_killed_30_times_loses_nothing(tmp_path: Path):
-    kill_randomly(tmp_path, "run", kills=30, seed=1)
+    landed = kill_randomly(tmp_path, "run", kills=30, seed=1)
+    assert landed == 30, f"only {landed} of 30 kills landed while the run was deciding files"
 
 
 def test_watch_killed_repeatedly_loses_nothing(tmp_path: Path):
-    kill_randomly(tmp_path, "watch", kills=12, seed=2)
+    landed = kill_randomly(tmp_path, "watch", kills=12, seed=2)
+    assert landed == 12, f"only {landed} of 12 kills landed while the daemon was deciding files"
 
 
 def test_tampered_journal_cannot_make_recovery_touch_anything_outside(cli, tmp_path: Path):

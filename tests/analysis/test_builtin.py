@@ -22,7 +22,7 @@ from conftest import STAND_IN_DEFAULTS, audit_records
 from PIL import Image
 from skimage import data
 
-SENATORS = Path(__file__).parent / "data" / "senators"
+SENATORS = Path(__file__).parents[1] / "data" / "senators"
 MEN = sorted(p.name for p in SENATORS.glob("man_*.jpg"))
 WOMEN = sorted(p.name for p in SENATORS.glob("woman_*.jpg"))
 NO_FACE = ("coffee.jpg", "chelsea.png", "rocket.jpg")
