@@ -71,9 +71,7 @@ def watch(
     SIGINT stop it cleanly (exit 0) and a restart repeats nothing.  If DIRECTORY is deleted,
     renamed or unmounted, it stops with exit code 1 (or waits for it: --on-folder-gone wait).
     """
-    from contextlib import nullcontext
-
-    from cleaner.pipeline.session import local_analyzer
+    from cleaner.pipeline.session import on_this_machine
     from cleaner.watch.loop import WatchOptions
     from cleaner.watch.service import watch as watch_folder
 
@@ -89,8 +87,8 @@ def watch(
         summary_every=summary_every * 60,
         recursive=args.recursive,
     )
-    analyzer = lambda state: nullcontext(local_analyzer(rs, state, args.verbose, layout.root))  # noqa: E731
-    watch_folder(rs, layout, analyzer, settings, args.dry_run, LogLines(), on_folder_gone == "wait")
+    models = on_this_machine(rs, args.verbose, layout.root)
+    watch_folder(rs, layout, models, settings, args.dry_run, LogLines(), on_folder_gone == "wait")
     sys.exit(EXIT_OK)  # stopped on request; failures of single files are in the audit log
 
 

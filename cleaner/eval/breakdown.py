@@ -105,7 +105,7 @@ def group_photos(observations: list[Observation], threshold: float) -> dict[str,
 
 
 @dataclass(frozen=True)
-class Summary:
+class ComparisonRow:
     """One detector x model combination, in one line of the comparison table."""
 
     detector: str
@@ -123,7 +123,7 @@ class Summary:
 
 def summarise(
     observations: list[Observation], threshold: float, detector: str, model: str, rate: float | None
-) -> Summary:
+) -> ComparisonRow:
     evaluated = [o for o in observations if o.readable]
     people = [o for o in evaluated if o.label in (*GENDERS, "mixed")]
     noface = [o for o in evaluated if o.label == "none"]
@@ -132,7 +132,7 @@ def summarise(
     uncertain = sum(p == UNCERTAIN for p in predicted)
     correct = sum(p == o.label for p, o in zip(predicted, single, strict=True))
     confusion = Confusion.of(evaluated, threshold)
-    return Summary(
+    return ComparisonRow(
         detector=detector,
         gender_model=model,
         photos=len(evaluated),

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from cleaner.eval.breakdown import Summary, extra_json, summarise
+from cleaner.eval.breakdown import ComparisonRow, extra_json, summarise
 from cleaner.eval.evaluation import MISSING, Evaluation, Observation, rules_threshold
 from cleaner.eval.labels import LabelSet
 from cleaner.paths import STATE_DB
@@ -70,7 +70,7 @@ class Measured:
 
     rules: RuleSet
     evaluation: Evaluation
-    row: Summary
+    row: ComparisonRow
 
 
 def measure(rs: RuleSet, labels: LabelSet, state_path: Path | None, verbose: int) -> Measured:

@@ -4,7 +4,7 @@ and models."""
 
 from __future__ import annotations
 
-from cleaner.eval.breakdown import Summary, by_face_size, group_photos, roc
+from cleaner.eval.breakdown import ComparisonRow, by_face_size, group_photos, roc
 from cleaner.eval.evaluation import COLUMNS, GENDERS, UNCERTAIN, Evaluation
 from cleaner.eval.labels import LabelSet
 from cleaner.rules.model import RuleSet
@@ -59,7 +59,7 @@ TABLE_COLUMNS = (
 )
 
 
-def row(s: Summary) -> list[str]:
+def row(s: ComparisonRow) -> list[str]:
     return [
         s.detector,
         s.gender_model,
@@ -75,7 +75,7 @@ def row(s: Summary) -> list[str]:
     ]
 
 
-def comparison(summaries: list[Summary], markdown: bool = False) -> str:
+def comparison(summaries: list[ComparisonRow], markdown: bool = False) -> str:
     rows = [row(s) for s in summaries]
     if markdown:
         head = "| " + " | ".join(TABLE_COLUMNS) + " |"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,6 +59,15 @@ def open_job(
         if mover is not None:
             stack.callback(mover.close)
         yield Job(rules, layout, models, state, audit, mover, dry_run, output)
+
+
+def on_this_machine(rules: RuleSet, verbose: int, root: Path | None = None) -> AnalyzerFactory:
+    """The factory of ``local_analyzer`` (for open_job)."""
+
+    def make(state: StateDB) -> AbstractContextManager[Analyzer]:
+        return nullcontext(local_analyzer(rules, state, verbose, root))
+
+    return make
 
 
 def local_analyzer(rules: RuleSet, state: StateDB, verbose: int, root: Path | None = None) -> BatchAnalyzer:

@@ -1,7 +1,7 @@
 """Which files are decided, and under what: the ``decided`` table of the state database.
 
 A row says: this path, with this size and mtime (and these bytes), has its audit record
-under this decision key (cleaner.keys), and nothing was moved.  ``run`` and ``watch`` skip
+under this decision key (cleaner.pipeline.job.decision_key), and nothing was moved.  ``run`` and ``watch`` skip
 such files, and bytes already decided under the same key that turn up with a new mtime
 (``touch``) or at a new path while the old one is gone (a renamed file or folder) take
 over the old row instead of getting a second record: the content is known.
