@@ -118,7 +118,8 @@ def test_install_script_installs_the_package_and_bakes_the_weights(installed: Im
     assert (bin_ / "face-clean-entrypoint").read_bytes() == ENTRYPOINT.read_bytes()
     assert "all weights the rules need are present" in installed.steps["weights"].stdout
     # the model files face-clean ships are installed with it (package data), not only in a checkout
-    check = "from cleaner import builtin_models as b; print(b.YUNET.path.is_file(), b.GENDER_FILE.path.is_file())"
+    check = "from cleaner.analysis import builtin_models as b; "
+    check += "print(b.YUNET.path.is_file(), b.GENDER_FILE.path.is_file())"
     assert run(bin_ / "python", "-c", check).stdout.split() == ["True", "True"]
     weights = Path(installed.env["DEEPFACE_HOME"]) / ".deepface" / "weights"
     gender = weights / "gender_model_weights.onnx"
