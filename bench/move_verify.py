@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from cleaner.move import move_file
+from cleaner.fs.move import move_file
 
 
 def main() -> None:

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def analyzer() -> object:
-    from cleaner.analyze import FaceAnalyzer
-    from cleaner.model_choice import default_detector, default_model
+    from cleaner.analysis.face_analyzer import FaceAnalyzer
+    from cleaner.rules.model_choice import default_detector, default_model
 
     a = FaceAnalyzer(detector=default_detector(), gender_model=default_model("gender"))
     a.load()
@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--workers", default="1,2", help="decode/detect worker counts to time the prepare stage with")
     args = parser.parse_args()
-    from cleaner.batch import BatchAnalyzer
+    from cleaner.analysis.batch import BatchAnalyzer
 
     files = sorted(p for p in args.folder.rglob("*") if p.is_file())
     a = analyzer()

@@ -1,4 +1,5 @@
-"""Typed records that cross module boundaries: analysis in, decisions and outcomes out.
+"""Typed records that cross module boundaries: analysis in, decisions and outcomes out, and the
+audit record that says all of it for one file.
 
 They hold plain Python values only (no numpy scalars), so every one of them can be written
 to JSON as it is.
@@ -6,9 +7,14 @@ to JSON as it is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import uuid
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
+from typing import Any
+
+from cleaner import __version__
 
 
 class Status(str, Enum):
@@ -100,3 +106,69 @@ class Outcome:
     moved: bool = False
     error: str | None = None
     notes: tuple[str, ...] = field(default=())
+    record: AuditRecord | None = None  # the audit record the action wrote itself (a move's, with its journal)
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One line of the audit log: one file, one decision, what was done and by what. Changed with
+    ``dataclasses.replace``; the order of the fields is the order of the keys in the log."""
+
+    time: str
+    run_id: str
+    root: str
+    path: str  # relative to root
+    size: int
+    sha256: str | None
+    status: str
+    error: str | None
+    width: int | None
+    height: int | None
+    faces: list[dict[str, Any]]  # each Face as a JSON object (box, detector_confidence, gender, ...)
+    faces_considered: int
+    cached: bool
+    rule: str
+    action: str
+    reason: str | None
+    uncertain: bool
+    destination: str | None
+    moved: bool
+    dry_run: bool
+    engine: str
+    detector: str
+    model_files: list[str]
+    model_sha256: list[str]
+    deepface_version: str
+    tool_version: str = __version__
+    notes: list[str] = field(default_factory=list)
+    move_id: str | None = None  # ties a move to its journal entry (cleaner.pipeline.journal)
+    gender_model: str | None = None  # builtin, deepface or a manifest's path; None: no gender analysed
+    age_model: str | None = None
+    decision_key: str | None = None  # the rules and models that decided (cleaner.pipeline.job.decision_key)
+
+    @classmethod
+    def of(cls, values: dict[str, Any]) -> AuditRecord:
+        """A record read back (the log, a journal): unknown fields dropped, missing ones empty."""
+        known = {f.name for f in fields(cls)}
+        given = {k: v for k, v in values.items() if k in known and (v is not None or _EMPTY.get(k) is None)}
+        return cls(**{**_EMPTY, **given})
+
+    @property
+    def failed_move(self) -> bool:
+        """The rules asked for a move, and it did not happen."""
+        return bool(self.error) and self.action != Action.KEEP.value and not self.moved and not self.dry_run
+
+
+_EMPTY: dict[str, Any] = dict(time="", run_id="", root="", path="", size=0, sha256=None, status="", error=None)
+_EMPTY.update(width=None, height=None, faces=[], faces_considered=0, cached=False, rule="", action="", reason=None)
+_EMPTY.update(uncertain=False, destination=None, moved=False, dry_run=False, engine="", detector="", model_files=[])
+_EMPTY.update(model_sha256=[], deepface_version="", tool_version="", notes=[])
+
+
+def now() -> str:
+    """The time of a record: UTC, to the millisecond."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]

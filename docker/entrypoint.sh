@@ -42,7 +42,7 @@ for arg in "$@"; do
     case "$arg" in
     "$config/rules.yaml" | "--rules=$config/rules.yaml")
         if [ ! -e "$config/rules.yaml" ] && [ ! -L "$config/rules.yaml" ]; then
-            default=$(python3 -I -c 'import pathlib, cleaner; print(pathlib.Path(cleaner.__file__).with_name("default_rules.yaml"))')
+            default=$(python3 -I -c 'import pathlib, cleaner; print(pathlib.Path(cleaner.__file__).parent / "rules" / "default_rules.yaml")')
             cp "$default" "$config/rules.yaml"
             say "wrote the default rules to $config/rules.yaml; edit them there"
         fi

@@ -86,8 +86,8 @@ weights)
             # light copy after the weight file's size and mtime, so make the mtime whole first.
             touch -d "@$(stat -c %Y "$model")" "$model"
             # The light, memory-mapped copy, made now: at run time the (non-root) user cannot
-            # write here, and without it the model would be loaded whole (cleaner/onnx_session.py).
-            light=$(python -I -c 'import sys, pathlib, cleaner.onnx_session as o
+            # write here, and without it the model would be loaded whole (cleaner/analysis/onnx_session.py).
+            light=$(python -I -c 'import sys, pathlib, cleaner.analysis.onnx_session as o
 print(o.light_copy(pathlib.Path(sys.argv[1])).parent)' "$model")
             if [ "$fetched" != "$home" ]; then
                 mkdir -p "$home/.deepface/weights/face-clean-light"

@@ -3,7 +3,7 @@
 Most of the session runs the real deepface code on the onnx engine against tiny graphs written
 into a temporary DEEPFACE_HOME (see tiny_models.py): the environment makes DeepFace's gender
 and age models and the opencv detector the defaults of every rules file that does not choose
-(cleaner.model_choice), so the exact probabilities of the tiny graphs drive those tests.  The
+(cleaner.rules.model_choice), so the exact probabilities of the tiny graphs drive those tests.  The
 built-in models are tested on real photos where a test asks for them (test_builtin.py).  The
 environment is set here, at import, because deepface fixes its engine and reads DEEPFACE_HOME
 when it is first used.

@@ -28,7 +28,6 @@ VOLUMES = ["/photos", "/quarantine", "/config", "/state"]
 WATCH = ["face-clean", "watch", "/photos", "--rules", "/config/rules.yaml", "--quarantine", "/quarantine"]
 WATCH += ["--review-dir", "/quarantine/review", "--audit-log", "/state/audit.jsonl", "--heartbeat", "/state/heartbeat"]
 HEALTH = ["face-clean", "health", "/state/heartbeat", "--max-age", "120"]
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def dockerfile() -> dict[str, list[str]]:

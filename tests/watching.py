@@ -18,12 +18,15 @@ import numpy as np
 from conftest import all_hashes
 from PIL import Image
 
-from cleaner import rules
-from cleaner.audit import AuditLog
-from cleaner.cli import build_analyzer
-from cleaner.daemon import Daemon, WatchOptions, log_decision
-from cleaner.job import Job, Layout
-from cleaner.state import StateDB
+from cleaner.cli.output import LogLines
+from cleaner.paths import Layout
+from cleaner.pipeline.audit import AuditLog
+from cleaner.pipeline.job import Job
+from cleaner.pipeline.mover import Mover
+from cleaner.pipeline.session import local_analyzer
+from cleaner.pipeline.state.db import StateDB
+from cleaner.rules import loading as rules
+from cleaner.watch.loop import Watcher, WatchOptions
 
 
 class ThreadDaemon:
@@ -60,9 +63,14 @@ class ThreadDaemon:
         try:
             rs = rules.load(self.rules_file, self.keep)
             with StateDB(self.layout.state_db) as state, AuditLog(self.layout.audit_log) as audit:
-                self.job = Job(rs, self.layout, build_analyzer(rs, state, 0), state, audit, on_record=log_decision)
+                mover = Mover(self.layout.journal, audit)
+                analyzer = local_analyzer(rs, state, 0)
+                self.job = Job(rs, self.layout, analyzer, state, audit, mover, output=LogLines())
                 self.built.set()
-                Daemon(self.job, self.options).run()
+                try:
+                    Watcher(self.job, self.options, output=LogLines()).run()
+                finally:
+                    mover.close()
         except BaseException as err:  # surfaced by __exit__
             self.error = err
         finally:

@@ -1,0 +1,61 @@
+"""Exit codes, and the one table from an error to its message and exit code.
+
+Every command runs inside it (cleaner.cli.Main): a failure the user can do something about ends
+with ``face-clean: <what and where>`` on stderr and its code, never a traceback. The errors come
+from cleaner.errors, which imports nothing: naming ClusterError here imports no Ray.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import NoReturn
+
+import click
+
+from cleaner import errors
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_MODELS, EXIT_CLUSTER, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+
+def fail(message: str, code: int) -> NoReturn:
+    click.echo(f"face-clean: {message}", err=True)
+    sys.exit(code)
+
+
+def _at_start(err: errors.StateError | errors.AuditLogError) -> int:
+    """Before anything was done, a usage problem; mid-run (a full disk, say), some files were not processed."""
+    return EXIT_USAGE if err.at_start else EXIT_PARTIAL
+
+
+def _state(err: errors.StateError) -> str:
+    return (
+        f"{err} (it is kept beside the audit log); choose another place with --audit-log" if err.at_start else str(err)
+    )
+
+
+# (error type, its exit code, its message): the first type that matches wins, so a subclass comes first.
+ERRORS: tuple[tuple[type[Exception], Callable[..., int], Callable[..., str]], ...] = (
+    (errors.UnknownDetector, lambda e: EXIT_USAGE, str),
+    (errors.RulesError, lambda e: EXIT_USAGE, str),  # ManifestError too
+    (errors.MissingWeights, lambda e: EXIT_MODELS, str),  # MissingPackage too
+    (errors.ModelError, lambda e: EXIT_MODELS, str),  # DamagedModel too
+    (errors.EngineError, lambda e: EXIT_MODELS, str),
+    (errors.LockError, lambda e: EXIT_USAGE, str),
+    (errors.AuditLogError, _at_start, lambda e: f"{e}; choose another place with --audit-log"),
+    (errors.StateError, _at_start, _state),  # JournalError too
+    (errors.UnsafePath, lambda e: EXIT_USAGE, lambda e: f"cannot use face-clean's state: {e}"),
+    (errors.ClusterError, lambda e: EXIT_CLUSTER, str),
+    (errors.FolderGone, lambda e: EXIT_PARTIAL, str),
+    (errors.LabelError, lambda e: EXIT_USAGE, str),
+    (errors.ReportError, lambda e: EXIT_USAGE, str),
+)
+HANDLED = tuple(kind for kind, _, _ in ERRORS)
+
+
+def explain(err: Exception) -> tuple[str, int]:
+    """The message and exit code of an error in the table."""
+    for kind, code, message in ERRORS:
+        if isinstance(err, kind):
+            return message(err), code(err)
+    raise err

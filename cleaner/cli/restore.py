@@ -1,0 +1,122 @@
+"""``face-clean restore``: the options that select what to put back, and what the user is told
+(what is restored, and how: cleaner.pipeline.restore).
+
+- **A selection is required** (``--all``, a filter, or FILEs): a bare command line that moves
+  everything back is a mistake waiting to happen. ``--all`` beside a filter is refused as well:
+  one of the two is not meant.
+- ``--since``/``--until`` take ISO 8601 (local time unless an offset is given) or a span back from
+  now (``90m``, ``2h``, ``3d``).
+- **Exit codes as run's**: 0 everything selected is back, or nothing was left to do (a second
+  restore); 1 something was skipped (conflict, missing, changed, refused, failed) or a FILE is
+  unknown; 2 bad usage, no audit log, a folder in use; 130 interrupted (after a whole file).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cleaner.cli import logs
+from cleaner.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, fail
+from cleaner.cli.options import open_layout
+from cleaner.cli.output import JsonLines, Terminal
+from cleaner.pipeline.restore.selection import FileArg, Selection, parse_time
+
+SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
+SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+class TimeParam(click.ParamType[datetime]):
+    name = "TIME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        span = SPAN.fullmatch(str(value).strip())
+        if span:
+            return datetime.now(timezone.utc) - timedelta(seconds=float(span[1]) * SECONDS[span[2]])
+        t = parse_time(value)
+        if t is None:
+            self.fail(
+                f"{value!r} is not a time: give ISO 8601 (2026-11-23, 2026-11-23T08:30) or a span (2h, 3d)", param, ctx
+            )
+        return t
+
+
+@click.command()
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("files", metavar="[FILE]...", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Restore every file moved out of DIRECTORY.")
+@click.option(
+    "--reason",
+    "reasons",
+    multiple=True,
+    metavar="REASON",
+    help="Files moved for this reason (their subfolder); repeatable.",
+)
+@click.option("--rule", "rule_names", multiple=True, metavar="NAME", help="Files the rule NAME moved; repeatable.")
+@click.option("--path", "globs", multiple=True, metavar="GLOB", help="Recorded paths matching GLOB ('*' crosses '/').")
+@click.option("--since", type=TimeParam(), help="Files moved out at or after TIME (ISO 8601, or a span: 2h, 3d).")
+@click.option("--until", type=TimeParam(), help="Files moved out before TIME.")
+@click.option("--rename", is_flag=True, help="Put a file whose name is taken back as 'name (1).jpg' (default: skip).")
+@click.option(
+    "--quarantine", type=click.Path(file_okay=False, path_type=Path), help="As given to run (files come from it)."
+)
+@click.option("--review-dir", type=click.Path(file_okay=False, path_type=Path), help="As given to run.")
+@click.option(
+    "--audit-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="As given to run (default DIR/.face-clean/audit.jsonl).",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would be restored; move and write nothing.")
+@click.option("-v", "--verbose", count=True, help="Also print where each file is taken from.")
+@click.option("-q", "--quiet", is_flag=True, help="Only problems; no summary.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines: each file, and a summary.")
+def restore(
+    directory: Path,
+    files: tuple[str, ...],
+    quarantine: Path | None,
+    review_dir: Path | None,
+    audit_log: Path | None,
+    rename: bool,
+    dry_run: bool,
+    verbose: int,
+    quiet: bool,
+    as_json: bool,
+    **filters: Any,
+) -> None:
+    """Put files moved out of DIRECTORY back where the audit log says they came from.
+
+    \b
+    FILE: a photo's recorded path below DIRECTORY, or its path in the quarantine or review folder.
+    Nothing is overwritten: a taken name is reported and skipped (or, with --rename, used as
+    'name (1).jpg'). Exit codes: 0 done or nothing to do; 1 some files skipped; 2 bad usage.
+    """
+    from cleaner.pipeline.restore.run import restore as restore_selected
+
+    logs.setup(verbose, quiet)
+    layout = open_layout(directory, quarantine, review_dir, audit_log)
+    selection = Selection(
+        filters["everything"],
+        frozenset(filters["reasons"]),
+        frozenset(filters["rule_names"]),
+        tuple(filters["globs"]),
+        filters["since"],
+        filters["until"],
+        tuple(FileArg.parse(f, layout) for f in files),
+    )
+    problem = selection.problem()
+    if problem:
+        fail(problem, EXIT_USAGE)
+    if not layout.audit_log.is_file():
+        fail(f"no audit log at {layout.audit_log}: nothing was moved out of {layout.root}", EXIT_USAGE)
+    output = JsonLines(layout, verbose) if as_json else Terminal(layout, verbose, quiet, dry_run)
+    summary = restore_selected(layout, selection, rename, dry_run, output)
+    if summary.interrupted:
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(EXIT_OK if summary.complete else EXIT_PARTIAL)

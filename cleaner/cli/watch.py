@@ -1,0 +1,112 @@
+"""``face-clean watch`` (the daemon) and ``face-clean health`` (its container health check)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cleaner.cli import logs
+from cleaner.cli.exits import EXIT_OK, EXIT_PARTIAL, fail
+from cleaner.cli.options import FolderArgs, folder_options
+from cleaner.cli.output import LogLines
+
+log = logging.getLogger("face-clean")
+
+
+@click.command()
+@folder_options
+@click.option("--polling", is_flag=True, help="Poll for changes (NFS, SMB and FUSE mounts give no inotify events).")
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0.1),
+    default=2.0,
+    show_default=True,
+    help="Seconds a file's size and mtime must stay unchanged before it is analysed "
+    "(inotify's close-after-write event ends the wait early).",
+)
+@click.option(
+    "--rescan",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Minutes between full rescans that catch anything events missed (0: never).",
+)
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--heartbeat",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File rewritten every 10 s while healthy (default: beside the audit log).",
+)
+@click.option(
+    "--on-folder-gone",
+    type=click.Choice(["exit", "wait"]),
+    default="exit",
+    show_default=True,
+    help="When DIRECTORY is deleted, renamed or unmounted: stop with exit code 1, or wait for it to come back.",
+)
+@click.option(
+    "--summary-every",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="Minutes between counter summaries in the log (0: never).",
+)
+def watch(
+    polling: bool,
+    settle: float,
+    rescan: float,
+    log_format: str,
+    heartbeat: Path | None,
+    on_folder_gone: str,
+    summary_every: float,
+    **options: Any,
+) -> None:
+    """Keep DIRECTORY clean: decide every file that arrives, once it is complete.
+
+    On start it catches up with files that arrived while it was not running; SIGTERM or
+    SIGINT stop it cleanly (exit 0) and a restart repeats nothing.  If DIRECTORY is deleted,
+    renamed or unmounted, it stops with exit code 1 (or waits for it: --on-folder-gone wait).
+    """
+    from cleaner.pipeline.session import on_this_machine
+    from cleaner.watch.loop import WatchOptions
+    from cleaner.watch.service import watch as watch_folder
+
+    args = FolderArgs(**options)
+    logs.setup(args.verbose, args.quiet, daemon=True, log_format=log_format)
+    rs = args.rules()
+    layout = args.layout()
+    settings = WatchOptions(
+        settle=settle,
+        rescan=rescan * 60,
+        polling=polling,
+        heartbeat=_beside_resolved(heartbeat or layout.heartbeat),
+        summary_every=summary_every * 60,
+        recursive=args.recursive,
+    )
+    models = on_this_machine(rs, args.verbose, layout.root)
+    watch_folder(rs, layout, models, settings, args.dry_run, LogLines(), on_folder_gone == "wait")
+    sys.exit(EXIT_OK)  # stopped on request; failures of single files are in the audit log
+
+
+def _beside_resolved(path: Path) -> Path:
+    """Its folder resolved, not the file itself: a link planted as the heartbeat is refused, not followed."""
+    return path.parent.resolve() / path.name
+
+
+@click.command()
+@click.argument("heartbeat", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--max-age", type=click.FloatRange(min=1), default=120.0, show_default=True, help="Seconds.")
+def health(heartbeat: Path, max_age: float) -> None:
+    """Exit 0 when the watch daemon is healthy, 1 when its HEARTBEAT file is stale or missing,
+    says it stopped or has a problem (moves that keep failing, its folder gone), or names a
+    process on this machine that is not running."""
+    from cleaner.watch.heartbeat import health as check
+
+    healthy, message = check(heartbeat, max_age)
+    if not healthy:
+        fail(message, EXIT_PARTIAL)
+    click.echo(message)

@@ -1,0 +1,1 @@
+"""face-clean eval: labelled photos, the metrics, the text and the plots."""

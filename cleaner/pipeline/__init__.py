@@ -1,0 +1,1 @@
+"""A run over a folder: scan, analyse, decide, act, audit; the state database, locks, moves, restore."""

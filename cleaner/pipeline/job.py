@@ -1,0 +1,171 @@
+"""The job: files -> analysis -> decision -> action -> audit, one file at a time.
+
+Each file is finished (moved or not, and its audit record durable) before the next one is
+opened, so an interrupted run leaves a log that matches the folder exactly. ``run`` hands the
+job the whole folder once (cleaner.pipeline.run), ``watch`` each batch of files that arrived
+(cleaner.watch.loop); both get it from cleaner.pipeline.session, which opens what it uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from cleaner.analysis.protocol import Analyzer
+from cleaner.fs.safefs import within
+from cleaner.paths import Layout
+from cleaner.pipeline import recording
+from cleaner.pipeline.actions import Item, MoveTo, for_decision
+from cleaner.pipeline.audit import AuditLog
+from cleaner.pipeline.handled import Done, FailureEpisodes, Handled, vanished
+from cleaner.pipeline.journal import COMPLETED, Unfinished
+from cleaner.pipeline.mover import Mover
+from cleaner.pipeline.output import Quiet, RunOutput
+from cleaner.pipeline.state.db import StateDB
+from cleaner.pipeline.state.decided import LogPosition, path_key
+from cleaner.pipeline.state.reconcile import reconcile
+from cleaner.pipeline.summary import Summary
+from cleaner.records import AuditRecord, ImageAnalysis, Outcome, new_run_id
+from cleaner.rules.deciding import decide
+from cleaner.rules.model import RuleSet, canonical
+
+log = logging.getLogger("face-clean")
+MOVE_RECOVERED = "move completed by recovery after an interruption"
+
+
+def decision_key(rules: RuleSet, identity: str, dry_run: bool) -> str:
+    """What decides a file (the rules' content, the models, whether it is simulated), hashed the
+    same way in every process: a restart or a second run must recognise its own decisions."""
+    text = json.dumps([canonical(rules), identity, dry_run], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class Job:
+    """Decides files with one audit log, one state database, one analyzer and one mover."""
+
+    def __init__(
+        self,
+        rules: RuleSet,
+        layout: Layout,
+        analyzer: Analyzer,
+        state: StateDB,
+        audit: AuditLog,
+        mover: Mover | None = None,  # None: a dry run (nothing moves)
+        dry_run: bool = False,
+        output: RunOutput | None = None,
+    ) -> None:
+        self.rules, self.layout, self.analyzer, self.state, self.audit = rules, layout, analyzer, state, audit
+        self.mover, self.dry_run = mover, dry_run
+        self.output: RunOutput = output or Quiet()
+        self.run_id = new_run_id()
+        self.identity = analyzer.identity.key
+        self.decision_key = decision_key(rules, self.identity, dry_run)
+        self.summary = Summary()
+        self.failing = FailureEpisodes()
+        # the watcher's: True to leave a file that looks cut off undecided for now
+        self.defer: Callable[[ImageAnalysis], bool] | None = None
+        self.stop = threading.Event()  # set from a signal handler: stop after the current file
+
+    def recover(self) -> None:
+        """Recover moves a crash left unfinished, before anything else is touched (a dry run only
+        says so: it moves nothing), and restore the decided rows a crash lost."""
+        if self.mover is None:
+            if Mover.pending(self.layout.journal):
+                log.warning("moves interrupted by a crash are unfinished; the next real run recovers them")
+        else:
+            for r in self.mover.recover(self._ours, "move", MOVE_RECOVERED):
+                log.warning("recovered an interrupted move of %s: %s", r.src, r.outcome)
+                if r.outcome == COMPLETED:
+                    self.state.forget_file(r.src)
+            self.mover.journal.empty()
+        reconcile(self.state, self.layout.audit_log, self.layout.root, self.decision_key)
+
+    def _ours(self, m: Unfinished) -> bool:
+        """A journal entry from the photo folder into the quarantine or review folder, and nothing else."""
+        layout = self.layout
+        if any(within(m.src, own) for own in layout.own_paths) or not within(m.src.parent, layout.root):
+            return False
+        return all(any(within(d.parent, f) for f in (layout.quarantine, layout.review)) for d in m.candidates)
+
+    def decide_each(self, files: list[Path]) -> Iterator[Done]:
+        """Decide each file once, in order; returns early, between files, when ``stop`` is set."""
+        for analysis in self.analyzer.analyze_many(self.state.cached_many(files, self.identity)):
+            done = self._finish(analysis)
+            self.output.handled(done)
+            yield done
+            if self.stop.is_set():
+                return
+
+    def decide_all(self, files: list[Path]) -> None:
+        for _ in self.decide_each(files):
+            pass
+
+    def _finish(self, analysis: ImageAnalysis) -> Done:
+        path = analysis.path
+        if vanished(analysis):
+            log.debug("%s: gone before it could be read", path)
+            self.failing.forget(path)
+            return Done(path, Handled.VANISHED)
+        self.state.remember(analysis, self.identity)
+        if self.defer is not None and self.defer(analysis):
+            return Done(path, Handled.DEFERRED)
+        decision = decide(self.rules, analysis)
+        action = for_decision(decision, self.layout, self.mover)
+        if (not isinstance(action, MoveTo) or self.dry_run) and self._known(analysis):
+            return Done(path, Handled.KNOWN)
+        identity, key = self.analyzer.identity, self.decision_key
+        record = recording.decided(self.layout.root, analysis, decision, identity, self.run_id, self.dry_run, key)
+        item = Item(self.layout.root, analysis, decision, record)
+        outcome = action.pipeline(item, simulate=self.dry_run)
+        if outcome.error and self._no_record(analysis, outcome):
+            return Done(path, Handled.MOVE_FAILED if os.path.lexists(path) else Handled.VANISHED)
+        if not outcome.error:
+            self.failing.forget(path)
+        written = outcome.record or self._write(recording.done(item, outcome))  # a move's is written with it
+        if outcome.moved or outcome.error:
+            self.state.forget_file(path)  # gone; or to be read again (it may have changed)
+        at = LogPosition(self.layout.audit_log.name, *self.audit.position())
+        if not outcome.moved and not outcome.error:
+            self.state.mark_decided(analysis, self.decision_key, at)
+        else:
+            self.state.note_audit_position(at)
+        self.summary.add(analysis.status, outcome, decision.reason)
+        self.summary.cached += analysis.cached
+        return Done(path, Handled.MOVE_FAILED if outcome.error else Handled.RECORDED, written)
+
+    def _write(self, record: AuditRecord) -> AuditRecord:
+        self.audit.write(record, durable=False)  # first: a full disk after this loses no record
+        return record
+
+    def _no_record(self, analysis: ImageAnalysis, outcome: Outcome) -> bool:
+        """A move that failed because the file was deleted meanwhile (nothing was decided), or failed
+        again on the same bytes (the same failure: recorded once)."""
+        gone = not os.path.lexists(analysis.path)
+        if gone:
+            self.failing.forget(analysis.path)
+        elif not self.failing.repeated(analysis, outcome):
+            return False
+        self.state.forget_file(analysis.path)  # to be read again (it may have changed)
+        return True
+
+    def _known(self, analysis: ImageAnalysis) -> bool:
+        """These bytes were decided under the same rules, at this path (touched) or at one now gone
+        (renamed): the decision stands and moves to this path, with no second record."""
+        known = self.state.known_as(analysis, self.decision_key)
+        if known is None:
+            return False
+        if known != path_key(analysis.path):
+            self.state.forget_decided(Path(known))
+            log.debug("%s: decided before as %s", analysis.path, known)
+        self.state.mark_decided(analysis, self.decision_key)
+        self.summary.unchanged += 1
+        return True
+
+    def undecided(self, files: list[Path]) -> list[Path]:
+        """Leave out the files decided before, unchanged since, under the same rules: a restart skips them."""
+        return self.state.undecided(files, self.decision_key)

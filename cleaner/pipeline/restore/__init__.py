@@ -1,0 +1,1 @@
+"""Putting moved photos back: which, checked, moved, journalled and recorded."""

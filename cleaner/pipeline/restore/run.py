@@ -1,0 +1,61 @@
+"""``face-clean restore``: under the folder lock, recover an interrupted restore, read the log, and
+restore the selected files in the order they were moved out.
+
+- **A dry run writes nothing**, not even dry-run records: its plan is its output, and the audit log
+  stays a record of what was done to files. Like run's, it locks the folder and the log's folder only.
+- **A restored file is new to run and watch**: the next run, or watch when it starts, decides it
+  again under the rules then in force. Restore undoes moves; to keep a photo for good, change the rules.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import ExitStack
+
+from cleaner.paths import Layout
+from cleaner.pipeline.audit import AuditLog, read
+from cleaner.pipeline.lock import lock_layout
+from cleaner.pipeline.output import RestoreOutput
+from cleaner.pipeline.restore.log import RESTORE, LogView, read_log
+from cleaner.pipeline.restore.restorer import Restorer, RestoreSummary
+from cleaner.pipeline.restore.selection import Selection
+from cleaner.pipeline.signals import stop_on_signals
+from cleaner.pipeline.state.folders import prepare
+
+
+def restore(layout: Layout, selection: Selection, rename: bool, dry_run: bool, output: RestoreOutput) -> RestoreSummary:
+    """Restore what ``selection`` names, in order; SIGTERM or SIGINT stop after a whole file."""
+    summary = RestoreSummary(dry_run)
+    stop = threading.Event()
+    prepare(layout)  # before anything is written there
+    with ExitStack() as stack:
+        stack.enter_context(lock_layout(layout, RESTORE, dry_run))
+        audit = None if dry_run else stack.enter_context(AuditLog(layout.audit_log))
+        restorer = Restorer(layout, audit, rename)
+        stack.callback(restorer.close)
+        for r in restorer.recover():
+            output.recovered(r.src, r.outcome)
+        view = read_log(read(layout.audit_log), layout.root)
+        with stop_on_signals(stop):
+            for c in view.pending:
+                if selection.matches(c):
+                    summary.results.append(restorer.restore(c))
+                    output.restored(summary.results[-1])
+                if stop.is_set():
+                    break
+    summary.interrupted = stop.is_set()
+    _files_not_pending(selection, view, summary)
+    summary.other_roots = view.other_roots
+    output.summary(summary)
+    return summary
+
+
+def _files_not_pending(selection: Selection, view: LogView, summary: RestoreSummary) -> None:
+    """The FILEs no pending move matches: restored already, or unknown to the log."""
+    for f in selection.files:
+        if not any(f.matches(c) for c in view.pending):
+            done = next((view.restored[k] for k in [*f.paths, f.source] if k is not None and k in view.restored), None)
+            if done is None:
+                summary.unknown.append(f.text)
+            else:
+                summary.already.append((f.text, done))

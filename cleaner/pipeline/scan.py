@@ -1,0 +1,61 @@
+"""Find the files a run looks at, and never the tool's own folders and files."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from cleaner.paths import STATE_DIR
+
+
+def matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    """One compiled regex for all patterns: fnmatch per name and pattern is slow on big folders."""
+    if not patterns:
+        return lambda name: False
+    regex = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+    return lambda name: regex.match(name) is not None
+
+
+def scan(root: Path, recursive: bool, patterns: tuple[str, ...], own: Iterable[Path]) -> list[Path]:
+    """Files under ``root`` in a stable order.
+
+    ``own`` are the tool's paths (state folder, quarantine, review folder, audit log); they
+    are skipped even when they sit inside ``root`` and even if ``patterns`` is empty.
+    Symbolic links are never followed; links to files and to folders are listed, so that the run
+    records that it saw them (``skipped``).  So is a folder that cannot be listed (no permission),
+    so that the run records why its files were not looked at, instead of passing over them in silence.
+    A ``root`` that is a link, or lies below one (a folder swapped for a link after the watch saw it
+    appear), is listed itself and not walked.
+    """
+    start = os.path.realpath(root)
+    if start != os.path.abspath(root):
+        return [Path(root)]
+    # The walk starts at the real path of root and never follows a link, so every path it
+    # yields is already real: a plain comparison finds the tool's own paths.
+    own_real = {os.path.realpath(p) for p in [*own, root / STATE_DIR]}
+    excluded = matcher(patterns)
+    found: list[Path] = []
+
+    def unlistable(err: OSError) -> None:
+        if err.filename and not isinstance(err, (FileNotFoundError, NotADirectoryError)):  # gone: nothing to lose
+            found.append(Path(err.filename))
+
+    for folder, dirs, files in os.walk(start, onerror=unlistable, followlinks=False):
+        keep_dirs = []
+        for d in sorted(dirs):
+            full = os.path.join(folder, d)
+            if excluded(d) or full in own_real:
+                continue
+            if os.path.islink(full):
+                found.append(Path(full))  # recorded as a link, never walked
+                continue
+            keep_dirs.append(d)
+        dirs[:] = keep_dirs if recursive else []
+        for name in sorted(files):
+            full = os.path.join(folder, name)
+            if not excluded(name) and full not in own_real:
+                found.append(Path(full))
+    return found

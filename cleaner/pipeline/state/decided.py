@@ -1,0 +1,128 @@
+"""Which files are decided, and under what: the ``decided`` table of the state database.
+
+A row says: this path, with this size and mtime (and these bytes), has its audit record
+under this decision key (cleaner.pipeline.job.decision_key), and nothing was moved.  ``run`` and ``watch`` skip
+such files, and bytes already decided under the same key that turn up with a new mtime
+(``touch``) or at a new path while the old one is gone (a renamed file or folder) take
+over the old row instead of getting a second record: the content is known.
+
+Rows are committed in batches, after the audit records they stand for, so a crash can lose
+the newest rows.  The audit log's position is written in the same transaction as each row,
+after it: the records past the committed position are the only ones whose rows may be lost,
+and cleaner.pipeline.state.reconcile restores those rows on the next start.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cleaner.fs.safefs import fingerprint
+from cleaner.records import ImageAnalysis, Status
+
+DECIDED_SCHEMA = """
+CREATE TABLE IF NOT EXISTS decided (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, decision_key TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+CONTENT_INDEX = "CREATE INDEX IF NOT EXISTS decided_content ON decided (sha256, decision_key)"
+
+
+@dataclass(frozen=True)
+class LogPosition:
+    """Where an audit log ended after a record: its name (it sits beside state.db), inode and size."""
+
+    name: str
+    inode: int
+    offset: int
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """state.db files from before content was kept with each row get the column (empty for old rows)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(decided)")}
+    if "sha256" not in columns:
+        db.execute("ALTER TABLE decided ADD COLUMN sha256 TEXT")
+    db.execute(CONTENT_INDEX)
+
+
+class Decided:
+    """The decided-files part of StateDB (a mixin: it uses StateDB's connection and batching)."""
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        raise NotImplementedError
+
+    def _tick(self) -> None:
+        raise NotImplementedError
+
+    def _rows_by_path(
+        self, sql: str, param: str, paths: list[Path]
+    ) -> Iterator[tuple[Path, str, tuple[Any, ...] | None]]:
+        raise NotImplementedError
+
+    def mark_decided(self, analysis: ImageAnalysis, decision_key: str, at: LogPosition | None = None) -> None:
+        """The file, as it was analysed, has its audit record, which ends at ``at`` in the log."""
+        if analysis.mtime_ns is None:
+            return  # could not even stat it: decide it again next time
+        # an analysis that failed may succeed next time: its bytes are not "known"
+        sha = analysis.sha256 if analysis.status is not Status.ERROR else None
+        self._db.execute(
+            "INSERT OR REPLACE INTO decided (path, size, mtime_ns, decision_key, sha256) VALUES (?, ?, ?, ?, ?)",
+            (path_key(analysis.path), analysis.size, analysis.mtime_ns, decision_key, sha),
+        )
+        if at is not None:  # after the row, in the same transaction: see the module docstring
+            self.note_audit_position(at)
+        self._tick()
+
+    def forget_decided(self, path: Path) -> None:
+        self._db.execute("DELETE FROM decided WHERE path=?", (path_key(path),))
+
+    def undecided(self, paths: list[Path], decision_key: str) -> list[Path]:
+        """The paths not yet decided under ``decision_key``, or changed since they were."""
+        sql = "SELECT path, size, mtime_ns FROM decided WHERE decision_key = ? AND path IN ({marks})"
+        return [p for p, _, row in self._rows_by_path(sql, decision_key, paths) if row is None or fingerprint(p) != row]
+
+    def decided_paths(self) -> dict[str, str]:
+        """Every decided path and its decision key (for checks and tests)."""
+        return dict(self._db.execute("SELECT path, decision_key FROM decided").fetchall())
+
+    def known_as(self, analysis: ImageAnalysis, decision_key: str) -> str | None:
+        """The decided path whose bytes these are, under the same key, if this file is that one
+        touched or renamed (its old path gone); None for new content, and for a copy."""
+        if analysis.sha256 is None or analysis.status is Status.ERROR:
+            return None
+        here = path_key(analysis.path)
+        rows = self._db.execute(
+            "SELECT path FROM decided WHERE sha256 = ? AND decision_key = ?", (analysis.sha256, decision_key)
+        ).fetchall()
+        paths = [str(r[0]) for r in rows]
+        if here in paths:
+            return here  # the same file, touched
+        return next((p for p in paths if not os.path.lexists(p)), None)
+
+    # -- the audit log's position ----------------------------------------------------------
+    def audit_position(self, name: str) -> LogPosition | None:
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (f"audit:{name}",)).fetchone()
+        if row is None:
+            return None
+        inode, offset = (int(v) for v in str(row[0]).split(":"))
+        return LogPosition(name, inode, offset)
+
+    def note_audit_position(self, at: LogPosition) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"audit:{at.name}", f"{at.inode}:{at.offset}"))
+
+
+def path_key(path: Path) -> str:
+    """The path as stored: a name that is not valid UTF-8 (an old NAS's Latin-1, say) keeps its
+    raw bytes as backslash escapes, since SQLite text must be UTF-8."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    return text

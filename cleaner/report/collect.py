@@ -1,0 +1,175 @@
+"""``face-clean report``'s data: the records of a run, one tile per file, grouped by outcome.
+
+The faces come from the audit record, never from a model: the report only reads each file from
+where it is now, decodes it upright into a small JPEG (cleaner.report.thumbnails), and lets the
+page (cleaner.report.page) draw the boxes over it, so a thumbnail depends on the bytes alone and
+is cached by sha256 in the state database.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import stat
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cleaner.errors import ReportError
+from cleaner.paths import STATE_DB
+from cleaner.pipeline.audit import read
+from cleaner.records import Action, AuditRecord
+from cleaner.report.thumbnails import Thumb, Thumbnails
+
+# The order of the groups: what needs a person first, what went well last.
+OUTCOMES = ("review", "failed move", "quarantined", "unreadable", "error", "skipped", "restored", "kept")
+Place = tuple[str, str]  # (root, path): one file of the log
+
+
+@dataclass(frozen=True)
+class Report:
+    """What the page shows, and what it took (for the command's closing line)."""
+
+    run: str  # the run id, or "all runs (N)"
+    roots: list[str]  # the folders the records are about
+    decided: tuple[str, str] | None  # the first and last record's time
+    tiles: list[dict[str, Any]]  # one per file, in group order; "thumb" indexes ``thumbs``
+    thumbs: list[list[Any]]  # [data URI, width, height] of each distinct thumbnail
+    outcomes: dict[str, int]  # files per outcome, in the page's order
+    made: int  # thumbnails decoded now
+    cached: int  # thumbnails taken from the state database
+    placeholders: int  # files shown without a picture (unreadable, missing, changed)
+
+
+def outcome(r: AuditRecord) -> str:
+    """One word per file for grouping and filtering: what happened to it, or what was wrong with it."""
+    if r.action == "restore":
+        return "restored"
+    moving = r.action in (Action.QUARANTINE.value, Action.REVIEW.value)
+    if r.status == "analysed" and r.error and moving and not r.moved:
+        return "failed move"
+    if r.status in ("unreadable", "skipped", "error"):
+        return r.status
+    words = {Action.KEEP.value: "kept", Action.QUARANTINE.value: "quarantined", Action.REVIEW.value: "review"}
+    return words.get(r.action, r.action)
+
+
+def select(records: list[AuditRecord], run_id: str | None, all_runs: bool) -> tuple[list[AuditRecord], str]:
+    """The latest record per file of one run (by default the run of the last record), or of all runs."""
+    if not records:
+        raise ReportError("the audit log holds no records yet")
+    if all_runs:
+        chosen, label = records, f"all runs ({len({r.run_id for r in records})})"
+    else:
+        wanted = run_id or records[-1].run_id
+        chosen, label = [r for r in records if r.run_id == wanted], str(wanted)
+        if not chosen:
+            runs = list(dict.fromkeys(r.run_id for r in reversed(records)))
+            raise ReportError(f"no run {wanted!r} in the audit log; its latest runs: {', '.join(runs[:5])}")
+    latest = {(r.root, r.path): r for r in chosen}
+    return list(latest.values()), label
+
+
+def location(r: AuditRecord, now_at: dict[Place, str] | None = None) -> str:
+    """Where the record left the file: its destination if it was moved, else where it was. If it is gone
+    from there, where the latest record of the whole log (``now_at``) left it: restored, quarantined again."""
+    at = r.destination if r.moved and r.destination else os.path.join(r.root, r.path)
+    return at if now_at is None or _size(at) is not None else now_at.get((r.root, r.path), at)
+
+
+def _where(r: AuditRecord, at: str) -> str:
+    """The file's place now, relative to its folder when it is inside it (shorter, and what a person looks for)."""
+    root = r.root.rstrip(os.sep) + os.sep
+    return at[len(root) :] if at.startswith(root) and root != os.sep else at
+
+
+def _num(v: Any, digits: int) -> float | None:
+    return round(v, digits) if isinstance(v, (int, float)) else None
+
+
+def _faces(r: AuditRecord) -> list[dict[str, Any]]:
+    """Each face's box in the full upright image, its dominant gender with its probability, and the rest."""
+    out = []
+    for f in r.faces:
+        box, gender, dominant = f.get("box"), f.get("gender"), f.get("dominant_gender")
+        box, gender = box if isinstance(box, dict) else {}, gender if isinstance(gender, dict) else {}
+        p = _num(gender.get(dominant), 3) if isinstance(dominant, str) else None
+        extra = {"det": _num(f.get("detector_confidence"), 3), "age": _num(f.get("age"), 0)}
+        out.append({**{k: _num(box.get(k), 0) or 0 for k in "xywh"}, "gender": dominant, "p": p, **extra})
+    return out
+
+
+FIELDS = ("path", "rule", "action", "reason", "status", "error", "width", "height", "moved", "dry_run", "uncertain")
+
+
+def _item(r: AuditRecord, at: str, thumb: int | None, note: str | None) -> dict[str, Any]:
+    """One tile's data; a file that changed since the run gets no boxes (they were found in other bytes)."""
+    tile = {k: getattr(r, k) for k in FIELDS} | {"outcome": outcome(r), "at": _where(r, at), "thumb": thumb}
+    tile |= {"note": note}
+    return tile | {"faces": _faces(r) if note is None else []}
+
+
+def _picture(r: AuditRecord, got: tuple[str | None, Thumb | str | None]) -> tuple[Thumb | None, str | None]:
+    """The thumbnail a tile shows, and why it shows another picture or none (unreadable files show their error)."""
+    sha, found = got
+    if r.status != "analysed":
+        return None, None
+    if not isinstance(found, Thumb):
+        return None, found or "no thumbnail"
+    if sha != r.sha256:
+        return found, "changed since the run: the picture shows the file now, without the faces found then"
+    return found, None
+
+
+def items(
+    records: list[AuditRecord], thumbs: Thumbnails, now_at: dict[Place, str]
+) -> tuple[list[dict[str, Any]], list[list[Any]]]:
+    """The page's tiles in group order, and the distinct thumbnails they point to (as data URIs)."""
+    records = sorted(records, key=lambda r: (_rank(outcome(r)), r.path))
+    places = [location(r, now_at) for r in records]
+    todo = [(r, at) for r, at in zip(records, places, strict=True) if r.status == "analysed"]
+    loaded: dict[str, tuple[str | None, Thumb | str]] = {}
+    for first in (True, False):  # first one file per recorded sha256, so that its copies need not be read
+        # an unchanged size and a thumbnail of the recorded sha256: the file is not read
+        todo = [(r, at) for r, at in todo if at not in loaded and not (_size(at) == r.size and thumbs.lookup(r.sha256))]
+        loaded |= thumbs.load_all({(r.sha256 if first else None) or at: at for r, at in todo}.values())
+    index: dict[Thumb, int] = {}
+    out = []
+    for r, at in zip(records, places, strict=True):
+        thumb, note = _picture(r, loaded.get(at) or (r.sha256, thumbs.known.get(r.sha256 or "")))
+        out.append(_item(r, at, None if thumb is None else index.setdefault(thumb, len(index)), note))
+    uris = [["data:image/jpeg;base64," + base64.b64encode(t.jpeg).decode(), t.width, t.height] for t in index]
+    return out, uris
+
+
+def _rank(name: str) -> int:
+    return OUTCOMES.index(name) if name in OUTCOMES else len(OUTCOMES)
+
+
+def _size(path: str) -> int | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+
+def collect(audit_log: Path, run_id: str | None, all_runs: bool, thumb_size: int, max_pixels: int) -> Report:
+    """Read the audit log and make the thumbnails (through the cache): everything the page shows."""
+    if not audit_log.is_file():
+        raise ReportError(f"no audit log at {audit_log}: run face-clean first, or name the log with --audit-log")
+    everything = read(audit_log)
+    records, label = select(everything, run_id, all_runs)
+    now_at = {(r.root, r.path): location(r) for r in everything}
+    thumbs = Thumbnails(audit_log.with_name(STATE_DB), thumb_size, max_pixels)
+    try:
+        tiles, uris = items(records, thumbs, now_at)
+    finally:
+        thumbs.close()
+    counts = Counter(t["outcome"] for t in tiles)
+    times = sorted(r.time for r in records if r.time)
+    outcomes = {o: counts[o] for o in (*OUTCOMES, *sorted(counts)) if counts[o]}
+    placeholders = sum(t["thumb"] is None or t["note"] is not None for t in tiles)
+    roots, decided = sorted({r.root for r in records}), ((times[0], times[-1]) if times else None)
+    return Report(label, roots, decided, tiles, uris, outcomes, len(thumbs.new), thumbs.cached, placeholders)

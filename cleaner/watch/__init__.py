@@ -1,0 +1,1 @@
+"""face-clean watch: filesystem events, files still being written, the loop, its heartbeat."""

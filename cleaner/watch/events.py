@@ -1,0 +1,170 @@
+"""Filesystem events: watchdog's observer, turned into a queue of plain (kind, path) events.
+
+The observer thread only queues; the daemon's main loop owns every decision.  Events for the
+tool's own paths (quarantine, review folder, audit log, state) and for temporary names of
+files still being uploaded (``.part``, ``.crdownload``, ``.tmp``, ``~``, dot-files) are dropped
+here: a temporary file is seen when it is renamed to its final name.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from watchdog.events import (
+    DirCreatedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileClosedNoWriteEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileOpenedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserverVFS
+
+from cleaner.paths import STATE_DIR
+
+log = logging.getLogger("face-clean")
+
+TEMPORARY = re.compile(r"(^\.|\.(part|crdownload|tmp|partial|download|!ut|filepart)$|~$)", re.IGNORECASE)
+# Filesystems whose changes made elsewhere (another machine, a FUSE daemon) raise no inotify event.
+NETWORK_FILESYSTEMS = re.compile(r"^(nfs4?|cifs|smb3?|smbfs|9p|afs|ceph|glusterfs|davfs|fuse(\..*)?|fuseblk|virtiofs)$")
+POLL_INTERVAL = 1.0
+
+# Event kinds queued for the daemon.
+CHANGED, OPENED, CLOSED, CLOSED_NO_WRITE, RENAMED_IN, REMOVED, DIR_APPEARED = (
+    "changed",
+    "opened",
+    "closed",
+    "closed-no-write",
+    "renamed-in",
+    "removed",
+    "dir-appeared",
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    path: Path
+
+
+def is_temporary(name: str) -> bool:
+    return TEMPORARY.search(name) is not None
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(
+        self, root: Path, own: Iterable[Path], ignored: Callable[[str], bool], out: queue.Queue[Event]
+    ) -> None:
+        self.root = str(root)
+        self.own = tuple(str(p) for p in [*own, root / STATE_DIR])
+        self.ignored = ignored
+        self.out = out
+
+    def _wanted(self, path: str) -> bool:
+        if not (path == self.root or path.startswith(self.root + os.sep)):
+            return False
+        if any(path == o or path.startswith(o + os.sep) for o in self.own):
+            return False
+        parts = path[len(self.root) + 1 :].split(os.sep)
+        return not any(self.ignored(p) for p in parts)
+
+    def _put(self, kind: str, path: str | bytes) -> None:
+        path = os.fsdecode(path)
+        if self._wanted(path) and not (kind != REMOVED and is_temporary(os.path.basename(path))):
+            self.out.put(Event(kind, Path(path)))
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        e = event
+        if isinstance(e, (FileCreatedEvent, FileModifiedEvent)):
+            self._put(CHANGED, e.src_path)
+        elif isinstance(e, FileOpenedEvent):
+            self._put(OPENED, e.src_path)
+        elif isinstance(e, FileClosedEvent):
+            self._put(CLOSED, e.src_path)
+        elif isinstance(e, FileClosedNoWriteEvent):
+            self._put(CLOSED_NO_WRITE, e.src_path)
+        elif isinstance(e, FileDeletedEvent):
+            self._put(REMOVED, e.src_path)
+        elif isinstance(e, FileMovedEvent):
+            self._put(REMOVED, e.src_path)
+            self._put(RENAMED_IN, e.dest_path)
+        elif isinstance(e, DirMovedEvent):
+            self._put(REMOVED, e.src_path)
+            self._put(DIR_APPEARED, e.dest_path)
+        elif isinstance(e, DirCreatedEvent):
+            self._put(DIR_APPEARED, e.src_path)
+
+
+def _poller() -> BaseObserver:
+    """Polling that sees a link as a link (``lstat``): a linked folder is never walked, only reported."""
+    return PollingObserverVFS(os.lstat, os.scandir, polling_interval=POLL_INTERVAL)
+
+
+def start_observer(
+    root: Path, own: Iterable[Path], ignored: Callable[[str], bool], out: queue.Queue[Event], polling: bool
+) -> BaseObserver:
+    """An inotify observer, or a polling one for network shares; inotify falls back to polling
+    with a warning when the kernel's watch limit is reached."""
+    handler = _Handler(root, own, ignored, out)
+    try:
+        observer: BaseObserver = _poller() if polling else _native_observer()
+        observer.schedule(handler, str(root), recursive=True)
+        observer.start()
+    except OSError as err:
+        if polling:
+            raise
+        log.warning(
+            "inotify cannot watch %s (%s; see fs.inotify.max_user_watches): polling instead", root, err.strerror
+        )
+        observer = _poller()
+        observer.schedule(handler, str(root), recursive=True)
+        observer.start()
+    return observer
+
+
+def _native_observer() -> BaseObserver:
+    """inotify reporting a move from outside the watched folder as a move, not as a new file: such a
+    file (``mv`` from elsewhere on the same disk) is complete at once, like a rename inside it."""
+    try:
+        from watchdog.observers.inotify import InotifyObserver
+    except ImportError:  # not Linux: whatever watchdog offers here
+        return Observer()
+    return InotifyObserver(generate_full_events=True)
+
+
+def filesystem_type(path: Path) -> str | None:
+    """The type of the filesystem ``path`` lies on, from /proc/self/mounts (Linux only)."""
+    try:
+        with open("/proc/self/mounts", encoding="utf-8") as fh:
+            mounts = [line.split() for line in fh]
+    except OSError:
+        return None
+    real = os.path.realpath(path)
+    best, fstype = "", None
+    for fields in mounts:
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ")
+        inside = real == point or real.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            best, fstype = point, fields[2]
+    return fstype
+
+
+def needs_polling(path: Path) -> str | None:
+    """The filesystem type, when it is one where inotify misses changes made by other machines."""
+    fstype = filesystem_type(path)
+    return fstype if fstype and NETWORK_FILESYSTEMS.match(fstype) else None
