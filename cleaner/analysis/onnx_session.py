@@ -46,22 +46,16 @@ onnx.save_model(model, sys.argv[2], save_as_external_data=True, all_tensors_to_o
 """
 
 
-def light_copy(src: Path) -> Path:
-    """The external-data copy of ``src``, made once per (size, mtime) of the weight file."""
-    st = src.stat()
-    folder = src.parent / LIGHT_DIR
-    final = folder / f"{src.stem}-{st.st_size}-{st.st_mtime_ns}"
+def _made_once(final: Path, script: str, src: Path) -> Path:
+    """``final``/model.onnx, made by ``script`` (run as ``python -c script SRC OUT``) in a child process
+    into a temporary folder beside it, then renamed into place; kept once made."""
     if (final / "model.onnx").is_file():
         return final / "model.onnx"
-    folder.mkdir(exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder, prefix=".partial-"))
+    final.parent.mkdir(exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".partial-"))
     try:
-        subprocess.run(
-            [sys.executable, "-c", _CONVERT, str(src), str(tmp / "model.onnx")],
-            check=True,
-            capture_output=True,
-            timeout=1800,
-        )
+        cmd = [sys.executable, "-c", script, str(src), str(tmp / "model.onnx")]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=1800)
         try:
             os.rename(tmp, final)
         except OSError:
@@ -70,10 +64,19 @@ def light_copy(src: Path) -> Path:
             # another process (a second worker on this node) made the same copy first
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    return final / "model.onnx"
+
+
+def light_copy(src: Path) -> Path:
+    """The external-data copy of ``src``, made once per (size, mtime) of the weight file."""
+    st = src.stat()
+    folder = src.parent / LIGHT_DIR
+    final = folder / f"{src.stem}-{st.st_size}-{st.st_mtime_ns}"
+    made = _made_once(final, _CONVERT, src)
     for stale in folder.glob(f"{src.stem}-*"):  # our own copies of an older weight file
         if stale != final:
             shutil.rmtree(stale, ignore_errors=True)
-    return final / "model.onnx"
+    return made
 
 
 _OPTIMISE = """
@@ -93,21 +96,7 @@ def optimised_copy(light: Path) -> Path:
     made once (in a child process) beside it."""
     from cleaner.analysis.machine import machine_tag
 
-    final = light.parent / f"optimised-{machine_tag()}"
-    if (final / "model.onnx").is_file():
-        return final / "model.onnx"
-    tmp = Path(tempfile.mkdtemp(dir=light.parent, prefix=".partial-"))
-    try:
-        cmd = [sys.executable, "-c", _OPTIMISE, str(light), str(tmp / "model.onnx")]
-        subprocess.run(cmd, check=True, capture_output=True, timeout=1800)
-        try:
-            os.rename(tmp, final)
-        except OSError:
-            if not (final / "model.onnx").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return final / "model.onnx"
+    return _made_once(light.parent / f"optimised-{machine_tag()}", _OPTIMISE, light)
 
 
 _chosen_threads: int | None = None  # set by the fast path's tuning (cleaner.analysis.batch_tuning)

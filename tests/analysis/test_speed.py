@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 import photos
 import pytest
 from ci import unavailable
@@ -50,11 +51,15 @@ def test_lean_detection_finds_what_deepface_finds(tmp_path: Path, detector: str)
     lean, found = Detectors(detector), 0
     for path in real_photos(tmp_path):
         img = cv2.imread(str(path))
-        theirs = [f.facial_area for f in detection.detect_faces(detector_backend=detector, img=img, align=True)]
+        faces = detection.detect_faces(detector_backend=detector, img=img, align=True)
+        theirs = sorted(((repr(f.facial_area), f.img) for f in faces), key=lambda t: t[0])
         ours = lean.detect(img, aligned=False)
         # the same faces (opencv's cascade may list them in another order from one call to the next)
-        assert sorted([f.area for f in ours], key=repr) == sorted(theirs, key=repr), path.name
+        assert sorted(repr(f.area) for f in ours) == [area for area, _ in theirs], path.name
         assert all(f.img is None for f in ours)  # no rotation paid for
+        aligned = sorted(((repr(f.area), f.img) for f in lean.detect(img, aligned=True)), key=lambda t: t[0])
+        assert [a for a, _ in aligned] == [a for a, _ in theirs], path.name
+        assert all(np.array_equal(mine, deepface) for (_, mine), (_, deepface) in zip(aligned, theirs, strict=True))
         found += len(ours)
     assert found >= 10  # the portraits' faces, the astronaut's, the pair's
 
