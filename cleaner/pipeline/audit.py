@@ -74,7 +74,7 @@ def move_ids(path: Path) -> set[str]:
 
 # What a record's fields may hold; a line with another type in one of them is not one of our records.
 _TYPES: dict[str, tuple[type, ...]] = dict.fromkeys(("path", "root", "run_id", "action", "time"), (str,))
-_OPTIONAL_TEXT = ("destination", "sha256", "move_id", "error", "reason", "rule", "status")
+_OPTIONAL_TEXT = ("destination", "sha256", "move_id", "error", "reason", "rule", "status", "decided_by", "who")
 _TYPES.update(dict.fromkeys(_OPTIONAL_TEXT, (str, type(None))))
 _TYPES.update(moved=(bool,), dry_run=(bool,), size=(int,), notes=(list,), faces=(list,))
 
