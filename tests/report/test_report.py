@@ -119,8 +119,8 @@ def write_log(root: Path, records: list[AuditRecord]) -> Path:
 
 
 def test_which_records_and_where_the_files_are_now(tmp_path: Path):
-    """The latest run by default, the latest record per file; a file restored since is shown from
-    where it is now, a missing one says so, a changed one gets no boxes."""
+    """Every file's latest record by default, across runs, or one run's; a file restored since is shown
+    from where it is now, a missing one says so, a changed one gets no boxes."""
     root = tmp_path / "photos"
     a = photos.save(photos.astronaut(), root / "a.jpg")
     photos.save(photos.astronaut()[:256], root / "b.jpg")
@@ -139,9 +139,9 @@ def test_which_records_and_where_the_files_are_now(tmp_path: Path):
             record(root, "c.jpg", run="r1", dry_run=True),
         ],
     )
-    assert invoke("report", root).exit_code == 0
+    assert invoke("report", root, "--run", "r1").exit_code == 0
     tiles = {t["path"]: t for t in page(root / ".face-clean/report.html")["items"]}
-    assert set(tiles) == {"a.jpg", "b.jpg", "gone.jpg", "c.jpg"}  # run r1: the run of the last record
+    assert set(tiles) == {"a.jpg", "b.jpg", "gone.jpg", "c.jpg"}  # the files of run r1
     assert page(root / ".face-clean/report.html")["dryRun"]  # one dry record: the page says so
     assert tiles["a.jpg"]["moved"] and tiles["a.jpg"]["at"] == "a.jpg" and tiles["a.jpg"]["note"] is None
     assert tiles["a.jpg"]["faces"][0]["det"] == 0.9 and tiles["a.jpg"]["thumb"] is not None  # restored: found at home
@@ -149,8 +149,9 @@ def test_which_records_and_where_the_files_are_now(tmp_path: Path):
     assert tiles["gone.jpg"]["thumb"] is None and "not found at" in tiles["gone.jpg"]["note"]
     assert not (root / ".face-clean/state.db").exists()  # no state database is created for the cache
     assert [t["outcome"] for t in page_of(root, "--run", "r2")["items"]] == ["restored"]
-    everything = {t["path"] for t in page_of(root, "--all-runs")["items"]}
-    assert everything == set(tiles) | {"old.jpg"}
+    everything = {t["path"]: t for t in page_of(root)["items"]}  # the default: each file's current state
+    assert set(everything) == set(tiles) | {"old.jpg"} and everything["a.jpg"]["outcome"] == "restored"
+    assert {t["path"] for t in page_of(root, "--all-runs")["items"]} == set(everything)  # the old name of it
     bad = invoke("report", root, "--run", "nope")
     assert bad.exit_code == 2 and "no run 'nope' in the audit log; its latest runs: r1, r2, r0" in bad.output
     assert invoke("report", root, "--run", "r1", "--all-runs").exit_code == 2
