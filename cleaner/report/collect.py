@@ -75,7 +75,7 @@ def location(r: AuditRecord, now_at: dict[Place, str] | None = None) -> str:
     """Where the record left the file. If it is gone from there, where the latest record of the whole log
     (``now_at``) left it: restored, quarantined again."""
     at = where(r)
-    return at if now_at is None or _size(at) is not None else now_at.get(place(r), at)
+    return at if now_at is None or size_of(at) is not None else now_at.get(place(r), at)
 
 
 def _where(r: AuditRecord, at: str) -> str:
@@ -100,11 +100,11 @@ def _faces(r: AuditRecord) -> list[dict[str, Any]]:
     return out
 
 
-FIELDS: tuple[str, ...] = ("path", "rule", "action", "reason", "status", "error", "width", "height", "moved", "dry_run", "uncertain")
-FIELDS += ("decided_by", "who")  # a person's verdict: who decided
+# what a tile shows of its record; decided_by and who: a person's verdict, and whose
+FIELDS = "path rule action reason status error width height moved dry_run uncertain decided_by who".split()
 
 
-def _item(r: AuditRecord, at: str, thumb: int | None, note: str | None) -> dict[str, Any]:
+def tile_of(r: AuditRecord, at: str, thumb: int | None, note: str | None) -> dict[str, Any]:
     """One tile's data; a file that changed since the run gets no boxes (they were found in other bytes)."""
     tile = {k: getattr(r, k) for k in FIELDS} | {"outcome": outcome(r), "at": _where(r, at), "thumb": thumb}
     tile |= {"note": note}
@@ -133,13 +133,15 @@ def items(
     loaded: dict[str, tuple[str | None, Thumb | str]] = {}
     for first in (True, False):  # first one file per recorded sha256, so that its copies need not be read
         # an unchanged size and a thumbnail of the recorded sha256: the file is not read
-        todo = [(r, at) for r, at in todo if at not in loaded and not (_size(at) == r.size and thumbs.lookup(r.sha256))]
+        todo = [
+            (r, at) for r, at in todo if at not in loaded and not (size_of(at) == r.size and thumbs.lookup(r.sha256))
+        ]
         loaded |= thumbs.load_all({(r.sha256 if first else None) or at: at for r, at in todo}.values())
     index: dict[Thumb, int] = {}
     out = []
     for r, at in zip(records, places, strict=True):
         thumb, note = _picture(r, loaded.get(at) or (r.sha256, thumbs.known.get(r.sha256 or "")))
-        out.append(_item(r, at, None if thumb is None else index.setdefault(thumb, len(index)), note))
+        out.append(tile_of(r, at, None if thumb is None else index.setdefault(thumb, len(index)), note))
     uris = [["data:image/jpeg;base64," + base64.b64encode(t.jpeg).decode(), t.width, t.height] for t in index]
     return out, uris
 
@@ -148,7 +150,7 @@ def _rank(name: str) -> int:
     return OUTCOMES.index(name) if name in OUTCOMES else len(OUTCOMES)
 
 
-def _size(path: str) -> int | None:
+def size_of(path: str) -> int | None:
     try:
         st = os.lstat(path)
     except OSError:

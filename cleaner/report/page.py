@@ -33,9 +33,14 @@ def script_json(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def shared(name: str) -> str:
+    """``tiles.js`` (the tiles' drawing code) or ``tiles.css`` (their look): the report inlines them, the
+    review page serves them."""
+    return resources.files("cleaner.report").joinpath(name).read_text(encoding="utf-8")
+
+
 def tiles_js() -> str:
-    """The tiles' drawing code (``tiles.js``): the report inlines it, the review page serves it."""
-    return resources.files("cleaner.report").joinpath("tiles.js").read_text(encoding="utf-8")
+    return shared("tiles.js")
 
 
 def _csp_hash(text: str) -> str:
@@ -51,6 +56,7 @@ def render(data: dict[str, Any]) -> str:
     files = resources.files("cleaner.report")
     template = files.joinpath("report_template.html").read_text(encoding="utf-8")
     template = template.replace("/*__TILES_JS__*/", tiles_js(), 1)  # the tiles' code, shared with the review page
+    template = template.replace("/*__TILES_CSS__*/\n", shared("tiles.css"), 1)  # and their look
     [style] = re.findall(r"<style>(.*?)</style>", template, re.S)
     [script] = re.findall(r"<script>(.*?)</script>", template, re.S)
     csp = (

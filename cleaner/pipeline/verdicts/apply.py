@@ -16,6 +16,7 @@ verdict is stored before the move: a crash between them leaves a verdict that th
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -69,6 +70,8 @@ class Tools:
     mover: Mover
     restorer: Restorer
     run_id: str = field(default_factory=new_run_id)
+    # told the other paths of bytes given a verdict (the watch daemon looks at them again at once)
+    again: Callable[[list[str]], None] = lambda paths: None
 
     def base(self, area: str) -> Path:
         return {FOLDER: self.layout.root, QUARANTINE: self.layout.quarantine, REVIEW: self.layout.review}[area]
@@ -76,6 +79,13 @@ class Tools:
 
 def apply(tools: Tools | None, layout: Layout, target: Target, action: str, who: str) -> Applied:
     """Give (or withdraw) the verdict ``action`` on ``target``; ``tools`` None is a dry run (the plan only)."""
+    done = _apply(tools, layout, target, action, who)
+    if tools is not None and done.copies:
+        tools.again(done.copies)
+    return done
+
+
+def _apply(tools: Tools | None, layout: Layout, target: Target, action: str, who: str) -> Applied:
     base = {FOLDER: layout.root, QUARANTINE: layout.quarantine, REVIEW: layout.review}[target.area]
     try:
         st, sha = hash_file(target.path, base)  # never through a link, never a pipe
