@@ -25,7 +25,7 @@ from cleaner.fs.names import shown
 from cleaner.paths import Layout
 from cleaner.pipeline.verdicts.apply import Applied
 
-DONE = {"keep": "kept", "reject": "rejected", "withdraw": "withdrew the verdict on"}
+DONE = {"keep": "kept", "reject": "rejected", "withdraw": "left to the rules:"}
 
 
 def os_user() -> str:

@@ -20,7 +20,7 @@ from markupsafe import escape
 from cleaner.pipeline.verdicts.apply import ACTIONS, Applied, Tools, apply
 from cleaner.pipeline.verdicts.inbox import Busy
 from cleaner.report.collect import size_of
-from cleaner.report.page import tiles_js
+from cleaner.report.page import shared
 from cleaner.serve import auth
 from cleaner.serve.actors import Actor
 from cleaner.serve.catalogue import Catalogue
@@ -31,6 +31,7 @@ CSP = (
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 STATIC = {"serve.js": "text/javascript", "serve.css": "text/css"}
+SHARED = {"tiles.js": "text/javascript", "tiles.css": "text/css"}
 MAX_IDS = 5000  # ids in one request
 
 
@@ -110,10 +111,14 @@ def create_app(
         session.clear()
         return jsonify(ok=True)
 
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        return Response(status=204)
+
     @app.get("/static/<name>")
     def static(name: str) -> Response:
-        if name == "tiles.js":
-            return Response(tiles_js(), mimetype="text/javascript")
+        if name in SHARED:  # the report's, shared
+            return Response(shared(name), mimetype=SHARED[name])
         if name not in STATIC:
             abort(404)
         return Response(_static(name), mimetype=STATIC[name])
