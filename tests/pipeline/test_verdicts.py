@@ -90,7 +90,12 @@ def test_a_verdict_follows_the_bytes_not_the_name(swept: Path):
     assert under(root / Q / "rejected") == {"rotated.jpg", "album/copy.jpg"}  # the copy follows the verdict
     assert changed.exists()  # decided afresh: a man, by the rules
     [copy] = [r for r in audit_records(root / LOG) if r["path"] == "album/copy.jpg"]
-    assert (copy["rule"], copy["action"], copy["reason"], copy["decided_by"]) == ("verdict", "quarantine", "rejected", "person")
+    assert (copy["rule"], copy["action"], copy["reason"], copy["decided_by"]) == (
+        "verdict",
+        "quarantine",
+        "rejected",
+        "person",
+    )
 
 
 def test_withdraw_lets_the_rules_decide_again_and_a_dry_run_changes_nothing(swept: Path):

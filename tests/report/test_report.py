@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import photos
 import pytest
-from ci import unavailable
 from conftest import audit_records, invoke
 from PIL import Image
 from skimage import data
@@ -27,7 +26,6 @@ from skimage import data
 from cleaner.fs.jsonl import json_line
 from cleaner.records import AuditRecord
 
-CHROMIUM = shutil.which(os.environ.get("CHROMIUM", "chromium"))  # Debian's; CHROMIUM=/path/to/chrome for another
 SCREENSHOT = Path(__file__).parents[2] / "docs" / "report.png"
 # a directory "weird<" and a name with markup, an entity, quotes, the template's placeholders and a newline
 NASTY = 'weird</script><b id="pwned">&amp; "q" \'x\' __DATA__ __CSP__ __MORE_THUMBS__\nline.jpg'
@@ -165,23 +163,6 @@ def page_of(root: Path, *args: str) -> dict:
 
 
 # --- in the browser ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        reason = "playwright is not installed (pip install -e '.[test]')"
-    if reason is None and not CHROMIUM:
-        reason = "chromium is not installed (apt-get install -y chromium)"
-    if reason is not None:
-        unavailable(reason)
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser, html: Path, errors: list[str], height: int = 900):
