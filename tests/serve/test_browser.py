@@ -12,14 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import photos
-import pytest
 from conftest import audit_records, invoke
 from PIL import Image
-from serving import LOG, Q, R, REPORT, files_under, make_swept, served
+from serving import LOG, REPORT, Q, R, files_under, make_swept, served
 from watching import ThreadDaemon, wait_for
 
 from cleaner.fs.jsonl import json_line
-from cleaner.paths import Layout
 from cleaner.pipeline.verdicts.inbox import Inbox
 from cleaner.records import AuditRecord
 from cleaner.serve.actors import InboxActor
