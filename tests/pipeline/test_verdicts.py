@@ -139,3 +139,16 @@ def test_run_restore_all_run_leaves_the_folder_as_the_person_left_it(swept: Path
     report = invoke("report", root)
     assert report.exit_code == 0 and "by a person: 5 kept" in report.output
     assert all(sha256(root / p) == h for p, h in before.items())
+
+
+def test_eval_compares_the_rules_with_the_verdicts(swept: Path):
+    root = swept
+    assert invoke("verdict", "keep", root, root / Q / "not-man/woman.png", root / "man.jpg").exit_code == 0
+    assert invoke("verdict", "reject", root, root / "rotated.jpg").exit_code == 0
+    result = invoke("eval", root, "--format", "verdicts", "--keep", "Man")
+    assert result.exit_code == 0, result.output
+    assert "the rules agree with 1 of 3 verdicts (33.3 %)" in result.output
+    assert "woman.png: you said keep, the rules quarantine (not-man)" in result.output
+    assert "rotated.jpg: you said reject, the rules keep" in result.output
+    rows = {line.split()[0]: line.split()[1:] for line in result.output.splitlines()[1:3]}
+    assert rows == {"keep": ["1", "1", "0", "0"], "reject": ["1", "0", "0", "0"]}
