@@ -45,7 +45,7 @@ def _writable(path: Path | None, option: str) -> None:
     "--format",
     "fmt",
     type=click.Choice([*labels_mod.FORMATS, "verdicts"]),
-    help="Label format (default: from LABELS itself); verdicts: LABELS is a photo folder, a person's verdicts the labels.",
+    help="Label format (default: from LABELS itself); verdicts: a photo folder, a person's verdicts as labels.",
 )
 @click.option("--path-column", default="path", show_default=True, help="CSV: the column with the image paths.")
 @click.option("--label-column", default="label", show_default=True, help="CSV: the column with the labels.")
