@@ -88,5 +88,15 @@ window.FaceCleanTiles = (() => {
     return fig;
   }
 
-  return { KNOWN, el, slug, pct, box, frame, tile };
+  // A group's heading and the grid its tiles go in: [section, grid].
+  function section(label, outcome, count, nf) {
+    const sec = el("section", "group " + slug(outcome));
+    const h = el("h2", null, label);
+    h.append(el("span", "n", nf.format(count) + (count === 1 ? " file" : " files")));
+    const grid = el("div", "grid");
+    sec.append(h, grid);
+    return [sec, grid];
+  }
+
+  return { KNOWN, el, slug, pct, box, frame, tile, section };
 })();

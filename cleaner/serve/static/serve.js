@@ -205,12 +205,9 @@
       const g = view(it).group;
       if (g !== group) {
         group = g;
-        const section = el("section", "group " + T.slug(g.split(": ")[0]));
+        let section;
+        [section, grid] = T.section(g, g.split(": ")[0], inGroup.get(g), nf);
         section.dataset.group = g;
-        const h = el("h2", null, g);
-        h.append(el("span", "n", nf.format(inGroup.get(g)) + (inGroup.get(g) === 1 ? " file" : " files")));
-        grid = el("div", "grid");
-        section.append(h, grid);
         frag.append(section);
       }
       grid.append(tile(id));
