@@ -78,13 +78,20 @@ def test_keep_from_review_reject_a_kept_one_reload_and_run_again(browser, tmp_pa
         until(tab, "faceCleanServe().done === 2")
         assert not (root / "man.jpg").exists() and files_under(root / Q / "rejected") == {"man.jpg"}
 
+        tab.select_option("#rule", "no-face")  # in bulk: the three photos without a face, back
+        assert groups(tab) == {"quarantined: no-face": ["cats/chelsea.png", "coffee.jpg", "rocket.jpg"]}
+        tab.click("#select-page")
+        tab.click('[data-bulk="keep"]')
+        until(tab, "faceCleanServe().done === 5")
+        assert files_under(root / Q / "no-face") == set() and (root / "cats/chelsea.png").exists()
+
         tab.reload()
         tab.wait_for_selector("body[data-ready]")
         shown = groups(tab)
         assert "grey.jpg" in shown["kept"] and shown["quarantined: rejected"] == ["man.jpg"]
         assert "review: uncertain" not in shown
         person = tab.evaluate("[...document.querySelectorAll('.person')].map(p => p.textContent).sort()")
-        assert person == ["kept by web (127.0.0.1)", "rejected by web (127.0.0.1)"]
+        assert person == ["kept by web (127.0.0.1)"] * 4 + ["rejected by web (127.0.0.1)"]
         until(tab, "[...document.images].every(i => i.complete && i.naturalWidth > 0)")
         png = Image.open(io.BytesIO(tab.screenshot(full_page=False))).convert("RGB").quantize(256)
         png.save(tmp_path / "serve.png", optimize=True)

@@ -242,51 +242,6 @@
     return true;
   }
 
-  // -- counts and filters ----------------------------------------------------------------------------
-  function counts() {
-    const n = new Map();
-    for (const it of items.values()) n.set(it.outcome, (n.get(it.outcome) || 0) + 1);
-    const outcomes = [...n.keys()].sort((a, b) => rankOf(a) - rankOf(b));
-    const button = (value, label, count) => {
-      const b = el("button", value ? T.slug(value) : "");
-      b.type = "button";
-      b.dataset.outcome = value;
-      b.setAttribute("aria-pressed", String(state.outcome === value));
-      b.append(el("span", null, label), el("span", "n", nf.format(count)));
-      b.addEventListener("click", () => { state.outcome = value; restart(); counts(); });
-      return b;
-    };
-    $("counts").replaceChildren(button("", "all files", items.size), ...outcomes.map((o) => button(o, o, n.get(o))));
-  }
-
-  function rankOf(outcome) {
-    for (const it of items.values()) if (it.outcome === outcome) return it.rank;
-    return 99;
-  }
-
-  function filters() {
-    for (const [id, key, all] of [["rule", "rule", "all rules"], ["reason", "reason", "all reasons"]]) {
-      const seen = new Map();
-      for (const it of items.values()) seen.set(it[key] || "", (seen.get(it[key] || "") || 0) + 1);
-      const select = $(id);
-      select.replaceChildren(new Option(all, ""));
-      for (const [v, c] of [...seen].filter(([v]) => v).sort()) select.append(new Option(v + " (" + nf.format(c) + ")", v));
-      select.addEventListener("change", () => { state[key] = select.value; restart(); });
-    }
-    let typing = 0;
-    $("find").addEventListener("input", (e) => {
-      clearTimeout(typing);
-      typing = setTimeout(() => { state.find = e.target.value.toLowerCase(); restart(); }, 150);
-    });
-    $("boxes").addEventListener("change", (e) => document.body.classList.toggle("noboxes", !e.target.checked));
-    $("select-page").addEventListener("click", () => { for (const id of onPage()) selected.add(id); render(); bulkCount(); });
-    for (const b of document.querySelectorAll("[data-bulk]")) {
-      b.addEventListener("click", () => { const ids = [...selected]; selected.clear(); act(ids, b.dataset.bulk); render(); bulkCount(); });
-    }
-  }
-
-  function bulkCount() { $("selected-n").textContent = selected.size ? nf.format(selected.size) + " selected" : ""; }
-
   // -- the keyboard and the full view ----------------------------------------------------------------
   function setFocus(id, scroll) {
     const old = focus;
@@ -309,50 +264,15 @@
     setFocus(ids[i + by], true);
   }
 
-  function openViewer() {
-    const it = focus && items.get(focus);
-    if (!it) return closeViewer();
-    viewing = true;
-    const fit = Math.min(1, (innerWidth * 0.92) / (it.width || 1), (innerHeight * 0.8) / (it.height || 1));
-    const big = it.present && it.status === "analysed" && it.width
-      ? { src: "/photo/" + encodeURIComponent(it.id), w: Math.round(it.width * fit), h: Math.round(it.height * fit) } : null;
-    $("viewer-frame").replaceChildren(T.frame(it, big));
-    const faces = it.faces.map((f) => (f.gender || "face") + T.pct(f.p)).join(", ") || "no face";
-    $("viewer-caption").textContent = it.path + " \u2014 " + it.rule + " \u2192 " + it.action +
-      (it.reason ? " (" + it.reason + ")" : "") + " \u2014 " + faces + "  [k keep \u00b7 r reject \u00b7 l leave \u00b7 Esc close]";
-    $("viewer").hidden = false;
-  }
-
-  function closeViewer() { viewing = false; $("viewer").hidden = true; }
-  $("viewer").addEventListener("click", closeViewer);
-
-  document.addEventListener("keydown", (e) => {
-    if (e.ctrlKey || e.metaKey || e.altKey || (e.target.closest && e.target.closest("input, select, button"))) return;
-    const keys = {
-      ArrowRight: () => step(1), ArrowLeft: () => step(-1), n: () => step(1), p: () => step(-1),
-      "]": () => go(state.page + 1, "first"), "[": () => go(state.page - 1, "first"),
-      k: () => decide("keep"), r: () => decide("reject"), l: () => decide("withdraw"),
-      " ": () => toggle(), Enter: () => (viewing ? closeViewer() : openViewer()), f: () => openViewer(),
-      Escape: () => (viewing ? closeViewer() : (selected.clear(), render(), bulkCount())),
-    };
-    const run = keys[e.key];
-    if (!run) return;
-    e.preventDefault();
-    run();
-  });
-
-  function decide(action) {
-    if (!focus) return step(0);
-    act([focus], action);
-    step(1);
-  }
-
-  function toggle() {
-    if (!focus) return;
-    if (selected.has(focus)) selected.delete(focus); else selected.add(focus);
-    redraw(focus);
-    bulkCount();
-  }
+  // the keyboard and the full view (keys.js) work through these
+  const page = {
+    items, state, selected, get focus() { return focus; }, step, go, act, render, redraw,
+    bulkCount: () => bulkCount(),
+    onViewer: (open) => { viewing = open; },
+  };
+  const keys = window.FaceCleanKeys(page);
+  const { counts, filters, bulkCount } = window.FaceCleanFilters(page, restart, onPage);
+  const openViewer = keys.openViewer;
 
   // for tests and the curious
   window.faceCleanServe = () => ({ ...stats, queued: queue.length, shown: order.length, page: state.page, pages,
