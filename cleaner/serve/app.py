@@ -30,7 +30,12 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-STATIC = {"serve.js": "text/javascript", "keys.js": "text/javascript", "filters.js": "text/javascript", "serve.css": "text/css"}
+STATIC = {
+    "serve.js": "text/javascript",
+    "keys.js": "text/javascript",
+    "filters.js": "text/javascript",
+    "serve.css": "text/css",
+}
 SHARED = {"tiles.js": "text/javascript", "tiles.css": "text/css"}
 MAX_IDS = 5000  # ids in one request
 
