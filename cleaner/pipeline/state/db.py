@@ -125,9 +125,9 @@ class StateDB(Decided, Verdicts):
                 conn = connect(self.path, isolation_level="DEFERRED")  # in WAL mode
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.executescript(DECIDED_SCHEMA)
+                conn.executescript(VERDICTS_SCHEMA)
                 migrate(conn)
                 conn.executescript(SCHEMA)
-                conn.executescript(VERDICTS_SCHEMA)
                 conn.commit()
             except (OSError, sqlite3.Error) as err:
                 if conn is not None:
