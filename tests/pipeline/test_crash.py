@@ -124,12 +124,17 @@ def _lines(log: Path) -> int:
     return log.read_bytes().count(b"\n") if log.exists() else 0
 
 
+# A run decides a noise photo in about 1.5 ms here, so between reaching its target and the kill (a
+# 5 ms poll, then up to 20 ms) it decides up to ~20 more: enough files that 30 kills stay mid-run.
+NOISE = 1000
+
+
 def kill_randomly(tmp_path: Path, command: str, kills: int, seed: int) -> int:
     """Start, let it decide a few files (1 to 8), SIGKILL it at a random moment within the next; ``kills``
     times, then finish. Returns how many kills landed while it was running with files left to decide."""
     rng = random.Random(seed)
     root = tmp_path / "photos"
-    files = [*noise_jpegs(root, 240, seed=seed), photos.save(photos.astronaut(), root / "man.jpg", quality=90)]
+    files = [*noise_jpegs(root, NOISE, seed=seed), photos.save(photos.astronaut(), root / "man.jpg", quality=90)]
     originals = [sha256(p) for p in files]
     log = root / LOG
     names = {p.name for p in files}
@@ -137,7 +142,7 @@ def kill_randomly(tmp_path: Path, command: str, kills: int, seed: int) -> int:
     for _ in range(kills):
         if {r["path"] for r in complete_records(root)} >= names:
             break  # every file decided before the last kill: nothing left to kill it in the middle of
-        target = _lines(log) + rng.randint(1, 8)  # 30 kills x 8 records < 241 files: mid-run by construction
+        target = _lines(log) + rng.randint(1, 8)  # 30 kills x (8 + what a fast run overshoots) < NOISE: mid-run
         if command == "run":
             proc = subprocess.Popen(
                 [sys.executable, "-m", "cleaner", "run", str(root), "--keep", "Man", "-q"],
@@ -170,7 +175,7 @@ def kill_randomly(tmp_path: Path, command: str, kills: int, seed: int) -> int:
             assert proc.wait(timeout=15) == 0
     records = check_nothing_lost(root, root / ".face-clean" / "quarantine", originals, {p.name for p in files})
     assert (root / "man.jpg").is_file()
-    assert sum(r["moved"] for r in records) == 240
+    assert sum(r["moved"] for r in records) == NOISE
     return landed
 
 
