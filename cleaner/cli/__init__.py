@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from cleaner import __version__
-from cleaner.cli import eval, models, report, restore, run, watch
+from cleaner.cli import eval, models, report, restore, run, serve, verdict, watch
 from cleaner.cli.exits import HANDLED, explain, fail
 
 
@@ -38,6 +38,16 @@ def main() -> None:
     """
 
 
-for command in (run.run, run.check, watch.watch, watch.health, restore.restore, eval.eval_command, report.report):
+for command in (
+    run.run,
+    run.check,
+    watch.watch,
+    watch.health,
+    restore.restore,
+    eval.eval_command,
+    report.report,
+    serve.serve,
+):
     main.add_command(command)
 main.add_command(models.models)
+main.add_command(verdict.verdict)

@@ -74,6 +74,11 @@ class TimeParam(click.ParamType[datetime]):
     help="As given to run (default DIR/.face-clean/audit.jsonl).",
 )
 @click.option("--dry-run", is_flag=True, help="Print what would be restored; move and write nothing.")
+@click.option(
+    "--no-verdict",
+    is_flag=True,
+    help="Give no keep verdict: run and watch decide the restored photos again under the rules.",
+)
 @click.option("-v", "--verbose", count=True, help="Also print where each file is taken from.")
 @click.option("-q", "--quiet", is_flag=True, help="Only problems; no summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines: each file, and a summary.")
@@ -85,6 +90,7 @@ def restore(
     audit_log: Path | None,
     rename: bool,
     dry_run: bool,
+    no_verdict: bool,
     verbose: int,
     quiet: bool,
     as_json: bool,
@@ -95,7 +101,9 @@ def restore(
     \b
     FILE: a photo's recorded path below DIRECTORY, or its path in the quarantine or review folder.
     Nothing is overwritten: a taken name is reported and skipped (or, with --rename, used as
-    'name (1).jpg'). Exit codes: 0 done or nothing to do; 1 some files skipped; 2 bad usage.
+    'name (1).jpg'). Each restored photo gets a keep verdict, so that run and watch leave it
+    where it is (--no-verdict: none). Exit codes: 0 done or nothing to do; 1 some files
+    skipped; 2 bad usage.
     """
     from cleaner.pipeline.restore.run import restore as restore_selected
 
@@ -116,7 +124,10 @@ def restore(
     if not layout.audit_log.is_file():
         fail(f"no audit log at {layout.audit_log}: nothing was moved out of {layout.root}", EXIT_USAGE)
     output = JsonLines(layout, verbose) if as_json else Terminal(layout, verbose, quiet, dry_run)
-    summary = restore_selected(layout, selection, rename, dry_run, output)
+    from cleaner.cli.verdict import os_user
+
+    who = None if no_verdict else os_user()
+    summary = restore_selected(layout, selection, rename, dry_run, output, who)
     if summary.interrupted:
         sys.exit(EXIT_INTERRUPTED)
     sys.exit(EXIT_OK if summary.complete else EXIT_PARTIAL)

@@ -13,6 +13,8 @@ from cleaner.cli import logs
 from cleaner.cli.exits import EXIT_OK, EXIT_PARTIAL, fail
 from cleaner.cli.options import FolderArgs, folder_options
 from cleaner.cli.output import LogLines
+from cleaner.cli.serve import page_options
+from cleaner.cli.serve import settings as serve_settings
 
 log = logging.getLogger("face-clean")
 
@@ -49,6 +51,13 @@ log = logging.getLogger("face-clean")
     help="When DIRECTORY is deleted, renamed or unmounted: stop with exit code 1, or wait for it to come back.",
 )
 @click.option(
+    "--serve",
+    "serve_at",
+    metavar="[HOST:]PORT",
+    help="Also serve the review page here (the daemon applies its verdicts); any host but 127.0.0.1 needs a password.",
+)
+@page_options
+@click.option(
     "--summary-every",
     type=click.FloatRange(min=0),
     default=60.0,
@@ -63,6 +72,9 @@ def watch(
     heartbeat: Path | None,
     on_folder_gone: str,
     summary_every: float,
+    serve_at: str | None,
+    password_file: Path | None,
+    thumb_size: int,
     **options: Any,
 ) -> None:
     """Keep DIRECTORY clean: decide every file that arrives, once it is complete.
@@ -88,8 +100,21 @@ def watch(
         recursive=args.recursive,
     )
     models = on_this_machine(rs, args.verbose, layout.root)
-    watch_folder(rs, layout, models, settings, args.dry_run, LogLines(), on_folder_gone == "wait")
-    sys.exit(EXIT_OK)  # stopped on request; failures of single files are in the audit log
+    page = None if serve_at is None else serve_settings(serve_at, password_file, thumb_size)  # refused: before anything
+    if page is None:
+        watch_folder(rs, layout, models, settings, args.dry_run, LogLines(), on_folder_gone == "wait")
+        sys.exit(EXIT_OK)  # stopped on request; failures of single files are in the audit log
+    from cleaner.pipeline.verdicts.inbox import Inbox
+    from cleaner.serve.actors import InboxActor
+    from cleaner.serve.server import start
+
+    inbox = Inbox()
+    running = start(layout, page, InboxActor(inbox))
+    try:
+        watch_folder(rs, layout, models, settings, args.dry_run, LogLines(), on_folder_gone == "wait", inbox)
+    finally:
+        running.stop()
+    sys.exit(EXIT_OK)
 
 
 def _beside_resolved(path: Path) -> Path:

@@ -12,6 +12,7 @@ from cleaner.paths import Layout
 from cleaner.pipeline.output import WatchOutput
 from cleaner.pipeline.session import AnalyzerFactory, open_job
 from cleaner.pipeline.signals import stop_on_signals
+from cleaner.pipeline.verdicts.inbox import Inbox
 from cleaner.rules.model import RuleSet
 from cleaner.watch.heartbeat import Heartbeat, check_heartbeat
 from cleaner.watch.loop import Watcher, WatchOptions
@@ -28,12 +29,14 @@ def watch(
     dry_run: bool,
     output: WatchOutput,
     wait_for_folder: bool,
+    inbox: Inbox | None = None,
 ) -> None:
     """Until SIGTERM or SIGINT. A watched folder that goes away raises FolderGone, or with
-    ``wait_for_folder`` is waited for, and watched again once it is back."""
+    ``wait_for_folder`` is waited for, and watched again once it is back. ``inbox``: verdicts from the
+    review page (watch --serve), applied by the daemon between two files."""
     while True:
         try:
-            watch_once(rules, layout, analyzer, options, dry_run, output)
+            watch_once(rules, layout, analyzer, options, dry_run, output, inbox)
         except FolderGone as gone:
             if not wait_for_folder:
                 raise FolderGone(f"{gone}: stopped") from None
@@ -44,7 +47,13 @@ def watch(
 
 
 def watch_once(
-    rules: RuleSet, layout: Layout, analyzer: AnalyzerFactory, options: WatchOptions, dry_run: bool, output: WatchOutput
+    rules: RuleSet,
+    layout: Layout,
+    analyzer: AnalyzerFactory,
+    options: WatchOptions,
+    dry_run: bool,
+    output: WatchOutput,
+    inbox: Inbox | None = None,
 ) -> None:
     """One life of the watcher, locks, state and audit log held; raises FolderGone if the folder goes."""
     try:
@@ -55,7 +64,7 @@ def watch_once(
     checks = [] if heartbeat is None else [lambda: check_heartbeat(heartbeat)]
     try:
         with open_job(rules, layout, analyzer, "watch", dry_run, output, checks) as job:
-            Watcher(job, options, guard, output).run()
+            Watcher(job, options, guard, output, inbox).run()
     except Exception as err:
         gone = guard.gone()  # the state and audit log may have gone with the folder: say what happened
         if gone is not None and not isinstance(err, FolderGone):

@@ -77,13 +77,14 @@ def test_restore_all_after_run_then_nothing_then_the_latest_move(cli, swept):
     log_before, again = (root / LOG).read_bytes(), cli("restore", root, "--all")
     assert again.exit_code == 0 and "Restored: 0\n" in again.output
     assert (root / LOG).read_bytes() == log_before and photos_in(root) == before  # idempotent: no new record
-    again = cli("run", root, "--keep", "Man")  # restored files are decided again: under the same rules, moved again
+    again = cli("run", root, "--keep", "Man")  # restored photos carry a person's keep verdict: they stay
     # (exit 0: the unreadable files left in the folder are decided already, unchanged)
-    assert again.exit_code == 0 and "quarantined: 4 (no-face 3, not-man 1)" in again.output
-    assert files_under(root / Q) == {f"{reason}/{path}" for path, reason in MOVED.items()}
-    result = cli("restore", root, "--reason", "no-face")
-    assert result.exit_code == 0 and "Restored: 3 (no-face 3)" in result.output
-    assert {p for p, h in photos_in(root).items() if before[p] == h} == set(before) - {"woman.png", "grey.jpg"}
+    assert again.exit_code == 0 and "quarantined: 0\n" in again.output and "sent to review: 0\n" in again.output
+    assert photos_in(root) == before and files_under(root / Q) == files_under(root / R) == set()
+    decided = audit_records(root / LOG)[-5:]
+    assert {(r["path"], r["rule"], r["action"], r["decided_by"]) for r in decided} == {
+        (path, "verdict", "keep", "person") for path in MOVED_ALL
+    }
 
 
 def test_a_selection_is_required(cli, swept, tmp_path):
@@ -167,12 +168,12 @@ def test_restore_after_watch(cli, tmp_path):
     assert busy.exit_code == 2 and "is in use by another face-clean" in busy.output
     assert files_under(root / Q) == quarantined
 
-    result = cli("restore", root, "--path", "inbox/*")
+    result = cli("restore", root, "--path", "inbox/*", "--no-verdict")  # no keep verdict: the rules decide again
     assert result.exit_code == 0 and "Restored: 3 (no-face 3)" in result.output
     assert {p.name: sha256(p) for p in (root / "inbox").iterdir()} == noise
     assert [r["action"] for r in audit_records(root / LOG)[-3:]] == ["restore"] * 3
 
-    with ThreadDaemon(root, polling=False):  # restored files are new to the daemon: decided again
+    with ThreadDaemon(root, polling=False):  # restored without a verdict: new to the daemon, decided again
         wait_for_records(root, 4 + 3 + 3)
     assert files_under(root / Q) == quarantined
 
