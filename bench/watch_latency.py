@@ -106,7 +106,7 @@ def main() -> None:
     for i, payload in enumerate(data[:count]):
         due = start + (0 if args.burst else i / args.rate)
         while time.time() < due:
-            time.sleep(min(0.01, due - time.time()))
+            time.sleep(max(0.0, min(0.01, due - time.time())))  # the clock moves between the two reads
         name = f"{i:05d}.jpg"
         with open(root / name, "wb") as fh:
             fh.write(payload)
