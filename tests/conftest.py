@@ -57,7 +57,16 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-OWN_FILES = ("state.db", "heartbeat", "moves.journal", "restores.journal", "journal.key", "lock", ".face-clean.lock")
+OWN_FILES = (
+    "state.db",
+    "heartbeat",
+    "moves.journal",
+    "restores.journal",
+    "journal.key",
+    "lock",
+    ".face-clean.lock",
+    "remembered.json",
+)
 
 
 def all_hashes(*roots: Path) -> list[str]:

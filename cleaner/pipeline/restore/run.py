@@ -10,17 +10,20 @@ restore the selected files in the order they were moved out.
 from __future__ import annotations
 
 import threading
+from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack
 
 from cleaner.paths import Layout
 from cleaner.pipeline.audit import AuditLog, read
 from cleaner.pipeline.lock import lock_layout
 from cleaner.pipeline.output import RestoreOutput
-from cleaner.pipeline.restore.log import RESTORE, LogView, read_log
+from cleaner.pipeline.restore.log import RESTORE, LogView, read_log, same_root
 from cleaner.pipeline.restore.restorer import Restorer, RestoreSummary
 from cleaner.pipeline.restore.selection import Selection
 from cleaner.pipeline.signals import stop_on_signals
 from cleaner.pipeline.state.folders import prepare
+from cleaner.records import AuditRecord
 
 
 def restore(layout: Layout, selection: Selection, rename: bool, dry_run: bool, output: RestoreOutput) -> RestoreSummary:
@@ -35,7 +38,8 @@ def restore(layout: Layout, selection: Selection, rename: bool, dry_run: bool, o
         stack.callback(restorer.close)
         for r in restorer.recover():
             output.recovered(r.src, r.outcome)
-        view = read_log(read(layout.audit_log), layout.root)
+        records = read(layout.audit_log)
+        view = read_log(records, layout.root)
         with stop_on_signals(stop):
             for c in view.pending:
                 if selection.matches(c):
@@ -46,8 +50,22 @@ def restore(layout: Layout, selection: Selection, rename: bool, dry_run: bool, o
     summary.interrupted = stop.is_set()
     _files_not_pending(selection, view, summary)
     summary.other_roots = view.other_roots
+    _what_exists(records, view, layout, summary)
     output.summary(summary)
     return summary
+
+
+def _what_exists(records: list[AuditRecord], view: LogView, layout: Layout, summary: RestoreSummary) -> None:
+    """The reasons, rules and runs of the moves out of the folder: still out, and ever."""
+    keys: dict[str, Callable[[AuditRecord], str | None]] = {
+        "reason": lambda r: r.reason,
+        "rule": lambda r: r.rule or None,
+        "run": lambda r: r.run_id,
+    }
+    moves = [r for r in records if r.moved and not r.dry_run and r.action != RESTORE and same_root(r, layout.root)]
+    for name, key in keys.items():
+        summary.pending_by[name] = Counter(v for c in view.pending if (v := key(c.record)) is not None)
+        summary.ever[name] = {v for r in moves if (v := key(r)) is not None}
 
 
 def _files_not_pending(selection: Selection, view: LogView, summary: RestoreSummary) -> None:

@@ -26,6 +26,7 @@ from cleaner.fs.safefs import fingerprint
 from cleaner.pipeline.state.connect import connect
 from cleaner.pipeline.state.decided import DECIDED_SCHEMA, Decided, migrate
 from cleaner.pipeline.state.decided import path_key as _key
+from cleaner.pipeline.state.runs import RUNS_SCHEMA, Runs
 from cleaner.records import Box, Face, ImageAnalysis, Status
 
 SCHEMA = """
@@ -102,7 +103,7 @@ def _guarded(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-class StateDB(Decided):
+class StateDB(Decided, Runs):
     """Opened on first use, so a run that stops early (missing weights, say) leaves nothing behind."""
 
     def __init__(self, path: Path) -> None:
@@ -125,6 +126,7 @@ class StateDB(Decided):
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.executescript(DECIDED_SCHEMA)
                 migrate(conn)
+                conn.executescript(RUNS_SCHEMA)
                 conn.executescript(SCHEMA)
                 conn.commit()
             except (OSError, sqlite3.Error) as err:
@@ -171,8 +173,11 @@ class StateDB(Decided):
     undecided = _guarded(Decided.undecided)
     decided_paths = _guarded(Decided.decided_paths)
     known_as = _guarded(Decided.known_as)
+    same_verdict = _guarded(Decided.same_verdict)
     audit_position = _guarded(Decided.audit_position)
     note_audit_position = _guarded(Decided.note_audit_position)
+    run_started = _guarded(Runs.run_started)
+    run_ended = _guarded(Runs.run_ended)
 
     # -- analyses ------------------------------------------------------------------------
     def cached_many(self, paths: list[Path], identity: str) -> Iterator[ImageAnalysis | Path]:
