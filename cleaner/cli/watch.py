@@ -9,15 +9,32 @@ from typing import Any
 
 import click
 
-from cleaner.cli import logs
+from cleaner.cli import invocation, logs
 from cleaner.cli.exits import EXIT_OK, EXIT_PARTIAL, fail
-from cleaner.cli.options import FolderArgs, folder_options
+from cleaner.cli.help import IN_USE, MODELS, USAGE, epilog
+from cleaner.cli.options import FolderArgs, folder_options, layout_for, remembered_now, rules_for, tell_settings
 from cleaner.cli.output import LogLines
+from cleaner.rules.lint import never_matching
 
 log = logging.getLogger("face-clean")
 
 
-@click.command()
+WATCH_EXAMPLES = (
+    "face-clean watch ./uploads --keep Man                  # inotify: a local disk, the NAS's own volumes",
+    "face-clean watch /mnt/share --keep Man --polling       # NFS, SMB/CIFS, FUSE mounts",
+    "face-clean watch ./uploads                             # after a run: its policy and folders are remembered",
+    "face-clean watch /photos --rules /config/rules.yaml --quarantine /quarantine --log-format json",
+)
+WATCH_CODES = (
+    (0, "stopped on request (SIGTERM, SIGINT); files that failed are in the audit log"),
+    (1, "the watched folder was deleted, renamed or unmounted (see --on-folder-gone)"),
+    USAGE,
+    MODELS,
+    IN_USE,
+)
+
+
+@click.command(epilog=epilog(WATCH_EXAMPLES, WATCH_CODES))
 @folder_options
 @click.option("--polling", is_flag=True, help="Poll for changes (NFS, SMB and FUSE mounts give no inotify events).")
 @click.option(
@@ -67,6 +84,7 @@ def watch(
 ) -> None:
     """Keep DIRECTORY clean: decide every file that arrives, once it is complete.
 
+    A policy is required, as for run (--keep, --rules, or one remembered for DIRECTORY).
     On start it catches up with files that arrived while it was not running; SIGTERM or
     SIGINT stop it cleanly (exit 0) and a restart repeats nothing.  If DIRECTORY is deleted,
     renamed or unmounted, it stops with exit code 1 (or waits for it: --on-folder-gone wait).
@@ -77,9 +95,13 @@ def watch(
 
     args = FolderArgs(**options)
     logs.setup(args.verbose, args.quiet, daemon=True, log_format=log_format)
-    rs = args.rules()
-    layout = args.layout()
-    settings = WatchOptions(
+    settings = args.settings()
+    rs = rules_for(settings, require_policy=True)
+    layout = layout_for(args.directory, settings, writing=True)
+    tell_settings(settings, remembering=True)
+    for warning in never_matching(rs):
+        log.warning("%s", warning)
+    options_ = WatchOptions(
         settle=settle,
         rescan=rescan * 60,
         polling=polling,
@@ -88,7 +110,17 @@ def watch(
         recursive=args.recursive,
     )
     models = on_this_machine(rs, args.verbose, layout.root)
-    watch_folder(rs, layout, models, settings, args.dry_run, LogLines(), on_folder_gone == "wait")
+    watch_folder(
+        rs,
+        layout,
+        models,
+        options_,
+        args.dry_run,
+        LogLines(),
+        on_folder_gone == "wait",
+        lambda job: remembered_now(settings, layout, job.run_id, "watch", args.dry_run),
+        invocation.text(),
+    )
     sys.exit(EXIT_OK)  # stopped on request; failures of single files are in the audit log
 
 
@@ -97,7 +129,15 @@ def _beside_resolved(path: Path) -> Path:
     return path.parent.resolve() / path.name
 
 
-@click.command()
+@click.command(
+    epilog=epilog(
+        (
+            "face-clean health ./photos/.face-clean/heartbeat",
+            "face-clean health /state/heartbeat --max-age 120   # the container's health check",
+        ),
+        ((0, "the daemon runs and is healthy"), (1, "unhealthy, stopped, or no heartbeat")),
+    )
+)
 @click.argument("heartbeat", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--max-age", type=click.FloatRange(min=1), default=120.0, show_default=True, help="Seconds.")
 def health(heartbeat: Path, max_age: float) -> None:
