@@ -35,6 +35,9 @@ STAND_IN_DEFAULTS = {
     "FACE_CLEAN_AGE_MODEL": "deepface",
 }
 os.environ.update(STAND_IN_DEFAULTS)
+# no config file of the machine's user, or of a container, reaches the tests (cleaner.settings)
+os.environ["XDG_CONFIG_HOME"] = str(DEEPFACE_HOME / "config")
+os.environ.pop("FACE_CLEAN_CONFIG", None)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
