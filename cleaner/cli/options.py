@@ -5,6 +5,7 @@ remembered for the folder and the config files (cleaner.settings): the rules, th
 from __future__ import annotations
 
 import logging
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -220,7 +221,8 @@ def tell_settings(s: Settings, remembering: bool, names: tuple[str, ...] = SETTI
     used = {k: v for k, v in s.from_memory().items() if k in names and v is not None}
     if used:
         given = ", ".join(f"{option(k)} {v}" for k, v in used.items())
-        text = f"face-clean: remembered for this folder: {given} (`face-clean config DIR` shows every setting)"
+        where = shlex.quote(str(s.root)) if s.root is not None else "DIR"
+        text = f"face-clean: remembered for this folder: {given} (`face-clean config {where}` shows every setting)"
         click.echo(shown(text), err=True)
     for name, now, before in s.changed():
         if name not in names:

@@ -11,11 +11,11 @@ from pathlib import Path
 from cleaner.paths import STATE_DIR
 
 
-def matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+def matcher(patterns: tuple[str, ...], ignore_case: bool = False) -> Callable[[str], bool]:
     """One compiled regex for all patterns: fnmatch per name and pattern is slow on big folders."""
     if not patterns:
         return lambda name: False
-    regex = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+    regex = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns), re.IGNORECASE if ignore_case else 0)
     return lambda name: regex.match(name) is not None
 
 
@@ -23,13 +23,13 @@ class Patterns:
     """The rules' ``exclude`` and ``include`` globs. A pattern without "/" matches a name at any depth (a
     file, or a folder and all below it); one with "/" matches the path below the photo folder, ``*``
     crossing "/". ``include``, when given, keeps only the files that match one of its patterns
-    (folders are always walked)."""
+    (folders are always walked). Case does not matter: phones name their photos ``IMG_0001.JPG``."""
 
     def __init__(self, exclude: tuple[str, ...], include: tuple[str, ...] = ()) -> None:
-        self._names = matcher(tuple(p for p in exclude if "/" not in p))
-        self._paths = matcher(tuple(p.strip("/") for p in exclude if "/" in p))
-        self._include_names = matcher(tuple(p for p in include if "/" not in p))
-        self._include_paths = matcher(tuple(p.strip("/") for p in include if "/" in p))
+        self._names = matcher(tuple(p for p in exclude if "/" not in p), ignore_case=True)
+        self._paths = matcher(tuple(p.strip("/") for p in exclude if "/" in p), ignore_case=True)
+        self._include_names = matcher(tuple(p for p in include if "/" not in p), ignore_case=True)
+        self._include_paths = matcher(tuple(p.strip("/") for p in include if "/" in p), ignore_case=True)
         self._include = bool(include)
 
     def skips(self, relpath: str, is_dir: bool = False) -> bool:

@@ -62,7 +62,7 @@ def read_runs(db: Path, root: Path) -> list[RunRow]:
     """The runs on ``root`` in the state database ``db``, oldest first (none when there is no database)."""
     if not db.is_file():
         return []
-    conn = connect(db, read_only=True)
+    conn = connect(db)  # not read-only: the last connection to close takes SQLite's -wal and -shm files along
     try:
         try:
             rows = conn.execute(
