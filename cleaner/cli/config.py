@@ -80,7 +80,7 @@ def config(directory: Path | None, show_paths: bool, edit: bool, forget: bool, *
         _edit(directory)
     elif show_paths:
         for what, path in config_files.searched(directory):
-            click.echo(shown(f"{path}  ({what}; {'found' if path.is_file() else 'none'})"))
+            click.echo(shown(f"{path}  ({what}; {'found' if config_files.exists(path) else 'none'})"))
     else:
         _show(directory, resolve(directory, options))
 
@@ -105,7 +105,7 @@ def _show(directory: Path | None, s: Settings) -> None:
         click.echo("  (no policy: run and watch refuse to start until --keep or --rules is given)")
     click.echo("Config files:")
     for what, path in config_files.searched(directory):
-        click.echo(shown(f"  {path}  ({what}; {'found' if path.is_file() else 'none'})"))
+        click.echo(shown(f"  {path}  ({what}; {'found' if config_files.exists(path) else 'none'})"))
     if directory is not None:
         state = Layout.for_root(directory).state_dir
         remembered = "found" if s.remembered is not None else "nothing remembered"

@@ -73,12 +73,25 @@ def found(root: Path | None) -> Iterator[ConfigFile]:
     for what, path in searched(root):
         if what == "the folder's own":
             text = _folder_text(path)
-        elif what == f"${ENV}" and not path.exists():
+        elif what == f"${ENV}" and not exists(path):
             raise ConfigError(f"${ENV} names {path}, which does not exist")
         else:
-            text = _text(path) if path.exists() else None
+            text = _text(path) if exists(path) else None
         if text is not None:
             yield ConfigFile(path, parse(load_yaml(text, str(path), "config file", ConfigError), path))
+
+
+def exists(path: Path) -> bool:
+    """Whether there is a config file at ``path``; one that cannot even be looked for (a home folder of
+    another account) is said once and taken as none."""
+    try:
+        path.stat()
+    except FileNotFoundError:
+        return False
+    except OSError as err:
+        log.warning("cannot look for a config file at %s: %s", path, err.strerror or err)
+        return False
+    return True
 
 
 def _text(path: Path) -> str:
