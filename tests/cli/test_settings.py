@@ -212,3 +212,21 @@ def test_restore_of_a_reason_that_matches_nothing_lists_the_reasons(cli, folder:
     assert cli("restore", folder, "--reason", "no-face").exit_code == 0
     again = cli("restore", folder, "--reason", "no-face")  # restored already: nothing left, no mistake
     assert again.exit_code == 0 and "never" not in again.output
+
+
+def test_config_edit_makes_the_file_from_a_template_and_forget_forgets(cli, folder: Path, tmp_path: Path, monkeypatch):
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\necho "keep: women" >> "$1"\n')
+    editor.chmod(0o755)
+    monkeypatch.setenv("EDITOR", str(editor))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    edited = cli("config", "--edit")
+    user = tmp_path / "xdg" / "face-clean" / "config.yaml"
+    assert edited.exit_code == 0 and f"editing {user}" in edited.output
+    assert user.read_text().startswith("# face-clean config") and "keep            Woman" in edited.output
+    assert cli("config", "--path").output.splitlines() == [f"{user}  (the user's; found)"]
+    assert cli("run", folder, "--keep", "Man").exit_code == 0  # the command line wins, and is remembered
+    assert "keep            Man" in cli("config", folder).output
+    forgot = cli("config", folder, "--forget")
+    assert forgot.exit_code == 0 and f"forgot for {folder}: keep Man" in forgot.output
+    assert "keep            Woman" in cli("config", folder).output  # the config file's again
