@@ -228,10 +228,11 @@ def tell_settings(s: Settings, remembering: bool, names: tuple[str, ...] = SETTI
         if name not in names:
             continue
         after = "and remembered from now on" if remembering else "this time"
-        click.echo(shown(f"face-clean: {option(name)} {now} instead of the remembered {before}, {after}"), err=True)
+        click.echo(shown(f"face-clean: {now} instead of the remembered {before}, {after}"), err=True)
         if name == "quarantine" and remembering:
-            back = f"`face-clean restore DIR --quarantine {before}` brings them back"
-            click.echo(shown(f"  files moved before stay in {before}: {back}"), err=True)
+            old = before.removeprefix("--quarantine ")
+            back = f"`face-clean restore DIR --quarantine {old}` brings them back"
+            click.echo(shown(f"  files moved before stay in {old}: {back}"), err=True)
     for note in s.shadowed:
         log.warning("%s", note)
 

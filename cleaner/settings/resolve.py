@@ -45,14 +45,21 @@ class Settings:
         """The settings used because the folder remembered them."""
         return {k: s.value for k, s in self.values.items() if s.origin.startswith("remembered")}
 
-    def changed(self) -> list[tuple[str, Any, Any]]:
-        """(setting, given now, remembered) for each remembered setting given otherwise on the command line."""
+    def changed(self) -> list[tuple[str, str, str]]:
+        """(setting, given now, remembered), as options (``--keep Man``), for each remembered setting given
+        otherwise on the command line; the policy as one (``--rules my.yaml`` instead of ``--keep Man``)."""
         if self.remembered is None:
             return []
         before = self.remembered.settings
-        policy_given = any(self.values[n].origin == COMMAND_LINE for n in POLICY)
-        names = [n for n in SETTINGS if self.values[n].origin == COMMAND_LINE or (policy_given and n in POLICY)]
-        return [(n, self[n], before.get(n)) for n in names if n in before and before.get(n) != self[n]]
+        out = []
+        for name in (n for n in SETTINGS if n not in POLICY and self.values[n].origin == COMMAND_LINE):
+            if name in before and before[name] != self[name]:
+                out.append((name, f"{option(name)} {self[name]}", f"{option(name)} {before[name]}"))
+        if any(self.values[n].origin == COMMAND_LINE for n in POLICY) and any(n in before for n in POLICY):
+            now, then = _policy({n: self[n] for n in POLICY}), _policy(before)
+            if now != then:
+                out.append(("keep", now, then))
+        return out
 
     def to_remember(self) -> dict[str, Any]:
         """What the command line gave that the folder should remember (after a real run or watch: a dry
@@ -61,6 +68,11 @@ class Settings:
         if any(self.values[n].origin == COMMAND_LINE for n in POLICY):
             changes |= {n: self[n] for n in POLICY}  # one setting: --rules alone forgets a remembered --keep
         return changes
+
+
+def _policy(values: Mapping[str, Any]) -> str:
+    """``--keep Man``, ``--rules my.yaml``, or both, as the options that give them."""
+    return " ".join(f"{option(n)} {values[n]}" for n in POLICY if values.get(n) is not None)
 
 
 def given_values(options: Mapping[str, Any]) -> dict[str, Any]:

@@ -90,12 +90,17 @@ def test_a_different_value_is_used_and_said(cli, folder: Path, tmp_path: Path):
     result = cli("run", folder, "--quarantine", tmp_path / "q2", "--keep", "face")
     assert result.exit_code == 0
     said = " ".join(result.stderr.split())
-    assert f"--quarantine {tmp_path / 'q2'} instead of the remembered {tmp_path / 'q1'}, and remembered" in said
+    q1, q2 = tmp_path / "q1", tmp_path / "q2"
+    assert f"--quarantine {q2} instead of the remembered --quarantine {q1}, and remembered" in said
     assert f"`face-clean restore DIR --quarantine {tmp_path / 'q1'}` brings them back" in said
-    assert "--keep face instead of the remembered Man" in said
+    assert "--keep face instead of the remembered --keep Man" in said
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules: [{name: all, action: keep}]\n")
+    other = cli("run", folder, "--rules", rules)
+    assert f"--rules {rules} instead of the remembered --keep face" in " ".join(other.stderr.split())
     assert files(tmp_path / "q2") == {"no-face/rocket.jpg"}
     remembered = json.loads((folder / REMEMBERED).read_text())["settings"]
-    assert remembered == {"keep": "face", "quarantine": str(tmp_path / "q2")}
+    assert remembered == {"rules": str(rules), "quarantine": str(tmp_path / "q2")}  # the policy is one setting
 
 
 def test_a_dry_run_remembers_nothing(cli, folder: Path):
