@@ -77,6 +77,9 @@ RUN test "$(command -v face-clean-entrypoint)" = /opt/face-clean/venv/bin/face-c
 # the analysis cache (state.db) and the heartbeat.
 VOLUME ["/photos", "/quarantine", "/config", "/state"]
 
+# The review page (face-clean watch --serve), served when a password is set: FACE_CLEAN_PASSWORD_FILE.
+EXPOSE 8080
+
 # The daemon touches the heartbeat file while it is alive and watching.
 HEALTHCHECK --interval=60s --timeout=30s --start-period=10m --retries=3 \
     CMD ["face-clean", "health", "/state/heartbeat", "--max-age", "120"]

@@ -109,3 +109,7 @@ class LabelError(ValueError):
 
 class ReportError(Exception):
     """There is nothing to report (no log, no such run); the message says why (exit code 2)."""
+
+
+class ServeError(Exception):
+    """The review page cannot be served as asked (a public address without a password, a port in use); exit code 2."""

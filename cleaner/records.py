@@ -145,6 +145,8 @@ class AuditRecord:
     gender_model: str | None = None  # builtin, deepface or a manifest's path; None: no gender analysed
     age_model: str | None = None
     decision_key: str | None = None  # the rules and models that decided (cleaner.pipeline.job.decision_key)
+    decided_by: str | None = None  # "person": a person's verdict decided (cleaner.pipeline.verdicts); None: the rules
+    who: str | None = None  # who gave that verdict: the OS user, or the web page's user
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> AuditRecord:

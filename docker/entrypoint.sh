@@ -21,6 +21,10 @@
 #                /quarantine); the image's CMD names the default ones, so change it too
 #   FACE_CLEAN_HOME  HOME for the command (default /tmp/face-clean-home, inside the container:
 #                caches such as onnxruntime's stay out of the volumes)
+#   FACE_CLEAN_PASSWORD_FILE (or FACE_CLEAN_PASSWORD)
+#                the review page's password: with one, the daemon also serves the page on
+#                0.0.0.0:$FACE_CLEAN_SERVE_PORT (default 8080; `watch --serve`); without one it serves
+#                nothing (a page reachable from the network without a password is never started)
 set -eu
 
 photos=${FACE_CLEAN_PHOTOS:-/photos}
@@ -136,6 +140,22 @@ writable() {
 }
 
 if [ "$#" -ge 2 ] && [ "${1##*/}" = face-clean ] && [ "$2" = watch ]; then
+    case " $* " in
+    *" --serve "* | *" --serve="*) ;;
+    *)
+        if [ -n "${FACE_CLEAN_PASSWORD_FILE:-}" ] && [ ! -e "$FACE_CLEAN_PASSWORD_FILE" ]; then
+            say "the review page is off: no password file at $FACE_CLEAN_PASSWORD_FILE (FACE_CLEAN_PASSWORD_FILE)"
+        elif [ -n "${FACE_CLEAN_PASSWORD_FILE:-}" ] || [ -n "${FACE_CLEAN_PASSWORD:-}" ]; then
+            if [ -n "${FACE_CLEAN_PASSWORD_FILE:-}" ] && ! as_user test -r "$FACE_CLEAN_PASSWORD_FILE"; then
+                park 2 "FACE_CLEAN_PASSWORD_FILE=$FACE_CLEAN_PASSWORD_FILE is not a file uid $uid gid $gid" \
+                    "may read: put the review page's password there (one line), or unset it"
+            fi
+            set -- "$@" --serve "0.0.0.0:${FACE_CLEAN_SERVE_PORT:-8080}"
+        else
+            say "the review page is off: set FACE_CLEAN_PASSWORD_FILE (a file holding its password) to serve it"
+        fi
+        ;;
+    esac
     case " $* " in
     *" --dry-run "*) ;;
     *) writable "$photos" && writable "$quarantine" ;;

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 import tiny_models
+from ci import unavailable
 from click.testing import CliRunner, Result
 
 DEEPFACE_HOME = Path(tempfile.mkdtemp(prefix="face-clean-deepface-home-"))
@@ -45,10 +46,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """The container tests' measurements (test_container.py), in CI's log."""
-    container = sys.modules.get("container")
-    for line in getattr(container, "REPORT", []):
-        terminalreporter.write_line(line)
+    """The container tests' and the review page's measurements (test_container.py, tests/serve/), in CI's log."""
+    for module in ("container", "serving"):
+        for line in getattr(sys.modules.get(module), "REPORT", []):
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture
@@ -70,6 +71,17 @@ OWN_FILES = (
     ".face-clean.lock",
     "remembered.json",
 )
+
+
+def swept_copy(template: Path, root: Path) -> Path:
+    """``template`` (a folder after a run, state inside) copied to ``root``: the same folder under another
+    name, so the audit log's paths move along; its remembered settings, bound to the template's folder
+    and ignored there with a warning, are left behind."""
+    shutil.copytree(template, root, symlinks=True)
+    log = root / ".face-clean" / "audit.jsonl"
+    log.write_text(log.read_text(encoding="utf-8").replace(str(template), str(root)), encoding="utf-8")
+    (root / ".face-clean" / "remembered.json").unlink()
+    return root
 
 
 def all_hashes(*roots: Path) -> list[str]:
@@ -101,6 +113,26 @@ def invoke(*args: str | Path) -> Result:
 @pytest.fixture
 def cli() -> Iterator[Any]:
     yield invoke
+
+
+CHROMIUM = shutil.which(os.environ.get("CHROMIUM", "chromium"))  # Debian's; CHROMIUM=/path/to/chrome for another
+
+
+@pytest.fixture(scope="module")
+def browser():
+    reason = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        reason = "playwright is not installed (pip install -e '.[test]')"
+    if reason is None and not CHROMIUM:
+        reason = "chromium is not installed (apt-get install -y chromium)"
+    if reason is not None:
+        unavailable(reason)
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(scope="session")

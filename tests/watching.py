@@ -25,6 +25,7 @@ from cleaner.pipeline.job import Job
 from cleaner.pipeline.mover import Mover
 from cleaner.pipeline.session import local_analyzer
 from cleaner.pipeline.state.db import StateDB
+from cleaner.pipeline.verdicts.inbox import Inbox
 from cleaner.rules import loading as rules
 from cleaner.watch.loop import Watcher, WatchOptions
 
@@ -40,10 +41,11 @@ class ThreadDaemon:
         rescan: float = 0.0,
         keep: str | None = "Man",
         rules_file: Path | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
         self.layout = Layout.for_root(root)
         self.options = WatchOptions(settle=settle, rescan=rescan, polling=polling, heartbeat=self.heartbeat)
-        self.keep, self.rules_file = keep, rules_file
+        self.keep, self.rules_file, self.inbox = keep, rules_file, inbox
         self.error: BaseException | None = None
 
     @property
@@ -68,7 +70,7 @@ class ThreadDaemon:
                 self.job = Job(rs, self.layout, analyzer, state, audit, mover, output=LogLines())
                 self.built.set()
                 try:
-                    Watcher(self.job, self.options, output=LogLines()).run()
+                    Watcher(self.job, self.options, output=LogLines(), inbox=self.inbox).run()
                 finally:
                     mover.close()
         except BaseException as err:  # surfaced by __exit__

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from cleaner import __version__
-from cleaner.cli import config, eval, invocation, models, report, restore, run, runs, watch
+from cleaner.cli import config, eval, invocation, models, report, restore, run, runs, serve, verdict, watch
 from cleaner.cli.exits import HANDLED, explain, fail
 from cleaner.cli.help import RUN_CODES, epilog
 
@@ -58,6 +58,8 @@ for command in (
     config.config,
     eval.eval_command,
     report.report,
+    serve.serve,
 ):
     main.add_command(command)
 main.add_command(models.models)
+main.add_command(verdict.verdict)

@@ -10,7 +10,7 @@ import json
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -22,6 +22,7 @@ from cleaner.errors import StateError
 from cleaner.eval import labels as labels_mod
 from cleaner.fs.safefs import write_atomically
 from cleaner.paths import STATE_DB, STATE_DIR
+from cleaner.rules.model import RuleSet
 
 EXTRA_HINT = "pip install 'face-clean[eval]'"
 PNG: dict[str, Any] = {"metavar": "FILE.png", "type": click.Path(dir_okay=False, path_type=Path)}
@@ -53,7 +54,10 @@ EXAMPLES = (
 )
 @click.argument("labels_path", metavar="LABELS", type=click.Path(exists=True, path_type=Path))
 @click.option(
-    "--format", "fmt", type=click.Choice(labels_mod.FORMATS), help="Label format (default: from LABELS itself)."
+    "--format",
+    "fmt",
+    type=click.Choice([*labels_mod.FORMATS, "verdicts"]),
+    help="Label format (default: from LABELS itself); verdicts: a photo folder, a person's verdicts as labels.",
 )
 @click.option("--path-column", default="path", show_default=True, help="CSV: the column with the image paths.")
 @click.option("--label-column", default="label", show_default=True, help="CSV: the column with the labels.")
@@ -114,6 +118,8 @@ def eval_command(
     _writable(json_path, "--json")
     if markdown and len(combos) == 1:
         fail("--markdown prints the comparison of several detectors or models: name them with commas", EXIT_USAGE)
+    if fmt == "verdicts":
+        _verdicts(labels_path, combos[0], verbose)
     labels = labels_mod.load(labels_path, fmt, path_column, label_column, combos[0].exclude)  # LabelError: exit 2
     cache = None if no_cache else (state_db or labels.root / STATE_DIR / STATE_DB)
     runs = []
@@ -150,6 +156,18 @@ def eval_command(
         except OSError as err:
             fail(f"cannot write {path}: {err.strerror or err}", EXIT_PARTIAL)
     sys.exit(EXIT_PARTIAL if any(m.evaluation.unreadable for m in runs) else EXIT_OK)
+
+
+def _verdicts(folder: Path, rs: RuleSet, verbose: int) -> NoReturn:
+    """The rules against the person's verdicts on the photos of ``folder`` (cleaner.eval.verdicts)."""
+    from cleaner.eval.verdicts import compare, render
+    from cleaner.paths import Layout
+
+    if not folder.is_dir():
+        fail(f"--format verdicts: {folder} is not a photo folder", EXIT_USAGE)
+    compared, missing = compare(rs, Layout.for_root(folder), verbose)
+    click.echo(render(compared, missing))
+    sys.exit(EXIT_OK)
 
 
 def _several(value: str | None) -> list[str | None]:

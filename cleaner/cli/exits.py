@@ -50,6 +50,7 @@ ERRORS: tuple[tuple[type[Exception], Callable[..., int], Callable[..., str]], ..
     (errors.FolderGone, lambda e: EXIT_PARTIAL, str),
     (errors.LabelError, lambda e: EXIT_USAGE, str),
     (errors.ReportError, lambda e: EXIT_USAGE, str),
+    (errors.ServeError, lambda e: EXIT_USAGE, str),
 )
 HANDLED = tuple(kind for kind, _, _ in ERRORS)
 

@@ -192,6 +192,19 @@ def layout_for(directory: Path, s: Settings, writing: bool = False) -> Layout:
     return replace(layout, earlier=earlier)
 
 
+def remembered_layout(
+    directory: Path, quarantine: Path | None, review_dir: Path | None, audit_log: Path | None, tell: bool = True
+) -> Layout:
+    """The layout of a command that reads what run moved (restore, report, serve, verdict): the folders and
+    log given, else those remembered for DIR; ``tell``: say which came from memory and which were changed."""
+    from cleaner.settings.names import LOCATIONS
+
+    settings = resolve(directory, {"quarantine": quarantine, "review_dir": review_dir, "audit_log": audit_log})
+    if tell:
+        tell_settings(settings, remembering=False, names=LOCATIONS)
+    return layout_for(directory, settings)
+
+
 @dataclass(frozen=True)
 class FolderArgs:
     """The options ``folder_options`` adds, as one value (``run`` and ``watch`` share them)."""

@@ -1,4 +1,4 @@
-"""``face-clean report``: write one self-contained HTML page of a run (its data: cleaner.report)."""
+"""``face-clean report``: write one self-contained HTML page of the folder or a run (its data: cleaner.report)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ from cleaner.cli.options import layout_for, tell_settings
 from cleaner.settings.resolve import resolve
 
 EXAMPLES = (
-    "face-clean report ./photos                  # the latest run: ./photos/.face-clean/report.html",
-    "face-clean report ./photos --run 3f2a9c8e1b7d -o run.html   # another run (face-clean runs ./photos)",
-    "face-clean report ./photos --all-runs       # every file's latest record",
+    "face-clean report ./photos                  # every file's current state: ./photos/.face-clean/report.html",
+    "face-clean report ./photos --run 3f2a9c8e1b7d -o run.html   # one run (face-clean runs ./photos lists them)",
 )
 
 
@@ -27,8 +26,10 @@ EXAMPLES = (
     help="The audit log the run wrote (default: the one remembered for DIR, else DIR/.face-clean/audit.jsonl); "
     "its state database caches thumbnails.",
 )
-@click.option("--run", "run_id", metavar="RUN_ID", help="The run to show (default: the run of the last record).")
-@click.option("--all-runs", is_flag=True, help="Show every file's latest record, whatever run wrote it.")
+@click.option(
+    "--run", "run_id", metavar="RUN_ID", help="Show one run (default: every file's current state, across runs)."
+)
+@click.option("--all-runs", is_flag=True, hidden=True, help="The default: every file's latest record.")
 @click.option(
     "-o",
     "--output",
@@ -58,8 +59,9 @@ def report(
     thumb_size: int,
     max_pixels: int,
 ) -> None:
-    """Write one self-contained HTML page of a run: every file's thumbnail with its face boxes and
-    the rule that decided, grouped by outcome, with filters and counts. No model is run."""
+    """Write one self-contained HTML page of the folder: every file's thumbnail with its face boxes, the
+    rule (or the person) that decided and where it is now, grouped by outcome, with filters and counts.
+    By default each file's current state, across runs; --run ID shows one run. No model is run."""
     from cleaner.report.collect import collect
     from cleaner.report.page import page_data, render, write
 
@@ -72,7 +74,7 @@ def report(
     chosen = output is not None
     output = (output or layout.report).absolute()
     try:
-        result = collect(layout.audit_log, run_id, all_runs, thumb_size, max_pixels)
+        result = collect(layout.audit_log, run_id, thumb_size, max_pixels)
     except OSError as err:  # (a ReportError, nothing to report, is the table's: cleaner.cli.exits)
         fail(f"cannot read the audit log {layout.audit_log}: {err.strerror or err}", EXIT_USAGE)
     html = render(page_data(result, layout.audit_log, thumb_size))
@@ -81,7 +83,9 @@ def report(
     except OSError as err:
         fail(f"cannot write the report {output}: {err.strerror or err}; choose another place with -o", EXIT_USAGE)
     counts = ", ".join(f"{name} {n}" for name, n in result.outcomes.items())
-    click.echo(f"report of {'' if all_runs else 'run '}{result.run}: {sum(result.outcomes.values())} files ({counts})")
+    click.echo(f"report of {'run ' if run_id else ''}{result.run}: {sum(result.outcomes.values())} files ({counts})")
+    if result.verdicts:
+        click.echo("  by a person: " + ", ".join(f"{n} {what}" for what, n in sorted(result.verdicts.items())))
     click.echo(
         f"  thumbnails: {result.made} made, {result.cached} from the cache; {result.placeholders} files without one"
     )

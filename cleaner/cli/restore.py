@@ -9,6 +9,7 @@
 - **Where to look** is what ``run`` was given, remembered for the folder (cleaner.settings): the
   quarantine, review folder and audit log need no repeating.
 - **A filter that matches nothing** (``--reason nofaces``) says which values exist.
+- **A restored photo is kept for good**: it gets a person's keep verdict (``--no-verdict``: none).
 - **Exit codes as run's**: 0 everything selected is back, or nothing was left to do (a second
   restore); 1 something was skipped (conflict, missing, changed, refused, failed), a FILE is
   unknown, or a --reason, --rule or --run names nothing ever moved out; 2 bad usage, no audit log;
@@ -29,14 +30,12 @@ import click
 from cleaner.cli import logs
 from cleaner.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, fail
 from cleaner.cli.help import IN_USE, INTERRUPTED, OK, USAGE, epilog
-from cleaner.cli.options import layout_for, location_options, tell_settings
+from cleaner.cli.options import location_options, remembered_layout
 from cleaner.cli.output import JsonLines, Terminal
 from cleaner.fs.names import shown
 from cleaner.fs.yaml_fields import did_you_mean
 from cleaner.pipeline.restore.restorer import RestoreSummary
 from cleaner.pipeline.restore.selection import FileArg, Selection, parse_time
-from cleaner.settings.names import LOCATIONS
-from cleaner.settings.resolve import resolve
 
 SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -94,6 +93,11 @@ CODES = (
 @click.option("--rename", is_flag=True, help="Put a file whose name is taken back as 'name (1).jpg' (default: skip).")
 @location_options
 @click.option("--dry-run", is_flag=True, help="Print what would be restored; move and write nothing.")
+@click.option(
+    "--no-verdict",
+    is_flag=True,
+    help="Give no keep verdict: run and watch decide the restored photos again under the rules.",
+)
 @click.option("-v", "--verbose", count=True, help="Also print where each file is taken from.")
 @click.option("-q", "--quiet", is_flag=True, help="Only problems; no summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines: each file, and a summary.")
@@ -105,6 +109,7 @@ def restore(
     audit_log: Path | None,
     rename: bool,
     dry_run: bool,
+    no_verdict: bool,
     verbose: int,
     quiet: bool,
     as_json: bool,
@@ -115,17 +120,14 @@ def restore(
     \b
     FILE: a photo's recorded path below DIRECTORY, or its path in the quarantine or review folder.
     Nothing is overwritten: a taken name is reported and skipped (or, with --rename, used as
-    'name (1).jpg'). The quarantine, review folder and audit log are those run used, remembered
-    for DIRECTORY; give them only to look elsewhere.
+    'name (1).jpg'). Each restored photo gets a keep verdict, so that run and watch leave it
+    where it is (--no-verdict: none). The quarantine, review folder and audit log are those run
+    used, remembered for DIRECTORY; give them only to look elsewhere.
     """
     from cleaner.pipeline.restore.run import restore as restore_selected
 
     logs.setup(verbose, quiet)
-    locations = {"quarantine": quarantine, "review_dir": review_dir, "audit_log": audit_log}
-    settings = resolve(directory, locations)
-    if not quiet and not as_json:
-        tell_settings(settings, remembering=False, names=LOCATIONS)
-    layout = layout_for(directory, settings)
+    layout = remembered_layout(directory, quarantine, review_dir, audit_log, tell=not quiet and not as_json)
     selection = Selection(
         filters["everything"],
         frozenset(filters["reasons"]),
@@ -142,7 +144,10 @@ def restore(
     if not layout.audit_log.is_file():
         fail(f"no audit log at {layout.audit_log}: nothing was moved out of {layout.root}", EXIT_USAGE)
     output = JsonLines(layout, verbose) if as_json else Terminal(layout, verbose, quiet, dry_run)
-    summary = restore_selected(layout, selection, rename, dry_run, output)
+    from cleaner.cli.verdict import os_user
+
+    who = None if no_verdict else os_user()
+    summary = restore_selected(layout, selection, rename, dry_run, output, who)
     unknown = _matched_nothing(selection, summary)
     if summary.interrupted:
         sys.exit(EXIT_INTERRUPTED)

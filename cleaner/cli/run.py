@@ -61,7 +61,7 @@ def run(as_json: bool, **options: Any) -> None:
     rs = rules_for(settings, require_policy=True)
     layout = layout_for(args.directory, settings, writing=True)
     if not args.quiet:
-        tell(settings, remembering=True)
+        tell(settings, remembering=not args.dry_run)  # a dry run remembers nothing
     for warning in never_matching(rs):
         log.warning("%s", warning)
     log.debug(describe(rs))

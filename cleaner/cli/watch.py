@@ -14,6 +14,8 @@ from cleaner.cli.exits import EXIT_OK, EXIT_PARTIAL, fail
 from cleaner.cli.help import IN_USE, MODELS, USAGE, epilog
 from cleaner.cli.options import FolderArgs, folder_options, layout_for, remembered_now, rules_for, tell_settings
 from cleaner.cli.output import LogLines
+from cleaner.cli.serve import page_options
+from cleaner.cli.serve import settings as serve_settings
 from cleaner.rules.lint import never_matching
 
 log = logging.getLogger("face-clean")
@@ -66,6 +68,13 @@ WATCH_CODES = (
     help="When DIRECTORY is deleted, renamed or unmounted: stop with exit code 1, or wait for it to come back.",
 )
 @click.option(
+    "--serve",
+    "serve_at",
+    metavar="[HOST:]PORT",
+    help="Also serve the review page here (the daemon applies its verdicts); any host but 127.0.0.1 needs a password.",
+)
+@page_options
+@click.option(
     "--summary-every",
     type=click.FloatRange(min=0),
     default=60.0,
@@ -80,6 +89,9 @@ def watch(
     heartbeat: Path | None,
     on_folder_gone: str,
     summary_every: float,
+    serve_at: str | None,
+    password_file: Path | None,
+    thumb_size: int,
     **options: Any,
 ) -> None:
     """Keep DIRECTORY clean: decide every file that arrives, once it is complete.
@@ -95,10 +107,11 @@ def watch(
 
     args = FolderArgs(**options)
     logs.setup(args.verbose, args.quiet, daemon=True, log_format=log_format)
+    page = None if serve_at is None else serve_settings(serve_at, password_file, thumb_size)  # refused: before anything
     settings = args.settings()
     rs = rules_for(settings, require_policy=True)
     layout = layout_for(args.directory, settings, writing=True)
-    tell_settings(settings, remembering=True)
+    tell_settings(settings, remembering=not args.dry_run)
     for warning in never_matching(rs):
         log.warning("%s", warning)
     options_ = WatchOptions(
@@ -110,17 +123,31 @@ def watch(
         recursive=args.recursive,
     )
     models = on_this_machine(rs, args.verbose, layout.root)
-    watch_folder(
-        rs,
-        layout,
-        models,
-        options_,
-        args.dry_run,
-        LogLines(),
-        on_folder_gone == "wait",
-        lambda job: remembered_now(settings, layout, job.run_id, "watch", args.dry_run),
-        invocation.text(),
-    )
+    inbox = None
+    running = None
+    if page is not None:
+        from cleaner.pipeline.verdicts.inbox import Inbox
+        from cleaner.serve.actors import InboxActor
+        from cleaner.serve.server import start
+
+        inbox = Inbox()
+        running = start(layout, page, InboxActor(inbox))
+    try:
+        watch_folder(
+            rs,
+            layout,
+            models,
+            options_,
+            args.dry_run,
+            LogLines(),
+            on_folder_gone == "wait",
+            lambda job: remembered_now(settings, layout, job.run_id, "watch", args.dry_run),
+            invocation.text(),
+            inbox,
+        )
+    finally:
+        if running is not None:
+            running.stop()
     sys.exit(EXIT_OK)  # stopped on request; failures of single files are in the audit log
 
 

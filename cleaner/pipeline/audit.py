@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from cleaner.errors import AuditLogError, UnsafePath
-from cleaner.fs.jsonl import Appender, json_line, read_objects, say_skipped
+from cleaner.fs.jsonl import Appender, json_line, parse, read_objects, say_skipped
 from cleaner.fs.safefs import PRIVATE, check_private, open_folder
 from cleaner.records import AuditRecord
 
@@ -74,7 +74,7 @@ def move_ids(path: Path) -> set[str]:
 
 # What a record's fields may hold; a line with another type in one of them is not one of our records.
 _TYPES: dict[str, tuple[type, ...]] = dict.fromkeys(("path", "root", "run_id", "action", "time"), (str,))
-_OPTIONAL_TEXT = ("destination", "sha256", "move_id", "error", "reason", "rule", "status")
+_OPTIONAL_TEXT = ("destination", "sha256", "move_id", "error", "reason", "rule", "status", "decided_by", "who")
 _TYPES.update(dict.fromkeys(_OPTIONAL_TEXT, (str, type(None))))
 _TYPES.update(moved=(bool,), dry_run=(bool,), size=(int,), notes=(list,), faces=(list,))
 
@@ -96,3 +96,27 @@ def read(path: Path, offset: int = 0) -> list[AuditRecord]:
     one, many = "that is not a face-clean record", "that are not face-clean records"
     say_skipped(path, bad + len(objects) - len(records), f"{one} (torn or damaged)", f"{many} (torn or damaged)")
     return records
+
+
+def read_complete(path: Path, offset: int, inode: int | None) -> tuple[list[AuditRecord], int, int]:
+    """The records of the complete lines from byte ``offset`` on (a writer may be appending the next line
+    meanwhile: a line without its newline is left for the next call), the offset after the last of them,
+    and the log's inode. A log that is not the one of ``inode``, or is shorter than ``offset`` (replaced,
+    cut), is read from its start."""
+    with open_folder(path.parent) as folder:
+        fd = folder.open_file(path.name, os.O_RDONLY)
+    try:
+        st = os.fstat(fd)
+        if st.st_ino != inode or st.st_size < offset:
+            offset = 0
+        chunks, at = [], offset
+        while chunk := os.pread(fd, 1 << 20, at):
+            chunks.append(chunk)
+            at += len(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    complete = data[: data.rfind(b"\n") + 1]
+    objects = [parse(line) for line in complete.split(b"\n") if line.strip()]
+    records = [AuditRecord.of(o) for o in objects if o is not None and is_record(o)]
+    return records, offset + len(complete), st.st_ino

@@ -8,6 +8,7 @@ job the whole folder once (cleaner.pipeline.run), ``watch`` each batch of files 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -30,6 +31,7 @@ from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.state.decided import LogPosition, path_key
 from cleaner.pipeline.state.reconcile import reconcile
 from cleaner.pipeline.summary import Summary
+from cleaner.pipeline.verdicts.model import by_person, decision_of
 from cleaner.records import AuditRecord, Decision, ImageAnalysis, Outcome, new_run_id
 from cleaner.rules.deciding import decide
 from cleaner.rules.model import RuleSet, canonical
@@ -38,12 +40,13 @@ log = logging.getLogger("face-clean")
 MOVE_RECOVERED = "move completed by recovery after an interruption"
 
 
-def verdict(identity: str, analysis: ImageAnalysis, decision: Decision, log: int) -> str:
+def said_of(identity: str, analysis: ImageAnalysis, decision: Decision, log: int, who: str | None = None) -> str:
     """What a record of a file left in place says: the analysis (by the models that made it) and the
-    outcome, in the audit log ``log`` (its inode: a new log holds none of the old records). The same
-    verdict under other rules, or in a dry run, is no new decision: no new record."""
+    outcome, decided by the rules or by the person ``who`` gave a verdict, in the audit log ``log`` (its
+    inode: a new log holds none of the old records). The same under other rules, or in a dry run, is no
+    new decision: no new record."""
     fields = [identity, analysis.status.value, analysis.error, decision.action.value, decision.rule, decision.reason]
-    text = json.dumps([*fields, log], separators=(",", ":"))
+    text = json.dumps([*fields, who, log], separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -52,6 +55,16 @@ def decision_key(rules: RuleSet, identity: str, dry_run: bool) -> str:
     same way in every process: a restart or a second run must recognise its own decisions."""
     text = json.dumps([canonical(rules), identity, dry_run], separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def ours(layout: Layout, m: Unfinished) -> bool:
+    """A journal entry from the photo folder (or, a person's reject, the review folder) into the quarantine
+    or review folder, and nothing else."""
+    own = any(within(m.src, p) for p in layout.own_paths)
+    from_folder = not own and within(m.src.parent, layout.root)
+    if not (from_folder or within(m.src.parent, layout.review)):
+        return False
+    return all(any(within(d.parent, f) for f in (layout.quarantine, layout.review)) for d in m.candidates)
 
 
 class Job:
@@ -87,19 +100,12 @@ class Job:
             if Mover.pending(self.layout.journal):
                 log.warning("moves interrupted by a crash are unfinished; the next real run recovers them")
         else:
-            for r in self.mover.recover(self._ours, "move", MOVE_RECOVERED):
+            for r in self.mover.recover(functools.partial(ours, self.layout), "move", MOVE_RECOVERED):
                 log.warning("recovered an interrupted move of %s: %s", r.src, r.outcome)
                 if r.outcome == COMPLETED:
                     self.state.forget_file(r.src)
             self.mover.journal.empty()
         reconcile(self.state, self.layout.audit_log, self.layout.root, self.decision_key)
-
-    def _ours(self, m: Unfinished) -> bool:
-        """A journal entry from the photo folder into the quarantine or review folder, and nothing else."""
-        layout = self.layout
-        if any(within(m.src, own) for own in layout.own_paths) or not within(m.src.parent, layout.root):
-            return False
-        return all(any(within(d.parent, f) for f in (layout.quarantine, layout.review)) for d in m.candidates)
 
     def decide_each(self, files: list[Path]) -> Iterator[Done]:
         """Decide each file once, in order; returns early, between files, when ``stop`` is set."""
@@ -123,14 +129,18 @@ class Job:
         self.state.remember(analysis, self.identity)
         if self.defer is not None and self.defer(analysis):
             return Done(path, Handled.DEFERRED)
-        decision = decide(self.rules, analysis)
+        verdict = self.state.verdict(analysis.sha256)  # a person's verdict on these bytes outranks every rule
+        decision = decide(self.rules, analysis) if verdict is None else decision_of(verdict)
         action = for_decision(decision, self.layout, self.mover)
         stays = not isinstance(action, MoveTo) or self.dry_run
-        said = verdict(self.identity, analysis, decision, self.audit.position()[0]) if stays else None
+        who = None if verdict is None else verdict.who
+        said = said_of(self.identity, analysis, decision, self.audit.position()[0], who) if stays else None
         if stays and (self._known(analysis, said) or self._said_before(analysis, said)):
             return Done(path, Handled.KNOWN)
         identity, key = self.analyzer.identity, self.decision_key
         record = recording.decided(self.layout.root, analysis, decision, identity, self.run_id, self.dry_run, key)
+        if verdict is not None:
+            record = by_person(record, verdict.who)
         item = Item(self.layout.root, analysis, decision, record)
         outcome = action.pipeline(item, simulate=self.dry_run)
         if outcome.error and self._no_record(analysis, outcome):
@@ -173,16 +183,16 @@ class Job:
         if known != path_key(analysis.path):
             self.state.forget_decided(Path(known))
             log.debug("%s: decided before as %s", analysis.path, known)
-        self.state.mark_decided(analysis, self.decision_key, verdict=said)
+        self.state.mark_decided(analysis, self.decision_key, said=said)
         self.summary.unchanged += 1
         return True
 
     def _said_before(self, analysis: ImageAnalysis, said: str | None) -> bool:
         """The last record of these bytes at this path says the same (other rules, a dry run before):
         the decision is unchanged and gets no second record; it now stands under these rules."""
-        if said is None or not self.state.same_verdict(analysis, said):
+        if said is None or not self.state.said_before(analysis, said):
             return False
-        self.state.mark_decided(analysis, self.decision_key, verdict=said)
+        self.state.mark_decided(analysis, self.decision_key, said=said)
         self.summary.unchanged += 1
         return True
 

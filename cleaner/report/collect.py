@@ -19,12 +19,13 @@ from typing import Any
 from cleaner.errors import ReportError
 from cleaner.paths import STATE_DB
 from cleaner.pipeline.audit import read
+from cleaner.pipeline.current import Place, current, place, where
+from cleaner.pipeline.state.verdicts import REJECT
 from cleaner.records import Action, AuditRecord
 from cleaner.report.thumbnails import Thumb, Thumbnails
 
 # The order of the groups: what needs a person first, what went well last.
 OUTCOMES = ("review", "failed move", "quarantined", "unreadable", "error", "skipped", "restored", "kept")
-Place = tuple[str, str]  # (root, path): one file of the log
 
 
 @dataclass(frozen=True)
@@ -40,42 +41,41 @@ class Report:
     made: int  # thumbnails decoded now
     cached: int  # thumbnails taken from the state database
     placeholders: int  # files shown without a picture (unreadable, missing, changed)
+    verdicts: dict[str, int]  # files whose latest record is a person's verdict, by verdict (kept, rejected)
 
 
 def outcome(r: AuditRecord) -> str:
     """One word per file for grouping and filtering: what happened to it, or what was wrong with it."""
     if r.action == "restore":
         return "restored"
-    moving = r.action in (Action.QUARANTINE.value, Action.REVIEW.value)
+    moving = r.action in (Action.QUARANTINE.value, Action.REVIEW.value, REJECT)
     if r.status == "analysed" and r.error and moving and not r.moved:
         return "failed move"
     if r.status in ("unreadable", "skipped", "error"):
         return r.status
     words = {Action.KEEP.value: "kept", Action.QUARANTINE.value: "quarantined", Action.REVIEW.value: "review"}
-    return words.get(r.action, r.action)
+    return words.get(r.action, "quarantined" if r.action == REJECT else r.action)
 
 
-def select(records: list[AuditRecord], run_id: str | None, all_runs: bool) -> tuple[list[AuditRecord], str]:
-    """The latest record per file of one run (by default the run of the last record), or of all runs."""
+def select(records: list[AuditRecord], run_id: str | None) -> tuple[list[AuditRecord], str]:
+    """Every file's current state (its latest record, whatever run wrote it), or the latest record per
+    file of one run."""
     if not records:
         raise ReportError("the audit log holds no records yet")
-    if all_runs:
-        chosen, label = records, f"all runs ({len({r.run_id for r in records})})"
-    else:
-        wanted = run_id or records[-1].run_id
-        chosen, label = [r for r in records if r.run_id == wanted], str(wanted)
-        if not chosen:
-            runs = list(dict.fromkeys(r.run_id for r in reversed(records)))
-            raise ReportError(f"no run {wanted!r} in the audit log; its latest runs: {', '.join(runs[:5])}")
-    latest = {(r.root, r.path): r for r in chosen}
-    return list(latest.values()), label
+    if run_id is None:
+        return list(current(records).values()), f"current state ({len({r.run_id for r in records})} runs)"
+    chosen = [r for r in records if r.run_id == run_id]
+    if not chosen:
+        runs = list(dict.fromkeys(r.run_id for r in reversed(records)))
+        raise ReportError(f"no run {run_id!r} in the audit log; its latest runs: {', '.join(runs[:5])}")
+    return list(current(chosen).values()), str(run_id)
 
 
 def location(r: AuditRecord, now_at: dict[Place, str] | None = None) -> str:
-    """Where the record left the file: its destination if it was moved, else where it was. If it is gone
-    from there, where the latest record of the whole log (``now_at``) left it: restored, quarantined again."""
-    at = r.destination if r.moved and r.destination else os.path.join(r.root, r.path)
-    return at if now_at is None or _size(at) is not None else now_at.get((r.root, r.path), at)
+    """Where the record left the file. If it is gone from there, where the latest record of the whole log
+    (``now_at``) left it: restored, quarantined again."""
+    at = where(r)
+    return at if now_at is None or size_of(at) is not None else now_at.get(place(r), at)
 
 
 def _where(r: AuditRecord, at: str) -> str:
@@ -100,10 +100,11 @@ def _faces(r: AuditRecord) -> list[dict[str, Any]]:
     return out
 
 
-FIELDS = ("path", "rule", "action", "reason", "status", "error", "width", "height", "moved", "dry_run", "uncertain")
+# what a tile shows of its record; decided_by and who: a person's verdict, and whose
+FIELDS = "path rule action reason status error width height moved dry_run uncertain decided_by who".split()
 
 
-def _item(r: AuditRecord, at: str, thumb: int | None, note: str | None) -> dict[str, Any]:
+def tile_of(r: AuditRecord, at: str, thumb: int | None, note: str | None) -> dict[str, Any]:
     """One tile's data; a file that changed since the run gets no boxes (they were found in other bytes)."""
     tile = {k: getattr(r, k) for k in FIELDS} | {"outcome": outcome(r), "at": _where(r, at), "thumb": thumb}
     tile |= {"note": note}
@@ -132,13 +133,15 @@ def items(
     loaded: dict[str, tuple[str | None, Thumb | str]] = {}
     for first in (True, False):  # first one file per recorded sha256, so that its copies need not be read
         # an unchanged size and a thumbnail of the recorded sha256: the file is not read
-        todo = [(r, at) for r, at in todo if at not in loaded and not (_size(at) == r.size and thumbs.lookup(r.sha256))]
+        todo = [
+            (r, at) for r, at in todo if at not in loaded and not (size_of(at) == r.size and thumbs.lookup(r.sha256))
+        ]
         loaded |= thumbs.load_all({(r.sha256 if first else None) or at: at for r, at in todo}.values())
     index: dict[Thumb, int] = {}
     out = []
     for r, at in zip(records, places, strict=True):
         thumb, note = _picture(r, loaded.get(at) or (r.sha256, thumbs.known.get(r.sha256 or "")))
-        out.append(_item(r, at, None if thumb is None else index.setdefault(thumb, len(index)), note))
+        out.append(tile_of(r, at, None if thumb is None else index.setdefault(thumb, len(index)), note))
     uris = [["data:image/jpeg;base64," + base64.b64encode(t.jpeg).decode(), t.width, t.height] for t in index]
     return out, uris
 
@@ -147,7 +150,7 @@ def _rank(name: str) -> int:
     return OUTCOMES.index(name) if name in OUTCOMES else len(OUTCOMES)
 
 
-def _size(path: str) -> int | None:
+def size_of(path: str) -> int | None:
     try:
         st = os.lstat(path)
     except OSError:
@@ -155,13 +158,13 @@ def _size(path: str) -> int | None:
     return st.st_size if stat.S_ISREG(st.st_mode) else None
 
 
-def collect(audit_log: Path, run_id: str | None, all_runs: bool, thumb_size: int, max_pixels: int) -> Report:
+def collect(audit_log: Path, run_id: str | None, thumb_size: int, max_pixels: int) -> Report:
     """Read the audit log and make the thumbnails (through the cache): everything the page shows."""
     if not audit_log.is_file():
         raise ReportError(f"no audit log at {audit_log}: run face-clean first, or name the log with --audit-log")
     everything = read(audit_log)
-    records, label = select(everything, run_id, all_runs)
-    now_at = {(r.root, r.path): location(r) for r in everything}
+    records, label = select(everything, run_id)
+    now_at = {key: location(r) for key, r in current(everything).items()}
     thumbs = Thumbnails(audit_log.with_name(STATE_DB), thumb_size, max_pixels)
     try:
         tiles, uris = items(records, thumbs, now_at)
@@ -172,4 +175,6 @@ def collect(audit_log: Path, run_id: str | None, all_runs: bool, thumb_size: int
     outcomes = {o: counts[o] for o in (*OUTCOMES, *sorted(counts)) if counts[o]}
     placeholders = sum(t["thumb"] is None or t["note"] is not None for t in tiles)
     roots, decided = sorted({r.root for r in records}), ((times[0], times[-1]) if times else None)
-    return Report(label, roots, decided, tiles, uris, outcomes, len(thumbs.new), thumbs.cached, placeholders)
+    verdicts = Counter("kept" if t["outcome"] == "kept" else "rejected" for t in tiles if t["decided_by"])
+    made = len(thumbs.new)
+    return Report(label, roots, decided, tiles, uris, outcomes, made, thumbs.cached, placeholders, dict(verdicts))

@@ -33,6 +33,16 @@ def script_json(data: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def shared(name: str) -> str:
+    """``tiles.js`` (the tiles' drawing code) or ``tiles.css`` (their look): the report inlines them, the
+    review page serves them."""
+    return resources.files("cleaner.report").joinpath(name).read_text(encoding="utf-8")
+
+
+def tiles_js() -> str:
+    return shared("tiles.js")
+
+
 def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
@@ -43,7 +53,10 @@ def render(data: dict[str, Any]) -> str:
     The first page's thumbnails come with the tiles, before the script; the rest after it, in
     chunks, which the script reads once the page is loaded: 10,000 thumbnails are some 45 MB, and
     the first page appears without waiting for them."""
-    template = resources.files("cleaner.report").joinpath("report_template.html").read_text(encoding="utf-8")
+    files = resources.files("cleaner.report")
+    template = files.joinpath("report_template.html").read_text(encoding="utf-8")
+    template = template.replace("/*__TILES_JS__*/", tiles_js(), 1)  # the tiles' code, shared with the review page
+    template = template.replace("/*__TILES_CSS__*/\n", shared("tiles.css"), 1)  # and their look
     [style] = re.findall(r"<style>(.*?)</style>", template, re.S)
     [script] = re.findall(r"<script>(.*?)</script>", template, re.S)
     csp = (
@@ -70,6 +83,8 @@ def page_data(report: Report, audit_log: Path, thumb_size: int) -> dict[str, Any
     folder = report.roots[0] if len(report.roots) == 1 else f"{len(report.roots)} folders"
     decided = f"{when(report.decided[0])} to {when(report.decided[1])} UTC" if report.decided else "?"
     meta = [["run", report.run], ["folder", folder], ["decided", decided], ["audit log", str(audit_log)]]
+    if report.verdicts:
+        meta += [["by a person", ", ".join(f"{n} {what}" for what, n in sorted(report.verdicts.items()))]]
     meta += [["report made", when(now()) + " UTC"], ["face-clean", __version__]]
     return {
         "title": folder if len(report.roots) == 1 else report.run,

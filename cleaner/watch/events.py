@@ -52,6 +52,7 @@ CHANGED, OPENED, CLOSED, CLOSED_NO_WRITE, RENAMED_IN, REMOVED, DIR_APPEARED = (
     "removed",
     "dir-appeared",
 )
+WAKE = "wake"  # not a file: work for the daemon came in (a verdict from the review page)
 
 
 @dataclass(frozen=True)

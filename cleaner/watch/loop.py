@@ -17,6 +17,7 @@ import os
 import queue
 import stat
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,9 @@ from cleaner.pipeline.job import Job
 from cleaner.pipeline.output import Quiet, WatchOutput
 from cleaner.pipeline.scan import Patterns, scan
 from cleaner.pipeline.signals import stop_on_signals
+from cleaner.pipeline.verdicts.apply import Tools
+from cleaner.pipeline.verdicts.inbox import Inbox
+from cleaner.pipeline.verdicts.session import tools_of
 from cleaner.records import ImageAnalysis
 from cleaner.watch import events as watch
 from cleaner.watch.heartbeat import Heartbeat
@@ -51,9 +55,15 @@ class WatchOptions:
 
 class Watcher:
     def __init__(
-        self, job: Job, options: WatchOptions, guard: RootGuard | None = None, output: WatchOutput | None = None
+        self,
+        job: Job,
+        options: WatchOptions,
+        guard: RootGuard | None = None,
+        output: WatchOutput | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
         self.job, self.options = job, options
+        self.inbox = inbox  # verdicts from the review page (watch --serve), applied in this thread
         self.output: WatchOutput = output or Quiet()
         self.layout = job.layout
         self.pending = Pending(options.settle)
@@ -66,6 +76,7 @@ class Watcher:
         self.own = (*self.layout.own_paths, *beat)  # never decided, even inside the folder
         self._own_guard = guard is None
         self.guard = guard or RootGuard(self.layout.root)
+        self.tools: Tools | None = None
         self.heartbeat = Heartbeat(options.heartbeat)
         self._summary_at = self._rescan_at = 0.0
         self._handled: set[Path] = set()
@@ -76,11 +87,12 @@ class Watcher:
         """Until SIGTERM/SIGINT; the caller closes the audit log and state afterwards."""
         stop = self.job.stop
         reason = "stopped on request (SIGTERM or SIGINT)"
-        with stop_on_signals(stop):
+        with stop_on_signals(stop), ExitStack() as serving:
             observer = self._start_observer()  # first, so nothing written during catch-up is missed
             try:
                 log.info("watching %s (settle %.1f s), run %s", self.layout.root, self.options.settle, self.job.run_id)
                 self.job.recover()
+                self._open_inbox(serving)
                 self._catch_up()
                 now = time.monotonic()
                 self._summary_at = now + self.options.summary_every
@@ -88,17 +100,34 @@ class Watcher:
                 while not stop.is_set():
                     self._drain_events(timeout=self._next_wait())
                     self.guard.check()
+                    self._answer()
                     self._process(self.pending.ready(time.monotonic()))
                     self._periodic()
             except BaseException as err:
                 reason = self.guard.gone() or f"stopped by an error: {err}"
                 raise
             finally:
+                if self.inbox is not None:
+                    self.inbox.close()
                 # watchdog logs an error when its reader thread is stopped mid-read: expected here
                 logging.getLogger("watchdog.observers.inotify").setLevel(logging.CRITICAL)
                 observer.stop()
                 observer.join(timeout=5)
                 self._close(reason)
+
+    def _open_inbox(self, stack: ExitStack) -> None:
+        """Take verdicts from now on (a dry run takes none: it moves nothing)."""
+        if self.inbox is None or self.job.mover is None:
+            return
+        self.tools = tools_of(self.job, stack)
+        self.tools.again = lambda paths: self._found([Path(p) for p in paths])  # copies: decided again at once
+        self.inbox.wake = lambda: self.events.put(watch.Event(watch.WAKE, self.layout.root))
+        self.inbox.open = True
+
+    def _answer(self) -> None:
+        """Apply the verdicts that came in, between two files."""
+        if self.inbox is not None and self.tools is not None and self.inbox.run_pending(self.tools):
+            self.job.state.commit()
 
     def _close(self, reason: str) -> None:
         """Flush what can be flushed (nothing, for a folder deleted with its state), then the last heartbeat."""
@@ -164,6 +193,8 @@ class Watcher:
 
     def _apply(self, e: watch.Event) -> None:
         now, p = time.monotonic(), self.pending
+        if e.kind == watch.WAKE:
+            return  # it woke the loop, which answers the verdicts next
         if e.kind == watch.DIR_APPEARED:
             # A folder created and filled at once (cp -r): its files may predate our watch on it.
             if self.options.recursive:
@@ -223,6 +254,7 @@ class Watcher:
     def _after_file(self, done: Done) -> None:
         """Commit at once (cheap with SQLite's WAL): even after kill -9, a restart knows this file is done."""
         self.job.state.commit()
+        self._answer()  # a person waiting on the review page does not wait for a long catch-up
         path = done.path
         self._handled.add(path)
         if done.record is not None and done.record.failed_move:

@@ -14,6 +14,7 @@ from cleaner.pipeline.job import Job
 from cleaner.pipeline.output import WatchOutput
 from cleaner.pipeline.session import AnalyzerFactory, open_job
 from cleaner.pipeline.signals import stop_on_signals
+from cleaner.pipeline.verdicts.inbox import Inbox
 from cleaner.rules.model import RuleSet
 from cleaner.watch.heartbeat import Heartbeat, check_heartbeat
 from cleaner.watch.loop import Watcher, WatchOptions
@@ -32,13 +33,15 @@ def watch(
     wait_for_folder: bool,
     started: Callable[[Job], None] | None = None,
     invocation: str = "",
+    inbox: Inbox | None = None,
 ) -> None:
     """Until SIGTERM or SIGINT. A watched folder that goes away raises FolderGone, or with
     ``wait_for_folder`` is waited for, and watched again once it is back. ``started`` is called
-    with the job once everything is open and locked; ``invocation``: the command line, for the runs list."""
+    with the job once everything is open and locked; ``invocation``: the command line, for the runs list;
+    ``inbox``: verdicts from the review page (watch --serve), applied by the daemon between two files."""
     while True:
         try:
-            watch_once(rules, layout, analyzer, options, dry_run, output, started, invocation)
+            watch_once(rules, layout, analyzer, options, dry_run, output, started, invocation, inbox)
         except FolderGone as gone:
             if not wait_for_folder:
                 raise FolderGone(f"{gone}: stopped") from None
@@ -57,6 +60,7 @@ def watch_once(
     output: WatchOutput,
     started: Callable[[Job], None] | None = None,
     invocation: str = "",
+    inbox: Inbox | None = None,
 ) -> None:
     """One life of the watcher, locks, state and audit log held; raises FolderGone if the folder goes."""
     try:
@@ -69,7 +73,7 @@ def watch_once(
         with open_job(rules, layout, analyzer, "watch", dry_run, output, checks, invocation) as job:
             if started is not None:
                 started(job)
-            Watcher(job, options, guard, output).run()
+            Watcher(job, options, guard, output, inbox).run()
     except Exception as err:
         gone = guard.gone()  # the state and audit log may have gone with the folder: say what happened
         if gone is not None and not isinstance(err, FolderGone):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import photos
 import pytest
+import requests
 from ci import unavailable
 from conftest import audit_records
 from watching import wait_for
@@ -62,7 +63,7 @@ def test_what_run_was_given_is_remembered_by_every_command(cli, folder: Path, tm
     shown = cli("config", folder).output
     assert "keep            Man" in shown and f"remembered for this folder (run {first_id}, " in shown
     assert f"quarantine      {q}" in shown
-    restore = cli("restore", folder, "--reason", "no-face")
+    restore = cli("restore", folder, "--reason", "no-face", "--no-verdict")  # for the watch to decide again
     assert restore.exit_code == 0 and "Restored: 2 (no-face 2)" in restore.output, restore.output
     assert {"coffee.jpg", "rocket.jpg"} <= files(folder)
 
@@ -82,6 +83,38 @@ def test_what_run_was_given_is_remembered_by_every_command(cli, folder: Path, tm
         out, _ = watch.communicate(timeout=30)
     assert watch.returncode == 0, out
     assert files(q) >= {"no-face/coffee.jpg", "no-face/rocket.jpg"}
+
+
+def test_serve_and_verdict_use_the_remembered_folders(cli, folder: Path, tmp_path: Path):
+    q, log = tmp_path / "rejects", tmp_path / "state" / "audit.jsonl"
+    assert cli("run", folder, "--keep", "Man", "--quarantine", q, "--audit-log", log).exit_code == 0
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "cleaner", "serve", str(folder), "--bind", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:  # the page shows what run moved to the remembered quarantine, from the remembered log
+        said = ""
+        while " is at http" not in said and serve.poll() is None:
+            said += serve.stdout.readline()  # type: ignore[union-attr]
+        assert f"remembered for this folder: --quarantine {q}, --audit-log {log}" in " ".join(said.split()), said
+        url = said.split(" is at ")[1].split()[0]
+        session = requests.Session()
+        assert session.get(url, timeout=30).status_code == 200
+        page = {it["path"]: it for it in session.get(url + "api/items", timeout=30).json()["items"]}
+        assert page["album/woman.png"]["group"] == "quarantined: not-man" and page["coffee.jpg"]["present"] is True
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        out, _ = serve.communicate(timeout=30)
+    assert serve.returncode == 0, out
+
+    kept = cli("verdict", "keep", folder, q / "not-man" / "album" / "woman.png")
+    assert kept.exit_code == 0, kept.output
+    assert (folder / "album" / "woman.png").is_file() and audit_records(log)[-1]["decided_by"] == "person"
+    listed = cli("verdict", "list", folder)
+    assert listed.exit_code == 0 and "album/woman.png" in listed.stdout, listed.output
 
 
 def test_a_different_value_is_used_and_said(cli, folder: Path, tmp_path: Path):

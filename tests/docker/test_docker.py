@@ -42,6 +42,7 @@ def test_the_dockerfile_gives_what_a_user_relies_on() -> None:
     interval, _, command = df["HEALTHCHECK"][0].partition(" CMD ")
     assert "--interval=" in interval and json.loads(command) == HEALTH
     assert json.loads(df["CMD"][0]) == WATCH
+    assert df["EXPOSE"] == ["8080"], "the review page's port (served with a password: test_entrypoint.py)"
     # Root only until the entrypoint drops to PUID:PGID; no USER that would forbid the switch.
     assert json.loads(df["ENTRYPOINT"][0]) == ["/opt/face-clean/venv/bin/face-clean-entrypoint"]
     assert "USER" not in df
@@ -91,6 +92,9 @@ def test_the_compose_example_matches_the_image() -> None:
     (service,) = yaml.safe_load(text)["services"].values()
     assert sorted(v.split(":")[1] for v in service["volumes"]) == sorted(VOLUMES)
     assert {"PUID", "PGID", "TZ"} <= set(service["environment"])
+    assert (
+        service["ports"] == ["8080:8080"] and service["environment"]["FACE_CLEAN_PASSWORD_FILE"] == "/config/password"
+    )
     # unless-stopped: back after a reboot (on-failure is not); a configuration error does not loop
     # because the entrypoint waits instead of exiting (test_entrypoint.py, test_container.py)
     assert service["restart"] == "unless-stopped" and service["stop_grace_period"] == "30s"

@@ -161,6 +161,55 @@ def test_the_image_command_watches_reports_healthy_and_stops_on_sigterm(installe
     assert (volumes / "config" / "rules.yaml").is_file()
 
 
+def test_with_a_password_file_the_daemon_serves_the_review_page(installed: Image, volumes: Path) -> None:
+    import socket
+
+    import requests
+
+    (volumes / "photos").mkdir()
+    with socket.socket() as s:  # a free port for the page
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = volumes / "log"
+    heartbeat = volumes / "state" / "heartbeat"
+    absent = daemon(installed, volumes, log, FACE_CLEAN_PASSWORD_FILE=str(volumes / "config" / "password"))
+    try:
+        wait_until(heartbeat.exists, absent, log)
+        assert "the review page is off: no password file at" in log.read_text()
+    finally:
+        absent.send_signal(signal.SIGTERM)
+        absent.wait(timeout=60)
+    heartbeat.unlink()
+    (volumes / "config" / "password").write_text("a password for the page\n")
+    env = {"FACE_CLEAN_PASSWORD_FILE": str(volumes / "config" / "password"), "FACE_CLEAN_SERVE_PORT": str(port)}
+    proc = daemon(installed, volumes, log, **env)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until(lambda: heartbeat.exists() and _answers(url + "login"), proc, log)
+        assert requests.get(url + "api/items", timeout=10).status_code == 401  # listening on 0.0.0.0: signed in only
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _answers(url: str) -> bool:
+    import requests
+
+    try:
+        return requests.get(url, timeout=5).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+def wait_until(check, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline and proc.poll() is None, log.read_text()
+        time.sleep(0.2)
+
+
 PARKED = "face-clean-entrypoint: configuration error: "
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import photos
 import pytest
-from conftest import audit_records, invoke, sha256
+from conftest import audit_records, invoke, sha256, swept_copy
 from watching import ThreadDaemon, noise_jpegs, wait_for_records
 
 from cleaner.paths import Layout
@@ -45,12 +45,8 @@ def swept_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict
 def swept(swept_template: tuple[Path, dict[str, str]], tmp_path: Path) -> tuple[Path, dict[str, str]]:
     """The standard folder as `face-clean run DIR --keep Man` left it: run once, copied for each test with
     the audit log's paths changed to the copy's (it is the same folder under another name)."""
-    (template, before), root = swept_template, tmp_path / "photos"
-    shutil.copytree(template, root, symlinks=True)
-    log = root / LOG
-    log.write_text(log.read_text(encoding="utf-8").replace(str(template), str(root)), encoding="utf-8")
-    (root / ".face-clean" / "remembered.json").unlink()  # bound to the template's folder: it would be ignored
-    return root, before
+    template, before = swept_template
+    return swept_copy(template, tmp_path / "photos"), before
 
 
 def test_restore_all_after_run_then_nothing_then_the_latest_move(cli, swept):
@@ -78,13 +74,14 @@ def test_restore_all_after_run_then_nothing_then_the_latest_move(cli, swept):
     log_before, again = (root / LOG).read_bytes(), cli("restore", root, "--all")
     assert again.exit_code == 0 and "Restored: 0\n" in again.output
     assert (root / LOG).read_bytes() == log_before and photos_in(root) == before  # idempotent: no new record
-    again = cli("run", root, "--keep", "Man")  # restored files are decided again: under the same rules, moved again
+    again = cli("run", root, "--keep", "Man")  # restored photos carry a person's keep verdict: they stay
     # (exit 0: the unreadable files left in the folder are decided already, unchanged)
-    assert again.exit_code == 0 and "quarantined: 4 (no-face 3, not-man 1)" in again.output
-    assert files_under(root / Q) == {f"{reason}/{path}" for path, reason in MOVED.items()}
-    result = cli("restore", root, "--reason", "no-face")
-    assert result.exit_code == 0 and "Restored: 3 (no-face 3)" in result.output
-    assert {p for p, h in photos_in(root).items() if before[p] == h} == set(before) - {"woman.png", "grey.jpg"}
+    assert again.exit_code == 0 and "quarantined: 0\n" in again.output and "sent to review: 0\n" in again.output
+    assert photos_in(root) == before and files_under(root / Q) == files_under(root / R) == set()
+    decided = audit_records(root / LOG)[-5:]
+    assert {(r["path"], r["rule"], r["action"], r["decided_by"]) for r in decided} == {
+        (path, "verdict", "keep", "person") for path in MOVED_ALL
+    }
 
 
 def test_a_selection_is_required(cli, swept, tmp_path):
@@ -167,12 +164,12 @@ def test_restore_after_watch(cli, tmp_path):
     assert busy.exit_code == 5 and "is in use by another face-clean" in busy.output  # its own exit code
     assert files_under(root / Q) == quarantined
 
-    result = cli("restore", root, "--path", "inbox/*")
+    result = cli("restore", root, "--path", "inbox/*", "--no-verdict")  # no keep verdict: the rules decide again
     assert result.exit_code == 0 and "Restored: 3 (no-face 3)" in result.output
     assert {p.name: sha256(p) for p in (root / "inbox").iterdir()} == noise
     assert [r["action"] for r in audit_records(root / LOG)[-3:]] == ["restore"] * 3
 
-    with ThreadDaemon(root, polling=False):  # restored files are new to the daemon: decided again
+    with ThreadDaemon(root, polling=False):  # restored without a verdict: new to the daemon, decided again
         wait_for_records(root, 4 + 3 + 3)
     assert files_under(root / Q) == quarantined
 

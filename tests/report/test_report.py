@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 import photos
 import pytest
-from ci import unavailable
 from conftest import audit_records, invoke
 from PIL import Image
 from skimage import data
@@ -27,7 +26,6 @@ from skimage import data
 from cleaner.fs.jsonl import json_line
 from cleaner.records import AuditRecord
 
-CHROMIUM = shutil.which(os.environ.get("CHROMIUM", "chromium"))  # Debian's; CHROMIUM=/path/to/chrome for another
 SCREENSHOT = Path(__file__).parents[2] / "docs" / "report.png"
 # a directory "weird<" and a name with markup, an entity, quotes, the template's placeholders and a newline
 NASTY = 'weird</script><b id="pwned">&amp; "q" \'x\' __DATA__ __CSP__ __MORE_THUMBS__\nline.jpg'
@@ -119,8 +117,8 @@ def write_log(root: Path, records: list[AuditRecord]) -> Path:
 
 
 def test_which_records_and_where_the_files_are_now(tmp_path: Path):
-    """The latest run by default, the latest record per file; a file restored since is shown from
-    where it is now, a missing one says so, a changed one gets no boxes."""
+    """Every file's latest record by default, across runs, or one run's; a file restored since is shown
+    from where it is now, a missing one says so, a changed one gets no boxes."""
     root = tmp_path / "photos"
     a = photos.save(photos.astronaut(), root / "a.jpg")
     photos.save(photos.astronaut()[:256], root / "b.jpg")
@@ -139,9 +137,9 @@ def test_which_records_and_where_the_files_are_now(tmp_path: Path):
             record(root, "c.jpg", run="r1", dry_run=True),
         ],
     )
-    assert invoke("report", root).exit_code == 0
+    assert invoke("report", root, "--run", "r1").exit_code == 0
     tiles = {t["path"]: t for t in page(root / ".face-clean/report.html")["items"]}
-    assert set(tiles) == {"a.jpg", "b.jpg", "gone.jpg", "c.jpg"}  # run r1: the run of the last record
+    assert set(tiles) == {"a.jpg", "b.jpg", "gone.jpg", "c.jpg"}  # the files of run r1
     assert page(root / ".face-clean/report.html")["dryRun"]  # one dry record: the page says so
     assert tiles["a.jpg"]["moved"] and tiles["a.jpg"]["at"] == "a.jpg" and tiles["a.jpg"]["note"] is None
     assert tiles["a.jpg"]["faces"][0]["det"] == 0.9 and tiles["a.jpg"]["thumb"] is not None  # restored: found at home
@@ -149,8 +147,9 @@ def test_which_records_and_where_the_files_are_now(tmp_path: Path):
     assert tiles["gone.jpg"]["thumb"] is None and "not found at" in tiles["gone.jpg"]["note"]
     assert not (root / ".face-clean/state.db").exists()  # no state database is created for the cache
     assert [t["outcome"] for t in page_of(root, "--run", "r2")["items"]] == ["restored"]
-    everything = {t["path"] for t in page_of(root, "--all-runs")["items"]}
-    assert everything == set(tiles) | {"old.jpg"}
+    everything = {t["path"]: t for t in page_of(root)["items"]}  # the default: each file's current state
+    assert set(everything) == set(tiles) | {"old.jpg"} and everything["a.jpg"]["outcome"] == "restored"
+    assert {t["path"] for t in page_of(root, "--all-runs")["items"]} == set(everything)  # the old name of it
     bad = invoke("report", root, "--run", "nope")
     assert bad.exit_code == 2 and "no run 'nope' in the audit log; its latest runs: r1, r2, r0" in bad.output
     assert invoke("report", root, "--run", "r1", "--all-runs").exit_code == 2
@@ -164,23 +163,6 @@ def page_of(root: Path, *args: str) -> dict:
 
 
 # --- in the browser ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    reason = None
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        reason = "playwright is not installed (pip install -e '.[test]')"
-    if reason is None and not CHROMIUM:
-        reason = "chromium is not installed (apt-get install -y chromium)"
-    if reason is not None:
-        unavailable(reason)
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield chromium
-        chromium.close()
 
 
 def open_page(browser, html: Path, errors: list[str], height: int = 900):

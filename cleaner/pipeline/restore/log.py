@@ -19,6 +19,7 @@ from cleaner.records import AuditRecord
 
 RESTORE = "restore"  # the action of a restore record
 RESTORED_FROM = "restored from "  # the note that names the quarantined file a restore took
+MOVED_FROM = "moved from "  # the note of a move between face-clean's folders (a person's reject of a photo in review)
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,10 @@ class LogView:
     other_roots: Counter[str]  # files still moved out of other folders, by folder
 
 
-def restored_from(record: AuditRecord) -> str | None:
+def restored_from(record: AuditRecord, prefix: str = RESTORED_FROM) -> str | None:
     for note in record.notes:
-        if note.startswith(RESTORED_FROM):
-            return note[len(RESTORED_FROM) :]
+        if note.startswith(prefix):
+            return note[len(prefix) :]
     return None
 
 
@@ -76,7 +77,7 @@ def read_log(records: Iterable[AuditRecord], root: Path) -> LogView:
     for r in records:
         if r.dry_run or not r.moved or r.destination is None:
             continue
-        if r.action == RESTORE:
+        if r.action == RESTORE or restored_from(r) is not None:  # a restore, or a person's keep that was one
             src = restored_from(r)
             if src is not None:
                 out.pop(src, None)
@@ -84,6 +85,7 @@ def read_log(records: Iterable[AuditRecord], root: Path) -> LogView:
                 if same_root(r, root):
                     restored[r.path] = r.destination
             continue
+        out.pop(restored_from(r, MOVED_FROM) or "", None)  # it left the review folder for the quarantine
         out.pop(r.destination, None)  # re-inserted: the order is that of the latest move
         out[r.destination] = r
     view = LogView([], restored, Counter())

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path, PurePosixPath
@@ -118,7 +119,14 @@ class Restorer:
             return None, f"{folder} is a symbolic link or outside {self.layout.root}; not following it"
         return dst, ""
 
-    def restore(self, c: Candidate) -> Result:
+    def restore(
+        self,
+        c: Candidate,
+        mark: Callable[[AuditRecord], AuditRecord] | None = None,
+        before_move: Callable[[str], None] | None = None,
+    ) -> Result:
+        """Put ``c`` back. ``mark`` changes the record the move gets (a person's verdict says so);
+        ``before_move`` is told the sha256 once every check has passed, just before the move."""
         src = Path(c.source)
         if not src.is_absolute() or not any(within(src.parent, f) for f in self.sources):
             where = f"{self.layout.quarantine}, {self.layout.review}; --quarantine and --review-dir as run had them"
@@ -141,12 +149,15 @@ class Restorer:
             return Result(c, Kind.CONFLICT, dst, _conflict(dst, digest))
         if self.mover is None:
             return Result(c, Kind.RESTORED, free_name(dst) if self.rename else dst)
+        if before_move is not None:
+            before_move(digest)
+        marked = mark or (lambda r: r)
         try:  # no link followed below the quarantine or below DIR: a folder swapped for one stops the move
             written = self.mover.move(
                 src,
                 dst,
                 digest,
-                lambda final: self._record(c, final, digest),
+                lambda final: marked(self._record(c, final, digest)),
                 src_base=self._base(src),
                 dst_base=self.layout.root,
                 other_name=self.rename,
@@ -155,7 +166,7 @@ class Restorer:
             return Result(c, Kind.CONFLICT, dst, _conflict(dst, digest))
         except MoveError as err:
             return Result(c, Kind.FAILED, dst, str(err))
-        self._prune(src.parent)
+        self.prune(src.parent)
         return Result(c, Kind.RESTORED, Path(str(written.destination)))
 
     def _record(self, c: Candidate, final: Path, digest: str) -> AuditRecord:
@@ -183,7 +194,7 @@ class Restorer:
         """The quarantine or review folder ``src`` lies in (the deepest, should one hold the other)."""
         return max((f for f in self.sources if within(src.parent, f)), key=lambda f: len(f.parts))
 
-    def _prune(self, folder: Path) -> None:
+    def prune(self, folder: Path) -> None:
         """Remove the folders below the quarantine (or review folder) that the restore left empty."""
         base = max((f for f in self.sources if folder.is_relative_to(f)), key=lambda f: len(f.parts), default=None)
         while base is not None and folder != base and folder.is_relative_to(base):
@@ -207,7 +218,7 @@ class Restorer:
         self.recovered = True
         for r in done:
             if r.outcome == COMPLETED:
-                self._prune(r.src.parent)
+                self.prune(r.src.parent)
         return done
 
     def _ours(self, m: Unfinished) -> bool:

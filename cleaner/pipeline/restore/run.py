@@ -3,8 +3,10 @@ restore the selected files in the order they were moved out.
 
 - **A dry run writes nothing**, not even dry-run records: its plan is its output, and the audit log
   stays a record of what was done to files. Like run's, it locks the folder and the log's folder only.
-- **A restored file is new to run and watch**: the next run, or watch when it starts, decides it
-  again under the rules then in force. Restore undoes moves; to keep a photo for good, change the rules.
+- **A restored photo is kept for good**: restore gives it a person's keep verdict (in the state
+  database, by content; the restore record says ``decided_by: "person"``), which run and watch apply
+  before any rule. Without a verdict (``verdict_by`` None: ``--no-verdict``) it is new to run and
+  watch, which decide it again under the rules then in force.
 """
 
 from __future__ import annotations
@@ -22,12 +24,23 @@ from cleaner.pipeline.restore.log import RESTORE, LogView, read_log, same_root
 from cleaner.pipeline.restore.restorer import Restorer, RestoreSummary
 from cleaner.pipeline.restore.selection import Selection
 from cleaner.pipeline.signals import stop_on_signals
+from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.state.folders import prepare
-from cleaner.records import AuditRecord
+from cleaner.pipeline.state.verdicts import KEEP, Verdict
+from cleaner.pipeline.verdicts.model import by_person
+from cleaner.records import AuditRecord, now
 
 
-def restore(layout: Layout, selection: Selection, rename: bool, dry_run: bool, output: RestoreOutput) -> RestoreSummary:
-    """Restore what ``selection`` names, in order; SIGTERM or SIGINT stop after a whole file."""
+def restore(
+    layout: Layout,
+    selection: Selection,
+    rename: bool,
+    dry_run: bool,
+    output: RestoreOutput,
+    verdict_by: str | None = None,
+) -> RestoreSummary:
+    """Restore what ``selection`` names, in order, each with a keep verdict by ``verdict_by`` if given;
+    SIGTERM or SIGINT stop after a whole file."""
     summary = RestoreSummary(dry_run)
     stop = threading.Event()
     prepare(layout)  # before anything is written there
@@ -40,10 +53,15 @@ def restore(layout: Layout, selection: Selection, rename: bool, dry_run: bool, o
             output.recovered(r.src, r.outcome)
         records = read(layout.audit_log)
         view = read_log(records, layout.root)
+        keep = (
+            None
+            if dry_run or verdict_by is None
+            else _keeper(stack.enter_context(StateDB(layout.state_db)), verdict_by)
+        )
         with stop_on_signals(stop):
             for c in view.pending:
                 if selection.matches(c):
-                    summary.results.append(restorer.restore(c))
+                    summary.results.append(restorer.restore(c, *keep) if keep else restorer.restore(c))
                     output.restored(summary.results[-1])
                 if stop.is_set():
                     break
@@ -66,6 +84,16 @@ def _what_exists(records: list[AuditRecord], view: LogView, layout: Layout, summ
     for name, key in keys.items():
         summary.pending_by[name] = Counter(v for c in view.pending if (v := key(c.record)) is not None)
         summary.ever[name] = {v for r in moves if (v := key(r)) is not None}
+
+
+def _keeper(state: StateDB, who: str) -> tuple[Callable[[AuditRecord], AuditRecord], Callable[[str], None]]:
+    """What a restore with a verdict does beside the move: its record says a person decided, and the
+    keep verdict is stored (before the move: a crash then leaves a verdict, never a file without one)."""
+
+    def store(sha256: str) -> None:
+        state.give_verdict(Verdict(sha256, KEEP, who, now()))
+
+    return (lambda r: by_person(r, who)), store
 
 
 def _files_not_pending(selection: Selection, view: LogView, summary: RestoreSummary) -> None:

@@ -21,11 +21,12 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS report_thumbnails (
 class ThumbnailTable:
     """JPEG thumbnails by (sha256, spec), where ``spec`` says how they were made (size, quality)."""
 
-    def __init__(self, state_db: Path | None) -> None:
+    def __init__(self, state_db: Path | None, shared: bool = False) -> None:
+        """``shared``: used from several threads, one at a time (the review page's, under its lock)."""
         self.db: sqlite3.Connection | None = None
         if state_db is not None and state_db.is_file():  # never create a state database where there is none
             try:
-                self.db = connect(state_db, timeout=10)
+                self.db = connect(state_db, timeout=10, check_same_thread=not shared)
                 self.db.execute(SCHEMA)
             except (OSError, sqlite3.Error):
                 self.db = None  # read-only, locked or not to be trusted: the report is made without the cache

@@ -1,0 +1,23 @@
+"""What a verdict means to a run: the decision it stands for, and how its records say a person decided."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cleaner.pipeline.state.verdicts import KEEP, REJECTED, Verdict
+from cleaner.records import Action, AuditRecord, Decision
+
+PERSON = "person"  # AuditRecord.decided_by of every record a person's verdict decided
+RULE = "verdict"  # the rule of a decision a verdict made in run or watch
+WITHDRAW = "withdraw"  # the action of the record of a withdrawn verdict
+
+
+def decision_of(v: Verdict) -> Decision:
+    """keep: stays (or comes back); reject: the quarantine, under the reason the verdict names."""
+    if v.verdict == KEEP:
+        return Decision(Action.KEEP, RULE)
+    return Decision(Action.QUARANTINE, RULE, v.reason or REJECTED)
+
+
+def by_person(record: AuditRecord, who: str) -> AuditRecord:
+    return replace(record, decided_by=PERSON, who=who)

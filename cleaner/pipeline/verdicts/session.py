@@ -1,0 +1,57 @@
+"""What giving verdicts opens: on its own (``face-clean verdict``, ``face-clean serve``) under the folder's
+locks for as long as it acts, or inside the watch daemon, with the daemon's own state, log and mover
+(``watch --serve``: one writer per file, the daemon's thread)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+from cleaner.paths import Layout
+from cleaner.pipeline.audit import AuditLog
+from cleaner.pipeline.job import MOVE_RECOVERED, Job, ours
+from cleaner.pipeline.journal import COMPLETED
+from cleaner.pipeline.lock import lock_layout
+from cleaner.pipeline.mover import Mover
+from cleaner.pipeline.restore.restorer import Restorer
+from cleaner.pipeline.state.db import StateDB
+from cleaner.pipeline.state.folders import prepare
+from cleaner.pipeline.verdicts.apply import Tools
+
+log = logging.getLogger("face-clean")
+
+
+@contextmanager
+def open_tools(layout: Layout, command: str = "verdict") -> Iterator[Tools]:
+    """Everything a verdict uses, the folder locked (LockError while a run or watch holds it), every move
+    a crash left unfinished recovered first; all closed and unlocked on the way out."""
+    prepare(layout)
+    with ExitStack() as stack:
+        stack.enter_context(lock_layout(layout, command, dry_run=False))
+        state = stack.enter_context(StateDB(layout.state_db))
+        audit = stack.enter_context(AuditLog(layout.audit_log))
+        mover = Mover(layout.journal, audit)
+        stack.callback(mover.close)
+        for r in mover.recover(functools.partial(ours, layout), "move", MOVE_RECOVERED):
+            log.warning("recovered an interrupted move of %s: %s", r.src, r.outcome)
+            if r.outcome == COMPLETED:
+                state.forget_file(r.src)
+        mover.journal.empty()
+        yield _with_restorer(stack, layout, state, audit, mover)
+
+
+def tools_of(job: Job, stack: ExitStack) -> Tools:
+    """The watch daemon's job as verdict tools (a real job only: a dry run moves nothing)."""
+    if job.mover is None:
+        raise ValueError("a dry run gives no verdicts")
+    return _with_restorer(stack, job.layout, job.state, job.audit, job.mover)
+
+
+def _with_restorer(stack: ExitStack, layout: Layout, state: StateDB, audit: AuditLog, mover: Mover) -> Tools:
+    restorer = Restorer(layout, audit, rename=True)
+    stack.callback(restorer.close)
+    for r in restorer.recover():
+        log.warning("recovered an interrupted restore of %s: %s", r.src, r.outcome)
+    return Tools(layout, state, audit, mover, restorer)

@@ -1,0 +1,64 @@
+"""Which file a name on the command line means, and the latest record about it.
+
+A FILE is a path in the folder, in the quarantine or in the review folder. One in the quarantine
+or review folder must be one face-clean put there (the audit log says where it came from); one in
+the folder may be new (never decided: the verdict is given all the same). Nothing else is a target:
+not face-clean's own files, nothing outside those three folders.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+from cleaner.fs.safefs import within
+from cleaner.paths import Layout, below
+from cleaner.pipeline.current import Place, current, where
+from cleaner.pipeline.verdicts.apply import FOLDER, QUARANTINE, REVIEW, Target
+from cleaner.records import AuditRecord
+
+
+def area_of(layout: Layout, path: str) -> str | None:
+    """The folder ``path`` (resolved) lies in: the review folder, the quarantine (the deeper first, should
+    one hold the other), the photo folder outside face-clean's own; None for anywhere else."""
+    if within(path, layout.review) and not within(layout.review, Path(path)):
+        return REVIEW
+    if within(path, layout.quarantine) and not within(layout.quarantine, Path(path)):
+        return QUARANTINE
+    if within(path, layout.root) and not any(within(path, own) for own in layout.own_paths):
+        return FOLDER
+    return None
+
+
+class Finder:
+    """Files by where they are now, from the audit log's latest record of each."""
+
+    def __init__(self, layout: Layout, records: Iterable[AuditRecord]) -> None:
+        self.layout = layout
+        root = str(layout.root)
+        self.latest: dict[Place, AuditRecord] = {k: r for k, r in current(records).items() if r.root == root}
+        self.at = {where(r): r for r in self.latest.values()}
+
+    def find(self, name: str) -> Target | str:
+        """The target ``name`` means, or why there is none."""
+        real = os.path.realpath(name)
+        area = area_of(self.layout, real)
+        if area is None:
+            return f"{name}: not in {self.layout.root}, its quarantine or its review folder"
+        try:
+            if not stat.S_ISREG(os.lstat(real).st_mode):
+                return f"{name}: not a regular file"
+        except OSError as err:
+            return f"{name}: {err.strerror}"
+        record = self.at.get(real)
+        if area == FOLDER:
+            return Target(Path(real), FOLDER, below(Path(os.path.realpath(self.layout.root)), Path(real)), record)
+        if record is None:
+            return f"{name}: face-clean did not put it there (the audit log has no move to it)"
+        return Target(Path(real), area, record.path, record)
+
+    def everywhere(self, sha256: str) -> list[str]:
+        """Where the files with these bytes are now, by their latest records."""
+        return sorted(at for at, r in self.at.items() if r.sha256 == sha256)
