@@ -55,6 +55,11 @@ def env_config() -> Path | None:
     return path / CONFIG_NAME if path.is_dir() else path
 
 
+def env_is_folder() -> bool:
+    value = os.environ.get(ENV)
+    return bool(value) and Path(str(value)).expanduser().is_dir()
+
+
 def folder_config(root: Path) -> Path:
     return root.resolve() / STATE_DIR / CONFIG_NAME
 
@@ -74,6 +79,8 @@ def found(root: Path | None) -> Iterator[ConfigFile]:
         if what == "the folder's own":
             text = _folder_text(path)
         elif what == f"${ENV}" and not exists(path):
+            if env_is_folder():
+                continue  # a folder without config.yaml (the container's /config: its rules only): none
             raise ConfigError(f"${ENV} names {path}, which does not exist")
         else:
             text = _text(path) if exists(path) else None

@@ -222,6 +222,9 @@ def test_a_bad_config_file_names_itself_and_every_mistake(cli, folder: Path, tmp
     monkeypatch.setenv("FACE_CLEAN_CONFIG", str(tmp_path / "nothing.yaml"))
     missing = cli("run", folder, "--keep", "Man")
     assert missing.exit_code == 2 and "$FACE_CLEAN_CONFIG names" in missing.output
+    (empty := tmp_path / "config").mkdir()  # a folder without config.yaml (the container's /config): none
+    monkeypatch.setenv("FACE_CLEAN_CONFIG", str(empty))
+    assert cli("run", folder, "--keep", "Man").exit_code == 0
 
 
 def test_runs_are_listed_and_one_is_undone(cli, folder: Path):
