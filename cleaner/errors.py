@@ -19,6 +19,11 @@ class ManifestError(RulesError):
     """A model manifest that cannot be used; the message names the file and the field (exit code 2)."""
 
 
+class ConfigError(RulesError):
+    """A config file that cannot be used, or a setting that cannot be: the message names the file and the
+    setting (exit code 2)."""
+
+
 class ModelError(RuntimeError):
     """A model could not be loaded; the message says which and why (exit code 3)."""
 
@@ -59,7 +64,11 @@ class UnsafePath(OSError):
 
 
 class LockError(Exception):
-    """A lock could not be taken: another face-clean works on the folder (exit code 2)."""
+    """A lock could not be taken: the folder cannot be locked here (permissions, say; exit code 2)."""
+
+
+class FolderInUse(LockError):
+    """Another face-clean works on the folder, or on one inside or around it (exit code 5)."""
 
 
 class StateError(RuntimeError):

@@ -15,7 +15,9 @@ elsewhere. The photo folder's lock and restore's journal stay in ``DIR/.face-cle
     ├── journal.key         the key the journals' lines are signed with
     ├── lock                one face-clean at a time on DIR (cleaner.pipeline.lock)
     ├── heartbeat           rewritten by ``face-clean watch`` while healthy
-    └── report.html         ``face-clean report``'s page
+    ├── report.html         ``face-clean report``'s page
+    ├── remembered.json     the options last given for DIR, signed (cleaner.settings.remembered)
+    └── config.yaml         the folder's own config file, if you write one (cleaner.settings)
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ RESTORES_JOURNAL = "restores.journal"
 JOURNAL_KEY = "journal.key"
 HEARTBEAT = "heartbeat"
 REPORT = "report.html"
+REMEMBERED = "remembered.json"  # the options last given for the folder (cleaner.settings.remembered)
 ROOT_LOCK = "lock"  # the photo folder's lock, in its state folder
 FOLDER_LOCK = ".face-clean.lock"  # the lock of a quarantine, review folder or audit log's folder elsewhere
 DEFAULT_EXCLUDE = ("@eaDir", "#recycle", ".*")  # names never scanned (a NAS's own folders, hidden files)
@@ -48,6 +51,8 @@ class Layout:
     quarantine: Path
     review: Path
     audit_log: Path
+    # folders inside root that files of root were moved to before (an old quarantine): never scanned
+    earlier: tuple[Path, ...] = ()
 
     @classmethod
     def for_root(
@@ -107,7 +112,7 @@ class Layout:
     def own_paths(self) -> tuple[Path, ...]:
         """Everything of face-clean's that may sit inside the photo folder: never scanned, never decided."""
         beside_log = tuple(self.log_dir / name for name in self.own_files)
-        return (self.state_dir, self.quarantine, self.review, *beside_log)
+        return (self.state_dir, self.quarantine, self.review, *beside_log, *self.earlier)
 
 
 def below(root: Path, path: Path) -> str:

@@ -36,6 +36,9 @@ STAND_IN_DEFAULTS = {
     "FACE_CLEAN_AGE_MODEL": "deepface",
 }
 os.environ.update(STAND_IN_DEFAULTS)
+# no config file of the machine's user, or of a container, reaches the tests (cleaner.settings)
+os.environ["XDG_CONFIG_HOME"] = str(DEEPFACE_HOME / "config")
+os.environ.pop("FACE_CLEAN_CONFIG", None)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -58,7 +61,27 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-OWN_FILES = ("state.db", "heartbeat", "moves.journal", "restores.journal", "journal.key", "lock", ".face-clean.lock")
+OWN_FILES = (
+    "state.db",
+    "heartbeat",
+    "moves.journal",
+    "restores.journal",
+    "journal.key",
+    "lock",
+    ".face-clean.lock",
+    "remembered.json",
+)
+
+
+def swept_copy(template: Path, root: Path) -> Path:
+    """``template`` (a folder after a run, state inside) copied to ``root``: the same folder under another
+    name, so the audit log's paths move along; its remembered settings, bound to the template's folder
+    and ignored there with a warning, are left behind."""
+    shutil.copytree(template, root, symlinks=True)
+    log = root / ".face-clean" / "audit.jsonl"
+    log.write_text(log.read_text(encoding="utf-8").replace(str(template), str(root)), encoding="utf-8")
+    (root / ".face-clean" / "remembered.json").unlink()
+    return root
 
 
 def all_hashes(*roots: Path) -> list[str]:

@@ -21,7 +21,8 @@ from cleaner.analysis import detectors as needs
 from cleaner.analysis import engine as engine_mod
 from cleaner.analysis.builtin_models import BUILTIN, YUNET_THRESHOLD_ENV, use_yunet_threshold
 from cleaner.analysis.classifiers import Classifier, DeepFaceClassifier
-from cleaner.analysis.decode import Decoded, OverBudget, Unreadable, decode
+from cleaner.analysis.decode import Decoded, NotAnImage, OverBudget, Unreadable, decode
+from cleaner.analysis.kinds import claims_image, name_note, not_an_image
 from cleaner.analysis.protocol import ModelIdentity
 from cleaner.analysis.reading import FileBytes
 from cleaner.errors import DamagedModel, ManifestError, MissingWeights, ModelError, UnknownDetector
@@ -152,7 +153,13 @@ class FaceAnalyzer:
             image = decode(f.data, self.max_pixels, draft_to, f.budget)
         except OverBudget as err:  # not looked at, like a link: nothing about the file is known
             return replace(base, status=Status.SKIPPED, error=str(err)), None
+        except NotAnImage as err:  # a note, a sidecar: skipped; a "photo" that holds none: unreadable
+            if claims_image(f.path.name):
+                return replace(base, status=Status.UNREADABLE, error=str(err)), None
+            return replace(base, status=Status.SKIPPED, error=not_an_image(f.path.name, f.data[:65536])), None
         except Unreadable as err:
             return replace(base, status=Status.UNREADABLE, error=str(err)), None
         width, height = image.full_size
-        return replace(base, width=width, height=height, notes=image.notes), image
+        note = name_note(f.path.name, image.format)
+        notes = image.notes if note is None else (*image.notes, note)
+        return replace(base, width=width, height=height, notes=notes), image

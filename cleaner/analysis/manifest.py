@@ -37,10 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cleaner.errors import ManifestError
-from cleaner.fs.yaml_fields import Fields, read_text
+from cleaner.fs.yaml_fields import Fields, load_yaml, read_text
 
 TASKS = ("gender", "age")
 GENDER_ALIASES = {"man": "Man", "male": "Man", "m": "Man", "woman": "Woman", "female": "Woman", "f": "Woman"}
@@ -220,10 +218,7 @@ def parse(data: Any, source: Path) -> ClassifierSpec:
 def load(path: Path, task: str | None = None) -> ClassifierSpec:
     """Read and check a manifest; ``task`` is the task it is chosen for (gender_model: a gender model)."""
     text = read_text(path, MAX_MANIFEST_BYTES, "model manifest", ManifestError)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ManifestError(f"{path}: not valid YAML: {err}") from None
+    data = load_yaml(text, str(path), "model manifest", ManifestError)
     spec = parse(data, path.resolve())
     if task is not None and spec.task != task:
         raise ManifestError(f"{path}: describes a {spec.task} model, but it was chosen as the {task} model")

@@ -4,9 +4,11 @@ pipe, never more than the memory budget.
 The file is opened relative to the photo folder, one component at a time without following links
 (cleaner.fs.safefs), with ``O_NONBLOCK``, and what was opened is checked again (``fstat``): a folder,
 link or pipe swapped in after the scan is recorded, never read. Then its first bytes say what it
-is: a file that does not begin like an image and is larger than ``SMALL`` (a video, an archive) is
-hashed as a stream and recorded as not an image without being held in memory; an image larger than
-the memory budget is not read at all. Only then are the bytes read, up to the budget.
+is (cleaner.analysis.kinds): a file that does not begin like an image, and is not named like one, is
+*skipped* as not an image (a video, a sidecar, a note), hashed as a stream without being held in
+memory; one named like an image that is larger than ``SMALL`` is recorded unreadable the same way;
+an image larger than the memory budget is not read at all. Only then are the bytes read, up to the
+budget (small files of no known kind go to the decoder: TGA has no signature).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cleaner.analysis.decode import DEFAULT_BUDGET, budget_note, sniff, unidentified
+from cleaner.analysis.kinds import claims_image, content_kind, not_an_image
 from cleaner.errors import UnsafePath
 from cleaner.fs.safefs import ROOT, open_folder
 from cleaner.records import ImageAnalysis, Status
@@ -96,11 +99,18 @@ def read_file(path: Path, root: Path | None = None, budget: int = DEFAULT_BUDGET
 def _read(fd: int, path: Path, st: os.stat_result, budget: int) -> FileBytes | ImageAnalysis:
     head = _read_up_to(fd, HEAD)
     digest = hashlib.sha256(head)
-    if sniff(head) is None and st.st_size > SMALL:
-        for chunk in iter(lambda: os.read(fd, 1 << 20), b""):
-            digest.update(chunk)
-        error = unidentified(head)
-        return ImageAnalysis(path, st.st_size, digest.hexdigest(), Status.UNREADABLE, error, mtime_ns=st.st_mtime_ns)
+    if sniff(head) is None:
+        image = claims_image(path.name)
+        if not image and (st.st_size > SMALL or content_kind(head) is not None):
+            status, error = Status.SKIPPED, not_an_image(path.name, head)
+        elif image and st.st_size > SMALL:
+            status, error = Status.UNREADABLE, unidentified(head, path.name)
+        else:
+            status = None
+        if status is not None:
+            for chunk in iter(lambda: os.read(fd, 1 << 20), b""):
+                digest.update(chunk)
+            return ImageAnalysis(path, st.st_size, digest.hexdigest(), status, error, mtime_ns=st.st_mtime_ns)
     rest = _read_up_to(fd, budget + 1 - len(head)) if len(head) == HEAD else b""
     data = head + rest
     if len(data) > budget:

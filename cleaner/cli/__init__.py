@@ -7,17 +7,24 @@ The commands are registered here, explicitly; none of them imports this module.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from cleaner import __version__
-from cleaner.cli import eval, models, report, restore, run, serve, verdict, watch
+from cleaner.cli import config, eval, invocation, models, report, restore, run, runs, serve, verdict, watch
 from cleaner.cli.exits import HANDLED, explain, fail
+from cleaner.cli.help import RUN_CODES, epilog
 
 
 class Main(click.Group):
     """The command group: runs a command and turns the errors of the table into message and exit code."""
+
+    def main(self, args: Sequence[str] | None = None, *more: Any, **kwargs: Any) -> Any:
+        invocation.keep(sys.argv[1:] if args is None else args)
+        return super().main(args, *more, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -26,16 +33,19 @@ class Main(click.Group):
             fail(*explain(err))
 
 
-@click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
+EXAMPLES = (
+    "face-clean run ./photos --keep Man --dry-run   # what would happen; nothing moves",
+    "face-clean run ./photos --keep Man             # keep photos of men, quarantine the rest",
+    "face-clean runs ./photos                       # the runs so far",
+    "face-clean restore ./photos --run RUN_ID       # undo one",
+    "face-clean COMMAND --help                      # each command's options, examples and exit codes",
+)
+
+
+@click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]}, epilog=epilog(EXAMPLES, RUN_CODES))
 @click.version_option(__version__, prog_name="face-clean")
 def main() -> None:
-    """Sweep a folder of photos: detect faces, decide by rules, quarantine (never delete) rejects.
-
-    \b
-    Exit codes: 0 done; 1 done, but some files could not be processed (unreadable, failed
-    to move); 2 bad usage or bad rules; 3 model weights missing or unloadable; 4 the Ray
-    cluster could not be used or stopped answering (run --cluster); 130 interrupted.
-    """
+    """Sweep a folder of photos: detect faces, decide by rules, quarantine (never delete) rejects."""
 
 
 for command in (
@@ -44,6 +54,8 @@ for command in (
     watch.watch,
     watch.health,
     restore.restore,
+    runs.runs_command,
+    config.config,
     eval.eval_command,
     report.report,
     serve.serve,

@@ -16,6 +16,7 @@ import click
 
 from cleaner.cli import logs
 from cleaner.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, fail
+from cleaner.cli.help import INTERRUPTED, MODELS, OK, USAGE, epilog
 from cleaner.cli.options import load_rules, rule_options
 from cleaner.errors import StateError
 from cleaner.eval import labels as labels_mod
@@ -39,7 +40,18 @@ def _writable(path: Path | None, option: str) -> None:
         fail(f"{option} {path}: its folder does not exist", EXIT_USAGE)
 
 
-@click.command("eval")
+EXAMPLES = (
+    "face-clean eval labels.csv                     # path,label rows; labels Man, Woman or none",
+    "face-clean eval dataset/                       # dataset/Man/..., dataset/Woman/..., dataset/none/...",
+    "face-clean eval labels.csv --rules rules.yaml --json eval.json --plot sweep.png",
+    "face-clean eval labels.csv --detector yunet,opencv --gender-model builtin,deepface --markdown",
+)
+
+
+@click.command(
+    "eval",
+    epilog=epilog(EXAMPLES, (OK, (1, "a labelled image was missing or unreadable"), USAGE, MODELS, INTERRUPTED)),
+)
 @click.argument("labels_path", metavar="LABELS", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--format",
@@ -83,10 +95,6 @@ def eval_command(
     F1, a threshold sweep, ROC AUC, accuracy by face size and speed. Moves nothing.
     --detector and --gender-model may name several, comma-separated: each pair is measured and
     compared in one table.
-
-    \b
-    Exit codes: 0 done; 1 done, but some labelled images were missing or unreadable;
-    2 bad usage, labels or rules; 3 model weights missing or unloadable; 130 interrupted.
     """
     from cleaner.eval import plots, text
     from cleaner.eval.observe import measure, numbers

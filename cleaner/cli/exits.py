@@ -15,7 +15,7 @@ import click
 
 from cleaner import errors
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_MODELS, EXIT_CLUSTER, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_MODELS, EXIT_CLUSTER, EXIT_IN_USE, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -41,6 +41,7 @@ ERRORS: tuple[tuple[type[Exception], Callable[..., int], Callable[..., str]], ..
     (errors.MissingWeights, lambda e: EXIT_MODELS, str),  # MissingPackage too
     (errors.ModelError, lambda e: EXIT_MODELS, str),  # DamagedModel too
     (errors.EngineError, lambda e: EXIT_MODELS, str),
+    (errors.FolderInUse, lambda e: EXIT_IN_USE, str),
     (errors.LockError, lambda e: EXIT_USAGE, str),
     (errors.AuditLogError, _at_start, lambda e: f"{e}; choose another place with --audit-log"),
     (errors.StateError, _at_start, _state),  # JournalError too

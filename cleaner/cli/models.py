@@ -10,13 +10,18 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from cleaner.cli.exits import EXIT_MODELS, EXIT_OK, fail
+from cleaner.cli.help import MODELS, OK, USAGE, epilog
 from cleaner.cli.options import load_rules, rule_options
 
 if TYPE_CHECKING:  # imported when the command runs (deepface)
     from cleaner.analysis.inventory import Needed
 
 
-@click.group()
+@click.group(
+    epilog=epilog(
+        ("face-clean models status --keep Man", "face-clean models fetch --gender-model deepface"), (OK, USAGE, MODELS)
+    )
+)
 def models() -> None:
     """Model files: which the rules need, whether they are intact, and fetching them."""
 
@@ -29,7 +34,15 @@ def _needed(rules_file: Path | None, keep: str | None, **overrides: Any) -> tupl
     return needed(rs.detector, rs.engine, rs.attributes, {"gender": rs.gender_model, "age": rs.age_model})
 
 
-@models.command()
+@models.command(
+    epilog=epilog(
+        (
+            "face-clean models status                         # what the default rules need",
+            "face-clean models status --rules /config/rules.yaml --gender-model deepface",
+        ),
+        (OK, USAGE, (3, "a model file the rules need is missing or damaged, or a package is not installed")),
+    )
+)
 @rule_options
 def status(**options: Any) -> None:
     """List the model files the rules need, and check each: present, right size and checksum."""
@@ -54,7 +67,15 @@ def status(**options: Any) -> None:
     sys.exit(EXIT_OK if not bad else EXIT_MODELS)
 
 
-@models.command()
+@models.command(
+    epilog=epilog(
+        (
+            "face-clean models fetch --gender-model deepface  # DeepFace's VGG-Face gender weights (537 MB)",
+            "face-clean models fetch --detector retinaface",
+        ),
+        (OK, USAGE, (3, "a download failed, or a detector's package is not installed")),
+    )
+)
 @rule_options
 def fetch(**options: Any) -> None:
     """Download the model files the rules need that are missing or damaged (through DeepFace's

@@ -37,7 +37,30 @@ def decision_fields(r: AuditRecord) -> dict[str, Any]:
     return fields | {"destination": r.destination, "status": r.status, "error": r.error}
 
 
-def summary_lines(s: Summary, dry_run: bool) -> str:
+def file_line(r: AuditRecord, dry_run: bool) -> str:
+    """``run -v``'s line for one file: what became of it, and why (the reason an unreadable file has)."""
+    if r.status in ("unreadable", "skipped", "error") and r.action == "keep":
+        return shown(f"{r.status} {r.path}: {r.error or r.rule}")
+    verb = {"keep": "keep", "quarantine": "quarantine", "review": "send to review"}.get(r.action, r.action)
+    why = f" ({r.reason or r.rule})"
+    if r.failed_move:
+        return shown(f"failed to {verb} {r.path}{why}: {r.error}")
+    done = {"keep": "kept", "quarantine": "quarantined", "review": "sent to review"}.get(r.action, r.action)
+    return shown(f"{'would ' + verb if dry_run else done} {r.path}{why}")
+
+
+def problem_lines(s: Summary, audit_log: Path) -> list[str]:
+    """The first files that could not be processed, and where the others are."""
+    if not s.failed:
+        return []
+    lines = [f"  could not be processed: {s.failed} (run {s.run_id}):"]
+    lines += [shown(f"    {path}: {why}") for path, why in s.problems]
+    if s.failed > len(s.problems):
+        lines.append(f"    and {s.failed - len(s.problems)} more: their records in {audit_log} say why")
+    return lines
+
+
+def summary_lines(s: Summary, dry_run: bool, audit_log: Path) -> str:
     verb = "would be " if dry_run else ""
 
     def by_reason(c: Counter[str]) -> str:
@@ -46,12 +69,14 @@ def summary_lines(s: Summary, dry_run: bool) -> str:
 
     lines = [
         f"{'Interrupted after' if s.interrupted else 'Done:'} {s.seen} files in {s.seconds:.1f} s "
-        f"({s.images_per_s:.2f} images/s)",
+        f"({s.images_per_s:.2f} images/s), run {s.run_id}{' (dry run)' if dry_run else ''}",
         f"  kept: {s.kept}",
         f"  {verb}quarantined: {by_reason(s.quarantined)}",
         f"  {verb}sent to review: {by_reason(s.review)}",
         f"  unreadable: {s.unreadable}   skipped: {s.skipped}   errors: {s.errors}   failed moves: {s.move_failures}",
-        f"  analysed now: {s.analysed_now}   from cache: {s.cached}   already decided: {s.unchanged}",
+        f"  analysed now: {s.analysed_now}   from cache: {s.cached}   already decided: {s.unchanged} "
+        "(unchanged, nothing recorded)",
+        *problem_lines(s, audit_log),
     ]
     return "\n".join(lines)
 
@@ -70,16 +95,23 @@ class Terminal:
         self._bar = tqdm(total=total, unit="img", disable=True if self.quiet else None, dynamic_ncols=True)
 
     def handled(self, done: Done) -> None:
+        if self.verbose and done.record is not None:
+            line = file_line(done.record, self.dry_run)
+            if self._bar is not None and not self._bar.disable:
+                self._bar.write(line)  # above the bar, on stdout, which keeps it whole
+            else:
+                click.echo(line)
         if self._bar is not None:
             self._bar.update()
-        if self.verbose and done.record is not None:
-            log.info(decision_line(done.record))
 
     def finished(self, summary: Summary, dry_run: bool) -> None:
         self.close()
         if not self.quiet:
-            click.echo(summary_lines(summary, dry_run))
+            click.echo(summary_lines(summary, dry_run, self.layout.audit_log))
             click.echo(f"  audit log: {self.layout.audit_log}")
+        else:  # problems only, but those always: which files, and where the rest are
+            for line in problem_lines(summary, self.layout.audit_log):
+                click.echo(line, err=True)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -158,6 +190,7 @@ class JsonLines:
             "failed_moves": s.move_failures,
         }
         counts |= {"analysed_now": s.analysed_now, "from_cache": s.cached, "already_decided": s.unchanged}
+        counts |= {"run_id": s.run_id, "problems": [{"path": p, "reason": why} for p, why in s.problems]}
         self.emit(counts | {"seconds": round(s.seconds, 3), "audit_log": str(self.layout.audit_log)})
 
     def close(self) -> None:

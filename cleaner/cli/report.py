@@ -1,4 +1,4 @@
-"""``face-clean report``: write one self-contained HTML page of a run (its data: cleaner.report)."""
+"""``face-clean report``: write one self-contained HTML page of the folder or a run (its data: cleaner.report)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,23 @@ import click
 
 from cleaner.cli import logs
 from cleaner.cli.exits import EXIT_USAGE, fail
-from cleaner.paths import Layout
+from cleaner.cli.help import OK, USAGE, epilog
+from cleaner.cli.options import layout_for, tell_settings
+from cleaner.settings.resolve import resolve
+
+EXAMPLES = (
+    "face-clean report ./photos                  # every file's current state: ./photos/.face-clean/report.html",
+    "face-clean report ./photos --run 3f2a9c8e1b7d -o run.html   # one run (face-clean runs ./photos lists them)",
+)
 
 
-@click.command()
+@click.command(epilog=epilog(EXAMPLES, (OK, USAGE)))
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--audit-log",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The audit log the run wrote (default DIR/.face-clean/audit.jsonl); its state database caches thumbnails.",
+    help="The audit log the run wrote (default: the one remembered for DIR, else DIR/.face-clean/audit.jsonl); "
+    "its state database caches thumbnails.",
 )
 @click.option(
     "--run", "run_id", metavar="RUN_ID", help="Show one run (default: every file's current state, across runs)."
@@ -60,7 +68,9 @@ def report(
     logs.setup(0, False)  # warnings (lines of the log that are not records) reach stderr
     if run_id and all_runs:
         fail("--run and --all-runs exclude each other", EXIT_USAGE)
-    layout = Layout.for_root(directory, audit_log=audit_log)
+    settings = resolve(directory, {"audit_log": audit_log})
+    tell_settings(settings, remembering=False, names=("audit_log",))
+    layout = layout_for(directory, settings)
     chosen = output is not None
     output = (output or layout.report).absolute()
     try:

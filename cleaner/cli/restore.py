@@ -6,15 +6,21 @@
   one of the two is not meant.
 - ``--since``/``--until`` take ISO 8601 (local time unless an offset is given) or a span back from
   now (``90m``, ``2h``, ``3d``).
+- **Where to look** is what ``run`` was given, remembered for the folder (cleaner.settings): the
+  quarantine, review folder and audit log need no repeating.
+- **A filter that matches nothing** (``--reason nofaces``) says which values exist.
+- **A restored photo is kept for good**: it gets a person's keep verdict (``--no-verdict``: none).
 - **Exit codes as run's**: 0 everything selected is back, or nothing was left to do (a second
-  restore); 1 something was skipped (conflict, missing, changed, refused, failed) or a FILE is
-  unknown; 2 bad usage, no audit log, a folder in use; 130 interrupted (after a whole file).
+  restore); 1 something was skipped (conflict, missing, changed, refused, failed), a FILE is
+  unknown, or a --reason, --rule or --run names nothing ever moved out; 2 bad usage, no audit log;
+  5 the folder is in use; 130 interrupted (after a whole file).
 """
 
 from __future__ import annotations
 
 import re
 import sys
+from collections import Counter
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -23,8 +29,12 @@ import click
 
 from cleaner.cli import logs
 from cleaner.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, fail
-from cleaner.cli.options import open_layout
+from cleaner.cli.help import IN_USE, INTERRUPTED, OK, USAGE, epilog
+from cleaner.cli.options import location_options, remembered_layout
 from cleaner.cli.output import JsonLines, Terminal
+from cleaner.fs.names import shown
+from cleaner.fs.yaml_fields import did_you_mean
+from cleaner.pipeline.restore.restorer import RestoreSummary
 from cleaner.pipeline.restore.selection import FileArg, Selection, parse_time
 
 SPAN = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
@@ -48,10 +58,27 @@ class TimeParam(click.ParamType[datetime]):
         return t
 
 
-@click.command()
+EXAMPLES = (
+    "face-clean restore ./photos --all --dry-run        # show what would come back",
+    "face-clean restore ./photos --run 3f2a9c8e1b7d     # undo one run (face-clean runs ./photos lists them)",
+    "face-clean restore ./photos --reason not-man       # everything a rule's reason sent away",
+    "face-clean restore ./photos --since 2h             # undo the last two hours",
+    "face-clean restore ./photos holiday/coffee.jpg     # one file: its old path, or its path in the quarantine",
+)
+CODES = (
+    OK,
+    (1, "some files were skipped (conflict, missing, changed), a FILE is unknown, or a filter names nothing"),
+    USAGE,
+    IN_USE,
+    INTERRUPTED,
+)
+
+
+@click.command(epilog=epilog(EXAMPLES, CODES))
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("files", metavar="[FILE]...", nargs=-1)
 @click.option("--all", "everything", is_flag=True, help="Restore every file moved out of DIRECTORY.")
+@click.option("--run", "run_ids", multiple=True, metavar="RUN_ID", help="Files this run moved out; repeatable.")
 @click.option(
     "--reason",
     "reasons",
@@ -64,15 +91,7 @@ class TimeParam(click.ParamType[datetime]):
 @click.option("--since", type=TimeParam(), help="Files moved out at or after TIME (ISO 8601, or a span: 2h, 3d).")
 @click.option("--until", type=TimeParam(), help="Files moved out before TIME.")
 @click.option("--rename", is_flag=True, help="Put a file whose name is taken back as 'name (1).jpg' (default: skip).")
-@click.option(
-    "--quarantine", type=click.Path(file_okay=False, path_type=Path), help="As given to run (files come from it)."
-)
-@click.option("--review-dir", type=click.Path(file_okay=False, path_type=Path), help="As given to run.")
-@click.option(
-    "--audit-log",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="As given to run (default DIR/.face-clean/audit.jsonl).",
-)
+@location_options
 @click.option("--dry-run", is_flag=True, help="Print what would be restored; move and write nothing.")
 @click.option(
     "--no-verdict",
@@ -102,13 +121,13 @@ def restore(
     FILE: a photo's recorded path below DIRECTORY, or its path in the quarantine or review folder.
     Nothing is overwritten: a taken name is reported and skipped (or, with --rename, used as
     'name (1).jpg'). Each restored photo gets a keep verdict, so that run and watch leave it
-    where it is (--no-verdict: none). Exit codes: 0 done or nothing to do; 1 some files
-    skipped; 2 bad usage.
+    where it is (--no-verdict: none). The quarantine, review folder and audit log are those run
+    used, remembered for DIRECTORY; give them only to look elsewhere.
     """
     from cleaner.pipeline.restore.run import restore as restore_selected
 
     logs.setup(verbose, quiet)
-    layout = open_layout(directory, quarantine, review_dir, audit_log)
+    layout = remembered_layout(directory, quarantine, review_dir, audit_log, tell=not quiet and not as_json)
     selection = Selection(
         filters["everything"],
         frozenset(filters["reasons"]),
@@ -117,6 +136,7 @@ def restore(
         filters["since"],
         filters["until"],
         tuple(FileArg.parse(f, layout) for f in files),
+        frozenset(filters["run_ids"]),
     )
     problem = selection.problem()
     if problem:
@@ -128,6 +148,26 @@ def restore(
 
     who = None if no_verdict else os_user()
     summary = restore_selected(layout, selection, rename, dry_run, output, who)
+    unknown = _matched_nothing(selection, summary)
     if summary.interrupted:
         sys.exit(EXIT_INTERRUPTED)
-    sys.exit(EXIT_OK if summary.complete else EXIT_PARTIAL)
+    sys.exit(EXIT_OK if summary.complete and not unknown else EXIT_PARTIAL)
+
+
+def _matched_nothing(selection: Selection, s: RestoreSummary) -> bool:
+    """When nothing matched: say, for each filter, which values there are. True when a value given
+    names nothing ever moved out of the folder (a typo: exit 1)."""
+    if s.results or s.interrupted or not (selection.reasons or selection.rules or selection.runs):
+        return False
+    unknown = False
+    for name, given in (("reason", selection.reasons), ("rule", selection.rules), ("run", selection.runs)):
+        pending, ever = s.pending_by.get(name, Counter()), s.ever.get(name, set())
+        for value in sorted(given):
+            if value in ever:
+                continue  # moved out once, restored since: nothing left to do
+            unknown = True
+            left = ", ".join(f"{k} ({n})" for k, n in sorted(pending.items())) or "none (nothing is moved out)"
+            hint = did_you_mean(value, ever)
+            text = f"no file was ever moved out for --{name} {value!r}{hint}; still moved out, by {name}: {left}"
+            click.echo(shown(text), err=True)
+    return unknown

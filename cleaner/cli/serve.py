@@ -13,7 +13,8 @@ import click
 
 from cleaner.cli import logs
 from cleaner.cli.exits import EXIT_OK
-from cleaner.cli.options import open_layout
+from cleaner.cli.help import epilog
+from cleaner.cli.options import location_options, remembered_layout
 
 if TYPE_CHECKING:  # flask and waitress are imported by the commands that serve
     from cleaner.serve.server import ServeSettings
@@ -47,7 +48,20 @@ def settings(address: str, password_file: Path | None, thumb_size: int) -> Serve
     return ServeSettings(bind, password, thumb_size)
 
 
-@click.command()
+EXAMPLES = (
+    "face-clean serve ./photos                          # http://127.0.0.1:8080, this machine only",
+    "face-clean serve ./photos --bind 0.0.0.0:8080 --password-file ~/.face-clean-password",
+    "face-clean watch ./photos --serve 8080             # the page beside the daemon, which applies its verdicts",
+)
+CODES = (
+    (0, "stopped on request (Ctrl-C, SIGTERM)"),
+    (2, "bad usage: a public address without a password, a port in use, a folder inside DIR"),
+)
+# A run or watch holding the folder does not stop the page: each action it is asked for is refused
+# (409) while they hold it, saying who does (cleaner.serve.actors); `watch --serve` has no such wait.
+
+
+@click.command(epilog=epilog(EXAMPLES, CODES))
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--bind",
@@ -58,9 +72,7 @@ def settings(address: str, password_file: Path | None, thumb_size: int) -> Serve
     help="Where to listen; any address but 127.0.0.1 needs a password.",
 )
 @page_options
-@click.option("--quarantine", type=click.Path(file_okay=False, path_type=Path), help="As given to run.")
-@click.option("--review-dir", type=click.Path(file_okay=False, path_type=Path), help="As given to run.")
-@click.option("--audit-log", type=click.Path(dir_okay=False, path_type=Path), help="As given to run.")
+@location_options
 def serve(
     directory: Path,
     address: str,
@@ -76,14 +88,15 @@ def serve(
     \b
     Each verdict is a person's, stored by content and recorded in the audit log; run and watch apply
     it before any rule. It acts while no run or watch holds the folder; to review while the daemon
-    runs, start it with `face-clean watch DIR --serve PORT` instead.
+    runs, start it with `face-clean watch DIR --serve PORT` instead. The quarantine, review folder and
+    audit log are those run used, remembered for DIRECTORY.
     """
     from cleaner.pipeline.signals import stop_on_signals
     from cleaner.serve.actors import LockedActor
     from cleaner.serve.server import start
 
     logs.setup(0, False, daemon=True)
-    layout = open_layout(directory, quarantine, review_dir, audit_log)
+    layout = remembered_layout(directory, quarantine, review_dir, audit_log)
     running = start(layout, settings(address, password_file, thumb_size), LockedActor(layout))
     click.echo(f"face-clean: the review page of {layout.root} is at {running.url} (Ctrl-C stops it)")
     stop = threading.Event()

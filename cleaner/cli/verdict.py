@@ -20,7 +20,8 @@ import click
 
 from cleaner.cli import logs
 from cleaner.cli.exits import EXIT_OK, EXIT_PARTIAL
-from cleaner.cli.options import open_layout
+from cleaner.cli.help import IN_USE, OK, USAGE, epilog
+from cleaner.cli.options import location_options, remembered_layout
 from cleaner.fs.names import shown
 from cleaner.paths import Layout
 from cleaner.pipeline.verdicts.apply import Applied
@@ -37,22 +38,23 @@ def os_user() -> str:
 
 
 def layout_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    for option in reversed(
-        [
-            click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path)),
-            click.option("--quarantine", type=click.Path(file_okay=False, path_type=Path), help="As given to run."),
-            click.option("--review-dir", type=click.Path(file_okay=False, path_type=Path), help="As given to run."),
-            click.option(
-                "--audit-log", type=click.Path(dir_okay=False, path_type=Path), help="As given to run (its state.db)."
-            ),
-            click.option("--json", "as_json", is_flag=True, help="Print one JSON object a line."),
-        ]
-    ):
-        f = option(f)
-    return f
+    """DIR, where run put files and its log (remembered for DIR), and --json."""
+    f = click.option("--json", "as_json", is_flag=True, help="Print one JSON object a line.")(f)
+    f = location_options(f)
+    return click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))(f)
 
 
-@click.group()
+EXAMPLES = {
+    "keep": "face-clean verdict keep ./photos holiday/IMG_0002.HEIC   # back from the quarantine, for good",
+    "reject": "face-clean verdict reject ./photos IMG_0007.jpg --dry-run   # what would move",
+    "withdraw": "face-clean verdict withdraw ./photos IMG_0007.jpg   # the rules decide it again",
+    "list": "face-clean verdict list ./photos --json",
+}
+ACT_CODES = (OK, (1, "some FILEs are unknown, or their verdict could not be applied"), USAGE, IN_USE)
+LIST_CODES = (OK, USAGE)
+
+
+@click.group(epilog=epilog(tuple(EXAMPLES.values()), ACT_CODES))
 def verdict() -> None:
     """A person's verdicts, which outrank every rule: keep or reject photos for good, list them, withdraw them.
 
@@ -64,7 +66,11 @@ def verdict() -> None:
 
 
 def _act(action: str) -> click.Command:
-    @click.command(action, help=f"{action.capitalize()}: FILEs in DIR, its quarantine or its review folder.")
+    @click.command(
+        action,
+        help=f"{action.capitalize()}: FILEs in DIR, its quarantine or its review folder.",
+        epilog=epilog((EXAMPLES[action],), ACT_CODES),
+    )
     @layout_options
     @click.argument("files", metavar="FILE...", nargs=-1, required=True)
     @click.option("--dry-run", is_flag=True, help="Print what would happen; store, move and write nothing.")
@@ -80,7 +86,7 @@ def _act(action: str) -> click.Command:
         from cleaner.pipeline.verdicts.run import give
 
         logs.setup(0, False)
-        layout = open_layout(directory, quarantine, review_dir, audit_log)
+        layout = remembered_layout(directory, quarantine, review_dir, audit_log, tell=not as_json)
         results = give(layout, list(files), action, os_user(), dry_run)
         for r in results:
             _say(r, layout, as_json, dry_run)
@@ -110,7 +116,7 @@ def _say(r: Applied | str, layout: Layout, as_json: bool, dry_run: bool) -> None
     click.echo(f"{verb} {shown(r.target.relpath)}{where}")
 
 
-@click.command("list")
+@click.command("list", epilog=epilog((EXAMPLES["list"],), LIST_CODES))
 @layout_options
 def list_verdicts(
     directory: Path, quarantine: Path | None, review_dir: Path | None, audit_log: Path | None, as_json: bool
@@ -119,7 +125,7 @@ def list_verdicts(
     from cleaner.pipeline.verdicts.run import listing
 
     logs.setup(0, False)
-    layout = open_layout(directory, quarantine, review_dir, audit_log)
+    layout = remembered_layout(directory, quarantine, review_dir, audit_log, tell=not as_json)
     for v, places in listing(layout):
         if as_json:
             fields = {"event": "verdict", "sha256": v.sha256, "verdict": v.verdict, "who": v.who, "time": v.time}

@@ -9,17 +9,34 @@ from typing import Any
 
 import click
 
-from cleaner.cli import logs
+from cleaner.cli import invocation, logs
 from cleaner.cli.exits import EXIT_OK, EXIT_PARTIAL, fail
-from cleaner.cli.options import FolderArgs, folder_options
+from cleaner.cli.help import IN_USE, MODELS, USAGE, epilog
+from cleaner.cli.options import FolderArgs, folder_options, layout_for, remembered_now, rules_for, tell_settings
 from cleaner.cli.output import LogLines
 from cleaner.cli.serve import page_options
 from cleaner.cli.serve import settings as serve_settings
+from cleaner.rules.lint import never_matching
 
 log = logging.getLogger("face-clean")
 
 
-@click.command()
+WATCH_EXAMPLES = (
+    "face-clean watch ./uploads --keep Man                  # inotify: a local disk, the NAS's own volumes",
+    "face-clean watch /mnt/share --keep Man --polling       # NFS, SMB/CIFS, FUSE mounts",
+    "face-clean watch ./uploads                             # after a run: its policy and folders are remembered",
+    "face-clean watch /photos --rules /config/rules.yaml --quarantine /quarantine --log-format json",
+)
+WATCH_CODES = (
+    (0, "stopped on request (SIGTERM, SIGINT); files that failed are in the audit log"),
+    (1, "the watched folder was deleted, renamed or unmounted (see --on-folder-gone)"),
+    USAGE,
+    MODELS,
+    IN_USE,
+)
+
+
+@click.command(epilog=epilog(WATCH_EXAMPLES, WATCH_CODES))
 @folder_options
 @click.option("--polling", is_flag=True, help="Poll for changes (NFS, SMB and FUSE mounts give no inotify events).")
 @click.option(
@@ -79,6 +96,7 @@ def watch(
 ) -> None:
     """Keep DIRECTORY clean: decide every file that arrives, once it is complete.
 
+    A policy is required, as for run (--keep, --rules, or one remembered for DIRECTORY).
     On start it catches up with files that arrived while it was not running; SIGTERM or
     SIGINT stop it cleanly (exit 0) and a restart repeats nothing.  If DIRECTORY is deleted,
     renamed or unmounted, it stops with exit code 1 (or waits for it: --on-folder-gone wait).
@@ -89,9 +107,14 @@ def watch(
 
     args = FolderArgs(**options)
     logs.setup(args.verbose, args.quiet, daemon=True, log_format=log_format)
-    rs = args.rules()
-    layout = args.layout()
-    settings = WatchOptions(
+    page = None if serve_at is None else serve_settings(serve_at, password_file, thumb_size)  # refused: before anything
+    settings = args.settings()
+    rs = rules_for(settings, require_policy=True)
+    layout = layout_for(args.directory, settings, writing=True)
+    tell_settings(settings, remembering=not args.dry_run)
+    for warning in never_matching(rs):
+        log.warning("%s", warning)
+    options_ = WatchOptions(
         settle=settle,
         rescan=rescan * 60,
         polling=polling,
@@ -100,21 +123,32 @@ def watch(
         recursive=args.recursive,
     )
     models = on_this_machine(rs, args.verbose, layout.root)
-    page = None if serve_at is None else serve_settings(serve_at, password_file, thumb_size)  # refused: before anything
-    if page is None:
-        watch_folder(rs, layout, models, settings, args.dry_run, LogLines(), on_folder_gone == "wait")
-        sys.exit(EXIT_OK)  # stopped on request; failures of single files are in the audit log
-    from cleaner.pipeline.verdicts.inbox import Inbox
-    from cleaner.serve.actors import InboxActor
-    from cleaner.serve.server import start
+    inbox = None
+    running = None
+    if page is not None:
+        from cleaner.pipeline.verdicts.inbox import Inbox
+        from cleaner.serve.actors import InboxActor
+        from cleaner.serve.server import start
 
-    inbox = Inbox()
-    running = start(layout, page, InboxActor(inbox))
+        inbox = Inbox()
+        running = start(layout, page, InboxActor(inbox))
     try:
-        watch_folder(rs, layout, models, settings, args.dry_run, LogLines(), on_folder_gone == "wait", inbox)
+        watch_folder(
+            rs,
+            layout,
+            models,
+            options_,
+            args.dry_run,
+            LogLines(),
+            on_folder_gone == "wait",
+            lambda job: remembered_now(settings, layout, job.run_id, "watch", args.dry_run),
+            invocation.text(),
+            inbox,
+        )
     finally:
-        running.stop()
-    sys.exit(EXIT_OK)
+        if running is not None:
+            running.stop()
+    sys.exit(EXIT_OK)  # stopped on request; failures of single files are in the audit log
 
 
 def _beside_resolved(path: Path) -> Path:
@@ -122,7 +156,15 @@ def _beside_resolved(path: Path) -> Path:
     return path.parent.resolve() / path.name
 
 
-@click.command()
+@click.command(
+    epilog=epilog(
+        (
+            "face-clean health ./photos/.face-clean/heartbeat",
+            "face-clean health /state/heartbeat --max-age 120   # the container's health check",
+        ),
+        ((0, "the daemon runs and is healthy"), (1, "unhealthy, stopped, or no heartbeat")),
+    )
+)
 @click.argument("heartbeat", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--max-age", type=click.FloatRange(min=1), default=120.0, show_default=True, help="Seconds.")
 def health(heartbeat: Path, max_age: float) -> None:

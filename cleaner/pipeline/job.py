@@ -32,12 +32,22 @@ from cleaner.pipeline.state.decided import LogPosition, path_key
 from cleaner.pipeline.state.reconcile import reconcile
 from cleaner.pipeline.summary import Summary
 from cleaner.pipeline.verdicts.model import by_person, decision_of
-from cleaner.records import AuditRecord, ImageAnalysis, Outcome, new_run_id
+from cleaner.records import AuditRecord, Decision, ImageAnalysis, Outcome, new_run_id
 from cleaner.rules.deciding import decide
 from cleaner.rules.model import RuleSet, canonical
 
 log = logging.getLogger("face-clean")
 MOVE_RECOVERED = "move completed by recovery after an interruption"
+
+
+def said_of(identity: str, analysis: ImageAnalysis, decision: Decision, log: int, who: str | None = None) -> str:
+    """What a record of a file left in place says: the analysis (by the models that made it) and the
+    outcome, decided by the rules or by the person ``who`` gave a verdict, in the audit log ``log`` (its
+    inode: a new log holds none of the old records). The same under other rules, or in a dry run, is no
+    new decision: no new record."""
+    fields = [identity, analysis.status.value, analysis.error, decision.action.value, decision.rule, decision.reason]
+    text = json.dumps([*fields, who, log], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def decision_key(rules: RuleSet, identity: str, dry_run: bool) -> str:
@@ -77,7 +87,7 @@ class Job:
         self.run_id = new_run_id()
         self.identity = analyzer.identity.key
         self.decision_key = decision_key(rules, self.identity, dry_run)
-        self.summary = Summary()
+        self.summary = Summary(run_id=self.run_id)
         self.failing = FailureEpisodes()
         # the watcher's: True to leave a file that looks cut off undecided for now
         self.defer: Callable[[ImageAnalysis], bool] | None = None
@@ -122,7 +132,10 @@ class Job:
         verdict = self.state.verdict(analysis.sha256)  # a person's verdict on these bytes outranks every rule
         decision = decide(self.rules, analysis) if verdict is None else decision_of(verdict)
         action = for_decision(decision, self.layout, self.mover)
-        if (not isinstance(action, MoveTo) or self.dry_run) and self._known(analysis):
+        stays = not isinstance(action, MoveTo) or self.dry_run
+        who = None if verdict is None else verdict.who
+        said = said_of(self.identity, analysis, decision, self.audit.position()[0], who) if stays else None
+        if stays and (self._known(analysis, said) or self._said_before(analysis, said)):
             return Done(path, Handled.KNOWN)
         identity, key = self.analyzer.identity, self.decision_key
         record = recording.decided(self.layout.root, analysis, decision, identity, self.run_id, self.dry_run, key)
@@ -139,10 +152,10 @@ class Job:
             self.state.forget_file(path)  # gone; or to be read again (it may have changed)
         at = LogPosition(self.layout.audit_log.name, *self.audit.position())
         if not outcome.moved and not outcome.error:
-            self.state.mark_decided(analysis, self.decision_key, at)
+            self.state.mark_decided(analysis, self.decision_key, at, said)
         else:
             self.state.note_audit_position(at)
-        self.summary.add(analysis.status, outcome, decision.reason)
+        self.summary.add(analysis.status, outcome, decision.reason, written.path, analysis.error)
         self.summary.cached += analysis.cached
         return Done(path, Handled.MOVE_FAILED if outcome.error else Handled.RECORDED, written)
 
@@ -161,7 +174,7 @@ class Job:
         self.state.forget_file(analysis.path)  # to be read again (it may have changed)
         return True
 
-    def _known(self, analysis: ImageAnalysis) -> bool:
+    def _known(self, analysis: ImageAnalysis, said: str | None) -> bool:
         """These bytes were decided under the same rules, at this path (touched) or at one now gone
         (renamed): the decision stands and moves to this path, with no second record."""
         known = self.state.known_as(analysis, self.decision_key)
@@ -170,7 +183,16 @@ class Job:
         if known != path_key(analysis.path):
             self.state.forget_decided(Path(known))
             log.debug("%s: decided before as %s", analysis.path, known)
-        self.state.mark_decided(analysis, self.decision_key)
+        self.state.mark_decided(analysis, self.decision_key, said=said)
+        self.summary.unchanged += 1
+        return True
+
+    def _said_before(self, analysis: ImageAnalysis, said: str | None) -> bool:
+        """The last record of these bytes at this path says the same (other rules, a dry run before):
+        the decision is unchanged and gets no second record; it now stands under these rules."""
+        if said is None or not self.state.said_before(analysis, said):
+            return False
+        self.state.mark_decided(analysis, self.decision_key, said=said)
         self.summary.unchanged += 1
         return True
 

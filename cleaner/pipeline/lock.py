@@ -46,7 +46,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
-from cleaner.errors import LockError
+from cleaner.errors import FolderInUse, LockError
 from cleaner.fs.safefs import PRIVATE, Folder, check_private, open_folder, same_file
 from cleaner.paths import FOLDER_LOCK, ROOT_LOCK, STATE_DIR, Layout
 from cleaner.pipeline.lock_holders import Holder, held_nearby
@@ -153,7 +153,7 @@ class FolderLock:
         except BlockingIOError:
             holder = Holder.parse(os.pread(fd, 4096, 0))
             os.close(fd)
-            raise LockError(f"{self.label} is in use by another face-clean ({self._who(holder)}); {WAIT}") from None
+            raise FolderInUse(f"{self.label} is in use by another face-clean ({self._who(holder)}); {WAIT}") from None
         except OSError as err:
             os.close(fd)
             if err.errno == errno.ESTALE:
@@ -266,5 +266,5 @@ def lock_layout(layout: Layout, command: str, dry_run: bool) -> Iterator[list[Fo
                 locks.append(stack.enter_context(lock))
         nearby = held_nearby(root, STATE_DIR, ROOT_LOCK, [lk.fd for lk in locks if lk.fd is not None])
         if nearby:
-            raise LockError(f"{nearby}; {WAIT}")
+            raise FolderInUse(f"{nearby}; {WAIT}")
         yield locks

@@ -7,7 +7,7 @@ import time
 
 from cleaner.errors import StateError
 from cleaner.pipeline.job import Job
-from cleaner.pipeline.scan import scan
+from cleaner.pipeline.scan import Patterns, scan
 from cleaner.pipeline.signals import stop_on_signals
 from cleaner.pipeline.summary import Summary
 
@@ -17,7 +17,8 @@ def run_once(job: Job, recursive: bool = True) -> Summary:
     started = time.monotonic()
     try:
         job.recover()  # first: a move a crash left half done changes what the scan finds
-        files = scan(job.layout.root, recursive, job.rules.exclude, job.layout.own_paths)
+        patterns = Patterns(job.rules.exclude, job.rules.include)
+        files = scan(job.layout.root, recursive, patterns, job.layout.own_paths)
         todo = job.undecided(files)  # a second run, or one after a crash, repeats nothing
         job.summary.unchanged = len(files) - len(todo)
         job.output.planned(len(todo))

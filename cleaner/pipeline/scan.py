@@ -11,15 +11,38 @@ from pathlib import Path
 from cleaner.paths import STATE_DIR
 
 
-def matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+def matcher(patterns: tuple[str, ...], ignore_case: bool = False) -> Callable[[str], bool]:
     """One compiled regex for all patterns: fnmatch per name and pattern is slow on big folders."""
     if not patterns:
         return lambda name: False
-    regex = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+    regex = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns), re.IGNORECASE if ignore_case else 0)
     return lambda name: regex.match(name) is not None
 
 
-def scan(root: Path, recursive: bool, patterns: tuple[str, ...], own: Iterable[Path]) -> list[Path]:
+class Patterns:
+    """The rules' ``exclude`` and ``include`` globs. A pattern without "/" matches a name at any depth (a
+    file, or a folder and all below it); one with "/" matches the path below the photo folder, ``*``
+    crossing "/". ``include``, when given, keeps only the files that match one of its patterns
+    (folders are always walked). Case does not matter: phones name their photos ``IMG_0001.JPG``."""
+
+    def __init__(self, exclude: tuple[str, ...], include: tuple[str, ...] = ()) -> None:
+        self._names = matcher(tuple(p for p in exclude if "/" not in p), ignore_case=True)
+        self._paths = matcher(tuple(p.strip("/") for p in exclude if "/" in p), ignore_case=True)
+        self._include_names = matcher(tuple(p for p in include if "/" not in p), ignore_case=True)
+        self._include_paths = matcher(tuple(p.strip("/") for p in include if "/" in p), ignore_case=True)
+        self._include = bool(include)
+
+    def skips(self, relpath: str, is_dir: bool = False) -> bool:
+        """True for a file or folder (``relpath`` below the photo folder, "/"-separated) not to scan."""
+        parts = relpath.split("/")
+        if any(self._names(p) for p in parts):
+            return True
+        if any(self._paths("/".join(parts[: i + 1])) for i in range(len(parts))):
+            return True
+        return self._include and not is_dir and not (self._include_names(parts[-1]) or self._include_paths(relpath))
+
+
+def scan(root: Path, recursive: bool, patterns: Patterns | tuple[str, ...], own: Iterable[Path]) -> list[Path]:
     """Files under ``root`` in a stable order.
 
     ``own`` are the tool's paths (state folder, quarantine, review folder, audit log); they
@@ -36,7 +59,7 @@ def scan(root: Path, recursive: bool, patterns: tuple[str, ...], own: Iterable[P
     # The walk starts at the real path of root and never follows a link, so every path it
     # yields is already real: a plain comparison finds the tool's own paths.
     own_real = {os.path.realpath(p) for p in [*own, root / STATE_DIR]}
-    excluded = matcher(patterns)
+    chosen = patterns if isinstance(patterns, Patterns) else Patterns(patterns)
     found: list[Path] = []
 
     def unlistable(err: OSError) -> None:
@@ -44,10 +67,12 @@ def scan(root: Path, recursive: bool, patterns: tuple[str, ...], own: Iterable[P
             found.append(Path(err.filename))
 
     for folder, dirs, files in os.walk(start, onerror=unlistable, followlinks=False):
+        below = os.path.relpath(folder, start).replace(os.sep, "/")
+        prefix = "" if below == "." else below + "/"
         keep_dirs = []
         for d in sorted(dirs):
             full = os.path.join(folder, d)
-            if excluded(d) or full in own_real:
+            if chosen.skips(prefix + d, is_dir=True) or full in own_real:
                 continue
             if os.path.islink(full):
                 found.append(Path(full))  # recorded as a link, never walked
@@ -56,6 +81,6 @@ def scan(root: Path, recursive: bool, patterns: tuple[str, ...], own: Iterable[P
         dirs[:] = keep_dirs if recursive else []
         for name in sorted(files):
             full = os.path.join(folder, name)
-            if not excluded(name) and full not in own_real:
+            if not chosen.skips(prefix + name) and full not in own_real:
                 found.append(Path(full))
     return found

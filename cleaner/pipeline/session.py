@@ -11,13 +11,16 @@ that keeps a folder safe, and closes it again.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cleaner.analysis.protocol import Analyzer
+from cleaner.errors import StateError
 from cleaner.paths import Layout
 from cleaner.pipeline.audit import AuditLog
 from cleaner.pipeline.job import Job
@@ -28,6 +31,8 @@ from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.state.folders import prepare
 from cleaner.records import ImageAnalysis
 from cleaner.rules.model import RuleSet
+
+log = logging.getLogger("face-clean")
 
 if TYPE_CHECKING:  # imported when made: numpy and the models are for the commands that analyse
     from cleaner.analysis.batch import BatchAnalyzer
@@ -45,8 +50,10 @@ def open_job(
     dry_run: bool,
     output: RunOutput | None = None,
     checks: Sequence[Callable[[], None]] = (),
+    invocation: str = "",
 ) -> Iterator[Job]:
-    """A job on ``layout`` with everything it uses open, locked and checked; all closed on the way out."""
+    """A job on ``layout`` with everything it uses open, locked and checked; all closed on the way out.
+    The run is listed in the state database (``face-clean runs``) with ``invocation``, its command line."""
     prepare(layout)
     for check in checks:
         check()
@@ -58,7 +65,22 @@ def open_job(
         mover = None if dry_run else Mover(layout.journal, audit)
         if mover is not None:
             stack.callback(mover.close)
-        yield Job(rules, layout, models, state, audit, mover, dry_run, output)
+        job = Job(rules, layout, models, state, audit, mover, dry_run, output)
+        _started(state, job, invocation or f"face-clean {command} {layout.root}", dry_run)
+        stack.callback(_ended, state, job)
+        yield job
+
+
+def _started(state: StateDB, job: Job, invocation: str, dry_run: bool) -> None:
+    try:
+        state.run_started(job.run_id, job.layout.root, invocation, dry_run)
+    except StateError as err:  # a full disk, say: the run's first record will stop it with the message
+        log.warning("the run is not in the list of runs: %s", err)
+
+
+def _ended(state: StateDB, job: Job) -> None:
+    with contextlib.suppress(StateError):  # a full disk: the run's own records matter, its end line less
+        state.run_ended(job.run_id, job.summary.totals())
 
 
 def on_this_machine(rules: RuleSet, verbose: int, root: Path | None = None) -> AnalyzerFactory:

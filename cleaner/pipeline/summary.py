@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 
 from cleaner.records import Action, Outcome, Status
 
+NAMED = 5  # problems the summary names; the audit log has them all
+
 
 @dataclass
 class Summary:
+    run_id: str = ""
     seen: int = 0
     kept: int = 0
     quarantined: Counter[str] = field(default_factory=Counter)
@@ -22,9 +25,15 @@ class Summary:
     unchanged: int = 0  # decided before, under the same rules, and unchanged since: no new record
     seconds: float = 0.0
     interrupted: bool = False
+    # the first files that could not be processed, and why: (path below the folder, reason)
+    problems: list[tuple[str, str]] = field(default_factory=list)
 
-    def add(self, status: Status, outcome: Outcome, reason: str | None) -> None:
+    def add(
+        self, status: Status, outcome: Outcome, reason: str | None, path: str = "", error: str | None = None
+    ) -> None:
         self.seen += 1
+        if (status in (Status.UNREADABLE, Status.ERROR) or outcome.error) and len(self.problems) < NAMED:
+            self.problems.append((path, outcome.error or error or status.value))
         if status is Status.UNREADABLE:
             self.unreadable += 1
         elif status is Status.SKIPPED:
@@ -52,6 +61,10 @@ class Summary:
     @property
     def images_per_s(self) -> float:
         return self.seen / self.seconds if self.seconds > 0 else 0.0
+
+    def totals(self) -> dict[str, int]:
+        """The counters, with the files skipped and those left alone as decided before (``face-clean runs``)."""
+        return self.counts() | {"skipped": self.skipped, "unchanged": self.unchanged}
 
     def counts(self) -> dict[str, int]:
         """The counters ``watch`` logs and writes to its heartbeat."""

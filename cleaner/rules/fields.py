@@ -22,7 +22,8 @@ class RuleFields(Fields):
             return default
         value = self.data[key]
         if not isinstance(value, str) or not _REASON.match(value):
-            raise self.fail(key, "a folder name of letters, digits, '.', '_' or '-'")
+            self.report(self.fail(key, "a folder name of letters, digits, '.', '_' or '-'"))
+            return default
         return value
 
     def range(self, key: str, lo: float, hi: float) -> Range | None:
@@ -35,11 +36,14 @@ class RuleFields(Fields):
         elif isinstance(value, dict) and value and set(value) <= {"min", "max"}:
             bounds = [value.get("min"), value.get("max")]
             if any(isinstance(b, bool) or not isinstance(b, (int, float, type(None))) for b in bounds):
-                raise self.fail(key, expected)
+                self.report(self.fail(key, expected))
+                return None
             result = Range(*(None if b is None else float(b) for b in bounds))
         else:
-            raise self.fail(key, expected)
+            self.report(self.fail(key, expected))
+            return None
         ends = [b for b in (result.min, result.max) if b is not None]
         if any(not lo <= b <= hi for b in ends) or (len(ends) == 2 and ends[0] > ends[1]):
-            raise self.fail(key, expected + ", min <= max")
+            self.report(self.fail(key, expected + ", min <= max"))
+            return None
         return result

@@ -14,6 +14,18 @@ ENGINES = ("onnx", "tensorflow")
 POLICIES = ("any", "all", "largest", "majority")
 GENDERS = ("Man", "Woman")
 KEEP_CHOICES = ("Man", "Woman", "face", "all")
+# --keep's spellings, in any case: singular, plural, male/female (as eval's labels)
+KEEP_ALIASES = {
+    **dict.fromkeys(("man", "men", "male", "males"), "Man"),
+    **dict.fromkeys(("woman", "women", "female", "females"), "Woman"),
+    **dict.fromkeys(("face", "faces"), "face"),
+    **dict.fromkeys(("all", "everything"), "all"),
+}
+
+
+def keep_choice(text: str) -> str | None:
+    """``--keep``'s policy for a spelling of it (``men`` -> ``Man``), or None."""
+    return KEEP_ALIASES.get(" ".join(text.split()).lower())
 
 
 @dataclass(frozen=True)
@@ -71,12 +83,13 @@ class RuleSet:
     detector: str = "yunet"
     gender_model: str = "builtin"  # builtin, deepface, or a manifest's path (cleaner.rules.model_choice)
     age_model: str = "builtin"
-    min_face_size: int = 0
+    min_face_size: int = 40
     min_detector_confidence: float = 0.0
     max_pixels: int = 200_000_000
     detect_size: int = 800  # longest side of the copy the detector sees; 0 = full resolution
     memory_budget: int = 384  # MB one image may take to read and decode (cleaner.analysis.decode.DEFAULT_BUDGET)
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    include: tuple[str, ...] = ()  # when given, only files that match one of these are scanned
     attributes: frozenset[str] = field(default_factory=lambda: frozenset({"gender"}))
     source: str = "<built-in>"
 
@@ -88,7 +101,7 @@ class RuleSet:
 
 
 # Not part of what decides a file: where the rules were read from, and which names are scanned.
-NOT_DECIDING = ("source", "exclude")
+NOT_DECIDING = ("source", "exclude", "include")
 
 
 def canonical(rs: RuleSet) -> str:

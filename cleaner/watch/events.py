@@ -67,24 +67,25 @@ def is_temporary(name: str) -> bool:
 
 class _Handler(FileSystemEventHandler):
     def __init__(
-        self, root: Path, own: Iterable[Path], ignored: Callable[[str], bool], out: queue.Queue[Event]
+        self, root: Path, own: Iterable[Path], ignored: Callable[[str, bool], bool], out: queue.Queue[Event]
     ) -> None:
         self.root = str(root)
         self.own = tuple(str(p) for p in [*own, root / STATE_DIR])
         self.ignored = ignored
         self.out = out
 
-    def _wanted(self, path: str) -> bool:
-        if not (path == self.root or path.startswith(self.root + os.sep)):
+    def _wanted(self, path: str, is_dir: bool) -> bool:
+        if path == self.root:
+            return True
+        if not path.startswith(self.root + os.sep):
             return False
         if any(path == o or path.startswith(o + os.sep) for o in self.own):
             return False
-        parts = path[len(self.root) + 1 :].split(os.sep)
-        return not any(self.ignored(p) for p in parts)
+        return not self.ignored(path[len(self.root) + 1 :].replace(os.sep, "/"), is_dir)
 
     def _put(self, kind: str, path: str | bytes) -> None:
         path = os.fsdecode(path)
-        if self._wanted(path) and not (kind != REMOVED and is_temporary(os.path.basename(path))):
+        if self._wanted(path, kind == DIR_APPEARED) and not (kind != REMOVED and is_temporary(os.path.basename(path))):
             self.out.put(Event(kind, Path(path)))
 
     def on_any_event(self, event: FileSystemEvent) -> None:
@@ -115,7 +116,7 @@ def _poller() -> BaseObserver:
 
 
 def start_observer(
-    root: Path, own: Iterable[Path], ignored: Callable[[str], bool], out: queue.Queue[Event], polling: bool
+    root: Path, own: Iterable[Path], ignored: Callable[[str, bool], bool], out: queue.Queue[Event], polling: bool
 ) -> BaseObserver:
     """An inotify observer, or a polling one for network shares; inotify falls back to polling
     with a warning when the kernel's watch limit is reached."""

@@ -24,10 +24,11 @@ from pathlib import Path
 from watchdog.observers.api import BaseObserver
 
 from cleaner.fs.safefs import fingerprint
+from cleaner.paths import below
 from cleaner.pipeline.handled import Done, Handled
 from cleaner.pipeline.job import Job
 from cleaner.pipeline.output import Quiet, WatchOutput
-from cleaner.pipeline.scan import matcher, scan
+from cleaner.pipeline.scan import Patterns, scan
 from cleaner.pipeline.signals import stop_on_signals
 from cleaner.pipeline.verdicts.apply import Tools
 from cleaner.pipeline.verdicts.inbox import Inbox
@@ -71,7 +72,7 @@ class Watcher:
         self.failed = RetryQueue(MOVE_RETRY_FIRST, MOVE_RETRY_MAX)
         self.last_move_error: str | None = None
         self.events: queue.Queue[watch.Event] = queue.Queue()
-        self.excluded = matcher(job.rules.exclude)
+        self.patterns = Patterns(job.rules.exclude, job.rules.include)
         beat = () if options.heartbeat is None else (options.heartbeat,)
         self.own = (*self.layout.own_paths, *beat)  # never decided, even inside the folder
         self._own_guard = guard is None
@@ -90,7 +91,7 @@ class Watcher:
         with stop_on_signals(stop), ExitStack() as serving:
             observer = self._start_observer()  # first, so nothing written during catch-up is missed
             try:
-                log.info("watching %s (settle %.1f s)", self.layout.root, self.options.settle)
+                log.info("watching %s (settle %.1f s), run %s", self.layout.root, self.options.settle, self.job.run_id)
                 self.job.recover()
                 self._open_inbox(serving)
                 self._catch_up()
@@ -150,11 +151,11 @@ class Watcher:
                 self.layout.root,
                 fstype,
             )
-        return watch.start_observer(self.layout.root, self.own, self.excluded, self.events, polling)
+        return watch.start_observer(self.layout.root, self.own, self.patterns.skips, self.events, polling)
 
     def _catch_up(self) -> None:
         """Every file not decided yet (or changed since) joins the queue, as if just found."""
-        files = scan(self.layout.root, self.options.recursive, self.job.rules.exclude, self.own)
+        files = scan(self.layout.root, self.options.recursive, self.patterns, self.own)
         todo = self.job.undecided(files)
         log.info("catching up: %d files, %d not decided yet", len(files), len(todo))
         self._found(todo)
@@ -169,6 +170,10 @@ class Watcher:
             except OSError:
                 continue
             self.pending.found(path, now, age)
+
+    def _below(self, paths: list[Path]) -> list[Path]:
+        """The files of a folder that appeared which the rules' patterns do not leave out."""
+        return [p for p in paths if not self.patterns.skips(below(self.layout.root, p))]
 
     def _next_wait(self) -> float:
         now = time.monotonic()
@@ -194,7 +199,7 @@ class Watcher:
         if e.kind == watch.DIR_APPEARED:
             # A folder created and filled at once (cp -r): its files may predate our watch on it.
             if self.options.recursive:
-                self._found(scan(e.path, True, self.job.rules.exclude, self.own))
+                self._found(self._below(scan(e.path, True, (), self.own)))
         elif e.kind == watch.REMOVED:
             p.removed(e.path)
             self.incomplete.removed(e.path)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from cleaner.errors import FolderGone
 from cleaner.paths import Layout
+from cleaner.pipeline.job import Job
 from cleaner.pipeline.output import WatchOutput
 from cleaner.pipeline.session import AnalyzerFactory, open_job
 from cleaner.pipeline.signals import stop_on_signals
@@ -29,14 +31,17 @@ def watch(
     dry_run: bool,
     output: WatchOutput,
     wait_for_folder: bool,
+    started: Callable[[Job], None] | None = None,
+    invocation: str = "",
     inbox: Inbox | None = None,
 ) -> None:
     """Until SIGTERM or SIGINT. A watched folder that goes away raises FolderGone, or with
-    ``wait_for_folder`` is waited for, and watched again once it is back. ``inbox``: verdicts from the
-    review page (watch --serve), applied by the daemon between two files."""
+    ``wait_for_folder`` is waited for, and watched again once it is back. ``started`` is called
+    with the job once everything is open and locked; ``invocation``: the command line, for the runs list;
+    ``inbox``: verdicts from the review page (watch --serve), applied by the daemon between two files."""
     while True:
         try:
-            watch_once(rules, layout, analyzer, options, dry_run, output, inbox)
+            watch_once(rules, layout, analyzer, options, dry_run, output, started, invocation, inbox)
         except FolderGone as gone:
             if not wait_for_folder:
                 raise FolderGone(f"{gone}: stopped") from None
@@ -53,6 +58,8 @@ def watch_once(
     options: WatchOptions,
     dry_run: bool,
     output: WatchOutput,
+    started: Callable[[Job], None] | None = None,
+    invocation: str = "",
     inbox: Inbox | None = None,
 ) -> None:
     """One life of the watcher, locks, state and audit log held; raises FolderGone if the folder goes."""
@@ -63,7 +70,9 @@ def watch_once(
     heartbeat = options.heartbeat
     checks = [] if heartbeat is None else [lambda: check_heartbeat(heartbeat)]
     try:
-        with open_job(rules, layout, analyzer, "watch", dry_run, output, checks) as job:
+        with open_job(rules, layout, analyzer, "watch", dry_run, output, checks, invocation) as job:
+            if started is not None:
+                started(job)
             Watcher(job, options, guard, output, inbox).run()
     except Exception as err:
         gone = guard.gone()  # the state and audit log may have gone with the folder: say what happened

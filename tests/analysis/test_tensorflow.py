@@ -45,7 +45,7 @@ def test_tensorflow_engine_without_weights_says_so(tmp_path: Path):
     photos.save(photos.astronaut(), root / "man.jpg")
     env = {**os.environ, "DEEPFACE_HOME": str(tmp_path / "empty")}
     proc = subprocess.run(
-        [sys.executable, "-m", "cleaner", "run", str(root), "--engine", "tensorflow"],
+        [sys.executable, "-m", "cleaner", "run", str(root), "--keep", "Man", "--engine", "tensorflow"],
         capture_output=True,
         text=True,
         timeout=900,

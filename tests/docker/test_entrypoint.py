@@ -271,6 +271,8 @@ def test_missing_weights_and_broken_rules_stop_the_daemon_with_a_message(install
         "face-clean",
         "run",
         volumes / "photos",
+        "--keep",
+        "Man",
         "--gender-model",
         "deepface",
         DEEPFACE_HOME=str(empty),

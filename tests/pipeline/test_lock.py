@@ -139,7 +139,7 @@ def test_run_on_a_held_folder_stops_before_touching_anything(cli, folder: Path, 
     with FolderLock(folder, "face-clean watch /photos", lock_file=root_lock(folder)):
         for extra in ([], ["--dry-run"], ["--audit-log", tmp_path / "elsewhere/audit.jsonl"]):
             result = cli("run", folder, "--keep", "Man", *extra)
-            assert result.exit_code == 2, result.output
+            assert result.exit_code == 5, result.output
             assert result.output.startswith(
                 f"face-clean: {folder} {IN_USE} (pid {os.getpid()} on {socket.gethostname()}, "
                 "'face-clean watch /photos', since "
@@ -161,12 +161,12 @@ def test_watch_holds_its_folder_and_its_quarantine(cli, tmp_path: Path):
         wait_for(lambda: (a / ".face-clean/heartbeat").exists() or proc.poll() is not None, 60, "the daemon")
         holder = f"(pid {proc.pid} on {socket.gethostname()}, 'face-clean watch {a}', since "
         result = cli("run", a, "--keep", "Man")
-        assert result.exit_code == 2 and f"{a} {IN_USE} {holder}" in result.output, result.output
+        assert result.exit_code == 5 and f"{a} {IN_USE} {holder}" in result.output, result.output
         result = cli("run", b, "--keep", "Man", "--quarantine", quarantine)
-        assert result.exit_code == 2 and f"the quarantine {quarantine} {IN_USE} {holder}" in result.output
+        assert result.exit_code == 5 and f"the quarantine {quarantine} {IN_USE} {holder}" in result.output
         assert untouched(b) == before and not (b / LOG).exists()
         second = start_process(a)
-        assert second.wait(timeout=60) == 2 and f"{a} {IN_USE} {holder}" in stop(second)
+        assert second.wait(timeout=60) == 5 and f"{a} {IN_USE} {holder}" in stop(second)
     finally:
         out = stop(proc)
     assert proc.returncode == 0, out
@@ -219,7 +219,7 @@ def test_two_runs_started_together_exactly_one_runs(tmp_path: Path):
             if p.poll() is None:
                 p.send_signal(signal.SIGCONT)
                 p.kill()
-    assert loser.returncode == 2, loser_out
+    assert loser.returncode == 5, loser_out  # in use: its own exit code
     assert f"{root} {IN_USE} (pid {winner.pid} on {socket.gethostname()}, 'face-clean run {root}'" in loser_out
     assert winner.returncode in (0, 1), winner_out
     records = audit_records(root / LOG)

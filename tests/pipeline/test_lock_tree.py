@@ -38,7 +38,7 @@ def test_a_folder_inside_a_locked_folder_is_locked_too(cli, tmp_path: Path, held
     locked, other = (outer, inner) if held == "outer" else (inner, outer)
     with lock_layout(Layout.for_root(locked), "run", dry_run=False):
         result = cli("run", other, "--keep", "Man")
-        assert result.exit_code == 2, result.output
+        assert result.exit_code == 5, result.output
         assert IN_USE in result.output and str(locked) in result.output and "Traceback" not in result.output
         assert (inner / "coffee.jpg").is_file() and not (other / ".face-clean" / "audit.jsonl").exists()
     assert cli("run", other, "--keep", "Man").exit_code == 0  # released: now it runs

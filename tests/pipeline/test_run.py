@@ -50,6 +50,7 @@ def test_keep_man_sweeps_the_folder(cli, folder: Path):
         ".face-clean/state.db",
         ".face-clean/moves.journal",
         ".face-clean/journal.key",
+        ".face-clean/remembered.json",  # --keep Man, for the next run
     }
     # nothing lost, nothing duplicated
     assert sorted(all_hashes(folder)) == before

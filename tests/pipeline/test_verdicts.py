@@ -8,7 +8,7 @@ from pathlib import Path
 
 import photos
 import pytest
-from conftest import audit_records, invoke, sha256
+from conftest import audit_records, invoke, sha256, swept_copy
 
 from cleaner.paths import Layout
 from cleaner.pipeline.lock import lock_layout
@@ -35,11 +35,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def swept(template: Path, tmp_path: Path) -> Path:
     """The standard folder after `run --keep Man` (grey.jpg in review, woman.png and the no-face photos in the
     quarantine), copied for each test with the audit log's paths moved along."""
-    root = tmp_path / "photos"
-    shutil.copytree(template, root, symlinks=True)
-    log = root / LOG
-    log.write_text(log.read_text(encoding="utf-8").replace(str(template), str(root)), encoding="utf-8")
-    return root
+    return swept_copy(template, tmp_path / "photos")
 
 
 def test_keep_and_reject_stick_through_later_runs(swept: Path):
@@ -71,6 +67,11 @@ def test_keep_and_reject_stick_through_later_runs(swept: Path):
     assert invoke("run", root, "--keep", "Woman").exit_code == 1  # other rules (the unreadable files again)
     # ... and the verdicts still stand: the rules would keep woman.png and send man.jpg's copy away, not back
     assert {"grey.jpg", "woman.png"} <= outside_state(root) and "man.jpg" not in outside_state(root)
+    before = len(audit_records(root / LOG))
+    quiet = invoke("run", root, "--keep", "Man", "--dry-run")  # the verdicts decide as before: not said again
+    assert quiet.exit_code == 0 and "already decided: 5 (unchanged" in quiet.output, quiet.output
+    assert "--keep Man instead of the remembered --keep Woman, this time" in quiet.output  # a dry run: not kept
+    assert {"grey.jpg", "woman.png"}.isdisjoint(r["path"] for r in audit_records(root / LOG)[before:])
 
     listed = invoke("verdict", "list", root)
     assert listed.exit_code == 0
@@ -122,7 +123,7 @@ def test_unknown_files_and_a_busy_folder(swept: Path, tmp_path: Path):
     assert planted.exists() and not (root / "planted.jpg").exists()
     with lock_layout(Layout.for_root(root), "watch", dry_run=False):  # a watch holds the folder
         busy = invoke("verdict", "keep", root, root / R / "uncertain/grey.jpg")
-    assert busy.exit_code == 2 and "in use by another face-clean" in busy.output
+    assert busy.exit_code == 5 and "in use by another face-clean" in busy.output
     assert (root / R / "uncertain/grey.jpg").exists()
 
 

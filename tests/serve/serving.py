@@ -4,7 +4,6 @@ port, and a signed-in HTTP session with its CSRF token."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,14 +19,6 @@ from cleaner.serve.server import Running, ServeSettings, start
 
 Q, R, LOG = Path(".face-clean/quarantine"), Path(".face-clean/review"), Path(".face-clean/audit.jsonl")
 REPORT: list[str] = []  # measurements, printed at the end of the test session (conftest.py)
-
-
-def swept_copy(template: Path, root: Path) -> Path:
-    """``template`` (a folder after a run) copied to ``root``, the audit log's paths moved along."""
-    shutil.copytree(template, root, symlinks=True)
-    log = root / LOG
-    log.write_text(log.read_text(encoding="utf-8").replace(str(template), str(root)), encoding="utf-8")
-    return root
 
 
 def make_swept(root: Path) -> Path:

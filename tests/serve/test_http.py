@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import audit_records, invoke, sha256
-from serving import LOG, Q, R, files_under, items, make_swept, served, signed_in, swept_copy
+from conftest import audit_records, invoke, sha256, swept_copy
+from serving import LOG, Q, R, files_under, items, make_swept, served, signed_in
 
 from cleaner.paths import Layout
 from cleaner.pipeline.lock import lock_layout

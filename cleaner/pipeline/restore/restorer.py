@@ -69,6 +69,9 @@ class RestoreSummary:
     already: list[tuple[str, str]] = field(default_factory=list)  # FILEs restored before, and where to
     other_roots: Counter[str] = field(default_factory=Counter)  # files moved out of other folders, by folder
     interrupted: bool = False
+    # for a filter that matched nothing: the values each filter could have taken (reason, rule, run)
+    pending_by: dict[str, Counter[str]] = field(default_factory=dict)  # among the files still moved out
+    ever: dict[str, set[str]] = field(default_factory=dict)  # among every move out of the folder
 
     @property
     def counts(self) -> Counter[Kind]:

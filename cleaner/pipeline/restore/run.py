@@ -12,6 +12,7 @@ restore the selected files in the order they were moved out.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 
@@ -19,7 +20,7 @@ from cleaner.paths import Layout
 from cleaner.pipeline.audit import AuditLog, read
 from cleaner.pipeline.lock import lock_layout
 from cleaner.pipeline.output import RestoreOutput
-from cleaner.pipeline.restore.log import RESTORE, LogView, read_log
+from cleaner.pipeline.restore.log import RESTORE, LogView, read_log, same_root
 from cleaner.pipeline.restore.restorer import Restorer, RestoreSummary
 from cleaner.pipeline.restore.selection import Selection
 from cleaner.pipeline.signals import stop_on_signals
@@ -50,7 +51,8 @@ def restore(
         stack.callback(restorer.close)
         for r in restorer.recover():
             output.recovered(r.src, r.outcome)
-        view = read_log(read(layout.audit_log), layout.root)
+        records = read(layout.audit_log)
+        view = read_log(records, layout.root)
         keep = (
             None
             if dry_run or verdict_by is None
@@ -66,8 +68,22 @@ def restore(
     summary.interrupted = stop.is_set()
     _files_not_pending(selection, view, summary)
     summary.other_roots = view.other_roots
+    _what_exists(records, view, layout, summary)
     output.summary(summary)
     return summary
+
+
+def _what_exists(records: list[AuditRecord], view: LogView, layout: Layout, summary: RestoreSummary) -> None:
+    """The reasons, rules and runs of the moves out of the folder: still out, and ever."""
+    keys: dict[str, Callable[[AuditRecord], str | None]] = {
+        "reason": lambda r: r.reason,
+        "rule": lambda r: r.rule or None,
+        "run": lambda r: r.run_id,
+    }
+    moves = [r for r in records if r.moved and not r.dry_run and r.action != RESTORE and same_root(r, layout.root)]
+    for name, key in keys.items():
+        summary.pending_by[name] = Counter(v for c in view.pending if (v := key(c.record)) is not None)
+        summary.ever[name] = {v for r in moves if (v := key(r)) is not None}
 
 
 def _keeper(state: StateDB, who: str) -> tuple[Callable[[AuditRecord], AuditRecord], Callable[[str], None]]:

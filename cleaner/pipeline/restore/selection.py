@@ -64,15 +64,16 @@ class Selection:
     since: datetime | None = None  # inclusive, on the time of the move out
     until: datetime | None = None  # exclusive
     files: tuple[FileArg, ...] = ()
+    runs: frozenset[str] = frozenset()  # the runs that moved them out (``restore --run ID``: undo one run)
 
     @property
     def filtered(self) -> bool:
-        return bool(self.reasons or self.rules or self.globs or self.files or self.since or self.until)
+        return bool(self.reasons or self.rules or self.globs or self.files or self.since or self.until or self.runs)
 
     def problem(self) -> str | None:
         """Why this selection is refused: none at all, or ``--all`` beside a filter (one of the two is not meant)."""
         if not (self.everything or self.filtered):
-            return "nothing selected: name FILEs, or use --reason, --rule, --path, --since, --until or --all"
+            return "nothing selected: name FILEs, or use --run, --reason, --rule, --path, --since, --until or --all"
         if self.everything and self.filtered:
             return "--all restores every file: leave it out to restore only the files you chose"
         if self.since and self.until and self.since >= self.until:
@@ -84,6 +85,7 @@ class Selection:
         return (
             (not self.reasons or c.reason in self.reasons)
             and (not self.rules or c.rule in self.rules)
+            and (not self.runs or c.record.run_id in self.runs)
             and (not self.globs or any(fnmatch.fnmatchcase(c.relpath, g) for g in self.globs))
             and (self.since is None or (moved_at is not None and moved_at >= self.since))
             and (self.until is None or (moved_at is not None and moved_at < self.until))

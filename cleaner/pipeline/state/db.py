@@ -26,6 +26,7 @@ from cleaner.fs.safefs import fingerprint
 from cleaner.pipeline.state.connect import connect
 from cleaner.pipeline.state.decided import DECIDED_SCHEMA, Decided, migrate
 from cleaner.pipeline.state.decided import path_key as _key
+from cleaner.pipeline.state.runs import RUNS_SCHEMA, Runs
 from cleaner.pipeline.state.tuning import TUNING_SCHEMA, Tunings
 from cleaner.pipeline.state.verdicts import VERDICTS_SCHEMA, Verdicts
 from cleaner.records import Box, Face, ImageAnalysis, Status
@@ -104,7 +105,7 @@ def _guarded(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-class StateDB(Decided, Tunings, Verdicts):
+class StateDB(Decided, Runs, Tunings, Verdicts):
     """Opened on first use, so a run that stops early (missing weights, say) leaves nothing behind."""
 
     def __init__(self, path: Path) -> None:
@@ -128,6 +129,7 @@ class StateDB(Decided, Tunings, Verdicts):
                 conn.executescript(DECIDED_SCHEMA)
                 conn.executescript(VERDICTS_SCHEMA)
                 migrate(conn)
+                conn.executescript(RUNS_SCHEMA)
                 conn.executescript(SCHEMA)
                 conn.executescript(TUNING_SCHEMA)
                 conn.commit()
@@ -175,8 +177,11 @@ class StateDB(Decided, Tunings, Verdicts):
     undecided = _guarded(Decided.undecided)
     decided_paths = _guarded(Decided.decided_paths)
     known_as = _guarded(Decided.known_as)
+    said_before = _guarded(Decided.said_before)
     audit_position = _guarded(Decided.audit_position)
     note_audit_position = _guarded(Decided.note_audit_position)
+    run_started = _guarded(Runs.run_started)
+    run_ended = _guarded(Runs.run_ended)
     # -- a person's verdicts (cleaner.pipeline.state.verdicts) ------------------------------------------------
     verdict = _guarded(Verdicts.verdict)
     all_verdicts = _guarded(Verdicts.all_verdicts)

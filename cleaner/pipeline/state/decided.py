@@ -43,10 +43,13 @@ class LogPosition:
 
 
 def migrate(db: sqlite3.Connection) -> None:
-    """state.db files from before content was kept with each row get the column (empty for old rows)."""
+    """state.db files from before content and what its record says were kept with each row get the
+    columns (empty for old rows)."""
     columns = {row[1] for row in db.execute("PRAGMA table_info(decided)")}
     if "sha256" not in columns:
         db.execute("ALTER TABLE decided ADD COLUMN sha256 TEXT")
+    if "said" not in columns:
+        db.execute("ALTER TABLE decided ADD COLUMN said TEXT")
     db.execute(CONTENT_INDEX)
 
 
@@ -65,15 +68,19 @@ class Decided:
     ) -> Iterator[tuple[Path, str, tuple[Any, ...] | None]]:
         raise NotImplementedError
 
-    def mark_decided(self, analysis: ImageAnalysis, decision_key: str, at: LogPosition | None = None) -> None:
-        """The file, as it was analysed, has its audit record, which ends at ``at`` in the log."""
+    def mark_decided(
+        self, analysis: ImageAnalysis, decision_key: str, at: LogPosition | None = None, said: str | None = None
+    ) -> None:
+        """The file, as it was analysed, has its audit record, which ends at ``at`` in the log and says
+        ``said`` (what was found and done: cleaner.pipeline.job.said_of)."""
         if analysis.mtime_ns is None:
             return  # could not even stat it: decide it again next time
         # an analysis that failed may succeed next time: its bytes are not "known"
         sha = analysis.sha256 if analysis.status is not Status.ERROR else None
         self._db.execute(
-            "INSERT OR REPLACE INTO decided (path, size, mtime_ns, decision_key, sha256) VALUES (?, ?, ?, ?, ?)",
-            (path_key(analysis.path), analysis.size, analysis.mtime_ns, decision_key, sha),
+            "INSERT OR REPLACE INTO decided (path, size, mtime_ns, decision_key, sha256, said) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (path_key(analysis.path), analysis.size, analysis.mtime_ns, decision_key, sha, said),
         )
         if at is not None:  # after the row, in the same transaction: see the module docstring
             self.note_audit_position(at)
@@ -86,6 +93,18 @@ class Decided:
         """The paths not yet decided under ``decision_key``, or changed since they were."""
         sql = "SELECT path, size, mtime_ns FROM decided WHERE decision_key = ? AND path IN ({marks})"
         return [p for p, _, row in self._rows_by_path(sql, decision_key, paths) if row is None or fingerprint(p) != row]
+
+    def said_before(self, analysis: ImageAnalysis, said: str) -> bool:
+        """These bytes, at this path, were decided before (under other rules, or in a dry run) with the
+        same outcome: their last audit record says it all, and a new one would repeat it."""
+        row = self._db.execute(
+            "SELECT size, mtime_ns, sha256, said FROM decided WHERE path = ?", (path_key(analysis.path),)
+        ).fetchone()
+        if row is None or row[3] != said or analysis.status is Status.ERROR:
+            return False
+        if analysis.sha256 is not None and row[2] is not None:
+            return bool(row[2] == analysis.sha256)
+        return (row[0], row[1]) == (analysis.size, analysis.mtime_ns)
 
     def decided_paths(self) -> dict[str, str]:
         """Every decided path and its decision key (for checks and tests)."""

@@ -28,10 +28,10 @@ from pathlib import Path
 
 from cleaner.errors import UnsafePath
 from cleaner.fs.safefs import check_private, open_folder
-from cleaner.paths import JOURNAL_KEY, RESTORES_JOURNAL, ROOT_LOCK, STATE_DIR, Layout
+from cleaner.paths import JOURNAL_KEY, REMEMBERED, RESTORES_JOURNAL, ROOT_LOCK, STATE_DIR, Layout
 
 log = logging.getLogger("face-clean")
-ROOT_FILES = (ROOT_LOCK, RESTORES_JOURNAL, JOURNAL_KEY)  # in DIR/.face-clean whatever --audit-log says
+ROOT_FILES = (ROOT_LOCK, RESTORES_JOURNAL, JOURNAL_KEY, REMEMBERED)  # in DIR/.face-clean whatever --audit-log says
 
 
 def prepare(layout: Layout) -> None:
