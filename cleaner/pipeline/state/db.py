@@ -130,8 +130,8 @@ class StateDB(Decided, Runs, Tunings, Verdicts):
                 conn.executescript(VERDICTS_SCHEMA)
                 migrate(conn)
                 conn.executescript(RUNS_SCHEMA)
-                conn.executescript(SCHEMA)
                 conn.executescript(TUNING_SCHEMA)
+                conn.executescript(SCHEMA)
                 conn.commit()
             except (OSError, sqlite3.Error) as err:
                 if conn is not None:
