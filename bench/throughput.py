@@ -1,17 +1,24 @@
-"""face-clean run vs. the plain DeepFace loop, on the same folder and the same model file.
+"""face-clean run against the plain DeepFace.analyze loop, and against its own bound, on one folder.
 
-    python bench/throughput.py [FOLDER] [--home DIR] [--copies N]
+    python bench/throughput.py --preset typical --labelled ../shared/labelled/ [--copies N] [--repeat N]
+    python bench/throughput.py --preset large [--copies N]
+    python bench/throughput.py --folder DIR
 
-(a) the plain loop: ``DeepFace.analyze(path, actions=['gender'])`` for each file, as the seed
-    scripts do; (b) ``face-clean run FOLDER --keep Man --dry-run`` with an empty cache; (c) the
-    same photos with other rules (``--keep Woman``), every file decided again from the cache.
-    Each runs in its own process and is timed whole (imports and model loading included);
-    peak resident memory is that process's own.
+Presets (bench/presets.py): ``typical``, real photos of 0.2-2 megapixels, most with one face, a
+sixth without; ``large``, 640 px to 12-megapixel photos, half with faces.  Two model sets:
 
-The model is a stand-in for deepface's gender model with the real VGG-Face architecture and
-size (bench/vgg_model.py), written into DEEPFACE_HOME (``--home``, default a temporary folder),
-so both sides load and run a 537 MB graph.  The default folder is generated from scikit-image's
-photos at several sizes, from 640 px to 12-megapixel phone-camera size, with and without faces.
+* **VGG**: DeepFace's gender model, as a stand-in of the real VGG-Face architecture and size
+  (bench/vgg_model.py, 537 MB, random weights; built in ``--home``).  (a) the plain loop,
+  ``DeepFace.analyze(path, actions=['gender'])`` per file, as the seed scripts do (DeepFace's
+  default detector, opencv); (b) ``face-clean run --keep Man --dry-run`` with an empty cache
+  (face-clean's default detector, yunet); (c) the same with the opencv detector.  (a) and (b)
+  alternate ``--repeat`` times, so their ratio is taken under the same load.
+* **built-in**: face-clean's defaults (yunet and the built-in models), (d) ``face-clean run``.
+
+Each command runs in its own process, timed whole (imports and model loading included), with its
+own peak resident memory; "steady" is the rate between its first and last audit record.  Then
+bench/stages.py times each stage alone in one process: decode+detect (with 1 and 2 workers; the
+faster is the bound), the models alone, and the pipeline with each stage's busy and idle time.
 """
 
 from __future__ import annotations
@@ -19,18 +26,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-from skimage import data
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import vgg_model
+import presets
+
+HERE = Path(__file__).resolve().parent
+make_folder = presets.make_large  # bench/cluster.py's folder
 
 PLAIN_LOOP = """
 import json, os, sys, time
@@ -46,17 +55,8 @@ for path in sorted(p for p in Path(sys.argv[1]).rglob("*") if p.is_file()):
 print(json.dumps({"images": images, "faces": faces}))
 """
 
-# The models the README's figures were measured with (DeepFace's VGG-Face-sized gender model on
-# the opencv detector), not the built-in defaults: pass the same to compare with them.
-MEASURED_MODELS = {"FACE_CLEAN_DETECTOR": "opencv", "FACE_CLEAN_GENDER_MODEL": "deepface"}
-
-
-def scene(face: np.ndarray, width: int, height: int) -> Image.Image:
-    """A picture of ``width`` x ``height`` whose middle holds ``face`` scaled to most of the height."""
-    canvas = Image.new("RGB", (width, height), (118, 112, 104))
-    side = int(height * 0.8)
-    canvas.paste(Image.fromarray(face).resize((side, side)), ((width - side) // 2, (height - side) // 2))
-    return canvas
+# DeepFace's gender model (the VGG-sized stand-in); the detector is face-clean's default unless a row says
+MEASURED_MODELS = {"FACE_CLEAN_GENDER_MODEL": "deepface"}
 
 
 def model_env(home: Path) -> tuple[Path, dict[str, str]]:
@@ -64,35 +64,19 @@ def model_env(home: Path) -> tuple[Path, dict[str, str]]:
     model = home / ".deepface" / "weights" / "gender_model_weights.onnx"
     if not model.exists():
         print(f"building the VGG-Face-sized gender model at {model} ...", flush=True)
-        vgg_model.build(model)
-    env = {
-        **os.environ,
-        "DEEPFACE_HOME": str(home),
-        "DEEPFACE_BACKEND_ENGINE": "onnx",
-        "DEEPFACE_LOG_LEVEL": "40",
-        **MEASURED_MODELS,
-    }
+        # in a child process: Linux carries a parent's peak memory into every child it starts (an
+        # exec keeps the larger of the two), so building the graph here, 2.7 GB at its peak, made
+        # every command timed afterwards report that peak as its own
+        subprocess.run([sys.executable, str(HERE / "vgg_model.py"), str(model)], check=True)
+    env = {**builtin_env(), "DEEPFACE_HOME": str(home), "DEEPFACE_BACKEND_ENGINE": "onnx", **MEASURED_MODELS}
     return model, env
 
 
-def make_folder(root: Path, copies: int) -> Path:
-    """Photos at 640 px, 1600 px, 3000 px and 4000x3000 (12 MP), with and without faces."""
-    astronaut = data.astronaut()
-    sources = {
-        "man": astronaut,
-        "woman": np.ascontiguousarray(astronaut[:, :, ::-1]),
-        "pair": np.hstack([astronaut, astronaut[:, :, ::-1]]),
-    }
-    no_face = {"coffee": data.coffee(), "chelsea": data.chelsea(), "rocket": data.rocket()}
-    sizes = [(640, 480), (1600, 1200), (3000, 2250), (4000, 3000)]
-    root.mkdir(parents=True, exist_ok=True)
-    for copy in range(copies):
-        for w, h in sizes:
-            for name, img in sources.items():
-                scene(img, w, h).save(root / f"{name}-{w}-{copy}.jpg", quality=90 - copy)
-            for name, img in no_face.items():
-                Image.fromarray(img).resize((w, h)).save(root / f"{name}-{w}-{copy}.jpg", quality=90 - copy)
-    return root
+def builtin_env() -> dict[str, str]:
+    env = {**os.environ, "DEEPFACE_LOG_LEVEL": "40"}
+    for name in ("FACE_CLEAN_DETECTOR", "FACE_CLEAN_GENDER_MODEL", "FACE_CLEAN_AGE_MODEL"):
+        env.pop(name, None)
+    return env
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
@@ -110,58 +94,129 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     return seconds, usage.ru_maxrss / 1024, text
 
 
+@dataclass
+class Row:
+    name: str
+    seconds: float
+    images: int
+    faces: int
+    mb: float
+    steady: float = 0.0  # images/s between the first and the last audit record
+
+    def line(self) -> str:
+        steady = f"{self.steady:.1f}" if self.steady else "-"
+        return (
+            f"| {self.name} | {self.seconds:.1f} | {self.images / self.seconds:.2f} | {steady} | "
+            f"{self.faces / self.seconds:.2f} | {self.mb:.0f} MB |"
+        )
+
+
+def plain(folder: Path, env: dict[str, str]) -> Row:
+    seconds, mb, out = timed([sys.executable, "-c", PLAIN_LOOP, str(folder)], env)
+    counts = json.loads(out.strip().splitlines()[-1])
+    return Row("(a) `DeepFace.analyze` per file (opencv)", seconds, counts["images"], counts["faces"], mb)
+
+
+def face_clean(name: str, folder: Path, env: dict[str, str], state: Path) -> Row:
+    audit = state / "audit.jsonl"
+    cmd = [sys.executable, "-m", "cleaner", "run", str(folder), "--keep", "Man", "--dry-run", "-q"]
+    seconds, mb, _ = timed([*cmd, "--audit-log", str(audit)], env)
+    records = [json.loads(line) for line in audit.read_text().splitlines()]
+    times = sorted(datetime.fromisoformat(r["time"]).timestamp() for r in records)
+    steady = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
+    return Row(name, seconds, len(records), sum(len(r["faces"]) for r in records), mb, steady)
+
+
+def stages(folder: Path, env: dict[str, str]) -> dict[str, dict[str, object]]:
+    _, mb, out = timed([sys.executable, str(HERE / "stages.py"), str(folder)], env)
+    found: dict[str, dict[str, object]] = {"peak": {"mb": mb}}
+    for line in out.splitlines():
+        d = json.loads(line)
+        key = f"prepare{d['workers']}" if d.get("stage") == "prepare" else str(d.get("stage"))
+        found[key] = d
+    return found
+
+
+def bound(s: dict[str, dict[str, object]]) -> float:
+    """Images/s of decode+detect alone, with the better of 1 and 2 workers."""
+    return max(float(s[k]["images"]) / float(s[k]["seconds"]) for k in ("prepare1", "prepare2"))  # type: ignore[arg-type]
+
+
+def show_stages(s: dict[str, dict[str, object]], fc: Row, again: dict[str, dict[str, object]] | None = None) -> None:
+    p, m = s["pipeline"], s["model"]
+    best = max(bound(s), bound(again)) if again else bound(s)
+    print(
+        f"  stages alone: decode+detect {s['prepare1']['seconds']:.1f} s on 1 worker, "
+        f"{s['prepare2']['seconds']:.1f} s on 2 ({bound(s):.1f} images/s"
+        + (f"; {bound(again):.1f} after the run" if again else "")
+        + f"); models alone {m['seconds']:.1f} s for {m['faces']} faces "
+        f"({float(m['faces']) / float(m['seconds']):.1f} faces/s)"  # type: ignore[arg-type]
+    )
+    print(
+        f"  pipeline in one process: {p['seconds']:.1f} s ({float(p['images']) / float(p['seconds']):.1f} images/s); "  # type: ignore[arg-type]
+        f"decode+detect busy {p['prepare_busy_s']} s, idle {p['prepare_idle_s']} s on {p['workers']} worker(s); "
+        f"models busy {p['model_busy_s']} s, idle {p['model_idle_s']} s; {p['tuning']}"
+    )
+    if fc.steady:
+        print(f"  face-clean run, steady: {fc.steady:.1f} images/s = {100 * fc.steady / best:.0f} % of the bound")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("folder", nargs="?", type=Path)
+    parser.add_argument("--preset", choices=("typical", "large"), default="typical")
+    parser.add_argument("--labelled", type=Path, help="the labelled photos, for the typical preset")
+    parser.add_argument("--folder", type=Path, help="your own photos instead of a preset")
     parser.add_argument("--home", type=Path, help="DEEPFACE_HOME to use (the model is built there if absent)")
-    parser.add_argument("--copies", type=int, default=1, help="copies of the default folder (24 images each)")
+    parser.add_argument("--copies", type=int, default=1)
+    parser.add_argument("--builtin-copies", type=int, default=4, help="copies for the built-in models (they are fast)")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of (a) and (b), alternating")
+    parser.add_argument("--models", choices=("both", "vgg", "builtin"), default="both")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="face-clean-bench-"))
-    model, env = model_env(args.home or work / "home")
-    folder = args.folder or make_folder(work / "photos", args.copies)
-    files = [p for p in folder.rglob("*") if p.is_file()]
-    megapixels = sum(Image.open(p).width * Image.open(p).height for p in files) / 1e6 / len(files)
-    print(f"{len(files)} images in {folder}, {megapixels:.1f} MP on average; model {model.stat().st_size / 1e6:.0f} MB")
-
-    plain_s, plain_mb, out = timed([sys.executable, "-c", PLAIN_LOOP, str(folder)], env)
-    plain = json.loads(out.strip().splitlines()[-1])
-    print(f"(a) plain loop: {plain_s:.1f} s, peak {plain_mb:.0f} MB", flush=True)
-    audit = work / "state" / "audit.jsonl"
-    cmd = [
-        sys.executable,
-        "-m",
-        "cleaner",
-        "run",
-        str(folder),
-        "--keep",
-        "Man",
-        "--dry-run",
-        "-q",
-        "--audit-log",
-        str(audit),
-    ]
-    fast_s, fast_mb, _ = timed(cmd, env)
-    records = [json.loads(line) for line in audit.read_text().splitlines()]
-    fast_faces = sum(len(r["faces"]) for r in records)
-    print(f"(b) face-clean: {fast_s:.1f} s, peak {fast_mb:.0f} MB", flush=True)
-    # other rules, so that every file is decided again (the same rules would find them decided), from the cache
-    other_rules = [*cmd[:6], "Woman", *cmd[7:]]
-    cached_s, cached_mb, _ = timed(other_rules, env)
-    fresh = [*cmd[:-1], str(work / "state2" / "audit.jsonl")]  # empty cache again; light model copy made
-    fresh_s, fresh_mb, _ = timed(fresh, env)
-
-    rows = [
-        ("(a) DeepFace.analyze loop", plain_s, plain["images"], plain["faces"], plain_mb),
-        ("(b) face-clean run", fast_s, len(records), fast_faces, fast_mb),
-        ("(c) face-clean run, cached", cached_s, len(records), fast_faces, cached_mb),
-        ("(d) = (b) again, new cache", fresh_s, len(records), fast_faces, fresh_mb),
-    ]
-    print(f"{'':28} {'seconds':>8} {'images/s':>9} {'faces/s':>8} {'peak RSS':>9}")
-    for name, seconds, images, faces, mb in rows:
-        print(f"{name:28} {seconds:8.1f} {images / seconds:9.2f} {faces / seconds:8.2f} {mb:7.0f} MB")
-    print(f"speed-up (b)/(a): {plain_s / fast_s:.1f}x   (d)/(a): {plain_s / fresh_s:.1f}x")
-    print(f"faces found: plain loop {plain['faces']}, face-clean {fast_faces}")
+    folder = args.folder
+    if folder is None and args.preset == "typical":
+        if args.labelled is None:
+            raise SystemExit("the typical preset needs --labelled (the project's ../shared/labelled/)")
+        folder = presets.make_typical(work / "photos", args.labelled, args.copies)
+    elif folder is None:
+        folder = presets.make_large(work / "photos", args.copies)
+    print(f"{presets.describe(folder)}; {presets.load()}, numpy {presets.gflops():.0f} GFLOP/s", flush=True)
+    header = "|  | seconds | images/s | steady images/s | faces/s | peak memory |\n|" + " --- |" + " ---: |" * 5
+    if args.models in ("both", "vgg"):
+        _, env = model_env(args.home or work / "home")
+        # first use of a weight file on a machine: its light and optimised copies are made (once)
+        one = work / "one"
+        one.mkdir()
+        (one / "photo.jpg").write_bytes(next(p for p in sorted(folder.rglob("*")) if p.is_file()).read_bytes())
+        first = face_clean("first use (copies made, if not there yet)", one, env, work / "state-first")
+        print(f"first use: {first.seconds:.1f} s, peak {first.mb:.0f} MB (the copies are made in a child process)")
+        rows: list[Row] = []
+        for i in range(args.repeat):
+            rows.append(plain(folder, env))
+            print(rows[-1].line(), flush=True)
+            rows.append(face_clean("(b) `face-clean run` (yunet)", folder, env, work / f"state-b{i}"))
+            print(rows[-1].line(), flush=True)
+        opencv = {**env, "FACE_CLEAN_DETECTOR": "opencv"}
+        rows.append(face_clean("(c) `face-clean run` (opencv)", folder, opencv, work / "state-c"))
+        ratios = [a.seconds / b.seconds for a, b in zip(rows[0:-1:2], rows[1:-1:2], strict=True)]
+        print(f"\nVGG-sized gender model:\n{header}\n" + "\n".join(r.line() for r in rows))
+        print(f"  (a)/(b): {', '.join(f'{r:.1f}x' for r in ratios)} (median {statistics.median(ratios):.1f}x)")
+        print(f"  (a)/(c): {rows[0].seconds / rows[-1].seconds:.1f}x (against the first (a))")
+        show_stages(stages(folder, env), rows[1])
+    if args.models in ("both", "builtin"):
+        env = builtin_env()
+        if args.folder is None and args.builtin_copies != args.copies:
+            maker = presets.make_typical if args.preset == "typical" else presets.make_large
+            extra = (args.labelled,) if args.preset == "typical" else ()
+            folder = maker(work / "photos-builtin", *extra, args.builtin_copies)  # type: ignore[operator]
+            print(presets.describe(folder), flush=True)
+        before = stages(folder, env)  # the bound, measured before and after the run (the load changes)
+        row = face_clean("(d) `face-clean run`, built-in models", folder, env, work / "state-d")
+        after = stages(folder, env)
+        print(f"\nbuilt-in models (yunet):\n{header}\n{row.line()}")
+        show_stages(before, row, after)
+    print(f"{presets.load()}, numpy {presets.gflops():.0f} GFLOP/s at the end", flush=True)
 
 
 if __name__ == "__main__":

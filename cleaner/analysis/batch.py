@@ -7,13 +7,18 @@
   enough for it (DeepFace's models: 224 px per face; full resolution if need be).
 * Faces from several images go through the gender and age models in one batch.  If a batch
   fails, its images are tried one at a time, so only an image the model fails on is an error.
-* Reading, decoding and detecting run in a worker thread while the main thread runs the
-  models (OpenCV, Pillow and onnxruntime release the GIL), and results come back in order.
+* Reading, decoding and detecting run on worker threads (each with its own detector, see
+  cleaner.analysis.fast_detect) while the caller's thread runs the models (OpenCV, Pillow and
+  onnxruntime release the GIL), and results come back in order.  How many workers, how many
+  threads the models get and how many faces go into one model call are measured as the run goes
+  (cleaner.analysis.tuning); ``stats`` says where the time went (cleaner.analysis.stage_clock).
 """
 
 from __future__ import annotations
 
 import logging
+import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,14 +28,16 @@ from typing import Any
 
 import numpy as np
 
-from cleaner.analysis.classifiers import GENDER_ORDER
+from cleaner.analysis.batch_tuning import BatchTuning, TuningStore
+from cleaner.analysis.classifiers import GENDER_ORDER, DeepFaceClassifier
 from cleaner.analysis.face_analyzer import FaceAnalyzer
 from cleaner.analysis.face_crops import FaceView
+from cleaner.analysis.fast_detect import Detectors
 from cleaner.analysis.protocol import ModelIdentity
 from cleaner.analysis.reading import FileBytes, read_file
+from cleaner.analysis.stage_clock import StageClock
 from cleaner.records import Box, Face, ImageAnalysis, Status
 
-BATCH_FACES = 8  # faces per model call (16 gains little with VGG and holds 200 MB more activations)
 PREFETCH = 4  # images read and detected ahead of the model
 log = logging.getLogger("face-clean")
 
@@ -49,20 +56,27 @@ class BatchAnalyzer:
         self,
         analyzer: FaceAnalyzer,
         detect_size: int | None = None,
-        batch_faces: int = BATCH_FACES,
-        workers: int = 1,
+        batch_faces: int | None = None,
+        workers: int | None = None,
         lookup: Callable[[FileBytes], ImageAnalysis | None] | None = None,
         read: Callable[[Path], FileBytes | ImageAnalysis] = read_file,
+        tuning_store: TuningStore | None = None,
     ) -> None:
         """``lookup`` finds a cached analysis by content once a file is read (a renamed photo, say);
-        it is called from the worker thread. ``read`` reads a file (cleaner.analysis.reading: below which
-        folder no link is followed, and the memory budget)."""
+        it is called from the worker threads. ``read`` reads a file (cleaner.analysis.reading: below which
+        folder no link is followed, and the memory budget).  ``batch_faces`` and ``workers`` fix
+        what is otherwise tuned (cleaner.analysis.batch_tuning); ``tuning_store`` keeps what was learnt."""
         self.analyzer = analyzer
         self.detect_size = analyzer.identity.detect_size if detect_size is None else detect_size
-        self.batch_faces = batch_faces
-        self.workers = workers
+        self.tuning = BatchTuning(analyzer, tuning_store, workers, batch_faces)
         self.lookup = lookup
         self.read = read
+        self.detectors = Detectors(analyzer.detector)
+        self._deepface_models = any(isinstance(c, DeepFaceClassifier) for c in analyzer.classifiers.values())
+        # kept between calls (the watch daemon's batches): each worker keeps its own detector
+        self._pool = ThreadPoolExecutor(self.tuning.most_workers, thread_name_prefix="face-clean-detect")
+        weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
+        self.stats = StageClock()
 
     @property
     def identity(self) -> ModelIdentity:
@@ -71,35 +85,63 @@ class BatchAnalyzer:
     def analyze_many(self, items: Iterable[Path | ImageAnalysis]) -> Iterator[ImageAnalysis]:
         """Analyses in input order; an ImageAnalysis given in (a cache hit) passes straight through."""
         window: deque[Future[Prepared] | ImageAnalysis] = deque()
-        ahead = max(PREFETCH, self.batch_faces)
-        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="face-clean-detect")
+        started = self._mark = time.perf_counter()
         try:
             for item in items:
                 if isinstance(item, ImageAnalysis):
                     window.append(item)
                 else:
-                    window.append(pool.submit(self._prepare, item))
-                if len(window) >= ahead:
+                    window.append(self._pool.submit(self._prepare, item))
+                if len(window) >= self._ahead():
                     yield from self._drain(window)
             while window:
                 yield from self._drain(window)
         finally:
             # Interrupted: do not wait for images read ahead, they were never decided.
-            pool.shutdown(wait=False, cancel_futures=True)
+            for head in window:
+                if isinstance(head, Future):
+                    head.cancel()
+            self.stats.wall += time.perf_counter() - started
+            self.tuning.save()
+
+    def _ahead(self) -> int:
+        """Images in flight: a batch for the models, and as many more being prepared meanwhile (a
+        window of one batch left the workers idle while the models ran, and the models while they
+        worked)."""
+        return 2 * self.tuning.batch_faces + PREFETCH + self.tuning.workers
 
     def _drain(self, window: deque[Future[Prepared] | ImageAnalysis]) -> Iterator[ImageAnalysis]:
         """Take images off the front until a batch of faces is full, run the models, yield them."""
         taken: list[Prepared | ImageAnalysis] = []
         faces = 0
-        while window and faces < self.batch_faces:
+        while window and faces < self.tuning.batch_faces:
             head = window.popleft()
-            item = head if isinstance(head, ImageAnalysis) else head.result()
+            if isinstance(head, ImageAnalysis):
+                item: Prepared | ImageAnalysis = head
+            else:
+                waited = time.perf_counter()
+                item = head.result()
+                self.stats.waiting_for_prepare += time.perf_counter() - waited
             taken.append(item)
             if isinstance(item, Prepared):
                 faces += len(item.crops)
         yield from self._finish(taken)
+        # the pipeline's pace, the caller's work on these images included: what the workers are tuned by
+        now = time.perf_counter()
+        analysed = sum(1 for t in taken if isinstance(t, Prepared))
+        if analysed:
+            self.tuning.images_done(analysed, now - self._mark)
+        self._mark = now
 
     def _prepare(self, path: Path) -> Prepared:
+        with self.tuning.gate:
+            started = time.perf_counter()
+            try:
+                return self._prepare_one(path)
+            finally:
+                self.stats.prepared(time.perf_counter() - started, self.tuning.workers)
+
+    def _prepare_one(self, path: Path) -> Prepared:
         f = self.read(path)
         if isinstance(f, ImageAnalysis):
             return Prepared(f)
@@ -116,8 +158,6 @@ class BatchAnalyzer:
 
     def _detect(self, f: FileBytes) -> Prepared:
         import cv2
-        from deepface.models.Detector import FacialAreaRegion
-        from deepface.modules import detection
 
         analysis, drafted = self.analyzer.decode(f, draft_to=self.detect_size or None)
         if drafted is None:
@@ -129,46 +169,26 @@ class BatchAnalyzer:
         if (small.shape[1], small.shape[0]) != target:
             small = cv2.resize(small, target, interpolation=cv2.INTER_AREA)
         prepared = Prepared(analysis)
-        found_faces = detection.detect_faces(detector_backend=self.analyzer.detector, img=small, align=True)
+        # DeepFace's aligned face image is used only by its own models, and only when the faces are
+        # cut from the very image detection ran on (cleaner.analysis.fast_detect)
+        aligned = scale >= 1.0 and self._deepface_models
+        found_faces = self.detectors.detect(small, aligned)
         source, ratio = drafted.bgr, 1.0  # where faces are cut from; its scale relative to ``small``
         side = max((c.side for c in self.analyzer.classifiers.values()), default=0)
         if found_faces and scale < 1.0 and side:
             # Cut faces from an image just sharp enough that the smallest face keeps the pixels
             # its model uses (224 for DeepFace's; from the full resolution if need be): the model
             # sees no difference, and a 12-megapixel JPEG with a big face need not be decoded whole.
-            smallest = min(max(1, face.facial_area.w) for face in found_faces) / scale
+            smallest = min(max(1, face.area.w) for face in found_faces) / scale
             needed = min(1.0, side / smallest) * max(width, height)
             if max(drafted.width, drafted.height) < needed:
                 sharper = self.analyzer.decode(f, draft_to=int(needed) + 1)[1]
                 source = drafted.bgr if sharper is None else sharper.bgr  # None: over the memory budget
             ratio = source.shape[1] / small.shape[1]
         for found in found_faces:
-            area, face_img = found.facial_area, found.img
-            region = area
-            if scale < 1.0:
-
-                def up(point: Any, k: float) -> Any:
-                    return None if point is None else (int(point[0] * k), int(point[1] * k))
-
-                region = FacialAreaRegion(
-                    x=int(area.x * ratio),
-                    y=int(area.y * ratio),
-                    w=int(area.w * ratio),
-                    h=int(area.h * ratio),
-                    left_eye=up(area.left_eye, ratio),
-                    right_eye=up(area.right_eye, ratio),
-                    confidence=area.confidence,
-                )
-                face_img = None  # cut from ``source`` by whoever needs it
-                area = FacialAreaRegion(
-                    x=int(area.x / scale),
-                    y=int(area.y / scale),
-                    w=int(area.w / scale),
-                    h=int(area.h / scale),
-                    confidence=area.confidence,
-                )
+            area, region = (found.area, found.area) if scale >= 1.0 else scaled_areas(found.area, scale, ratio)
             view = FaceView(
-                source, Box(region.x, region.y, region.w, region.h), region, self.analyzer.detector, face_img
+                source, Box(region.x, region.y, region.w, region.h), region, self.analyzer.detector, found.img
             )
             inputs = {task: c.prepare(view) for task, c in self.analyzer.classifiers.items()}
             if any(v is None for v in inputs.values()):
@@ -195,6 +215,8 @@ class BatchAnalyzer:
                     except Exception as err:
                         log.debug("analysis of %s failed", t.analysis.path, exc_info=True)
                         predictions[id(t)] = f"analysis failed: {type(err).__name__}: {err}"
+        self.stats.images += len(taken)
+        self.stats.faces += sum(len(t.crops) for t in prepared)
         for item in taken:
             if isinstance(item, ImageAnalysis):
                 yield item
@@ -206,10 +228,21 @@ class BatchAnalyzer:
                 yield replace(item.analysis, faces=tuple(predictions[id(item)]))
 
     def _predict(self, prepared: list[Prepared]) -> dict[int, list[Face]]:
-        """Every face of these images through each classifier in one batch; faces by image."""
-        outputs = {}
-        for task, c in self.analyzer.models().items():
-            outputs[task] = c.predict(np.stack([crop[task] for t in prepared for crop in t.crops]))
+        """Every face of these images through each classifier, in calls of the tuned size; faces by image."""
+        classifiers = self.analyzer.models()
+        crops = [crop for t in prepared for crop in t.crops]
+        parts: dict[str, list[Any]] = {task: [] for task in classifiers}
+        at = 0
+        while at < len(crops):
+            chunk = crops[at : at + self.tuning.batch_faces]
+            started = time.perf_counter()
+            for task, c in classifiers.items():
+                parts[task].append(c.predict(np.stack([crop[task] for crop in chunk])))
+            seconds = time.perf_counter() - started
+            self.stats.model_busy += seconds
+            self.tuning.model_ran(len(chunk), seconds)
+            at += len(chunk)
+        outputs = {task: np.concatenate(p) for task, p in parts.items()}
         faces: dict[int, list[Face]] = {}
         at = 0
         for t in prepared:
@@ -228,3 +261,30 @@ class BatchAnalyzer:
         if "age" in outputs:
             age = float(outputs["age"][i])
         return Face(box[0], box[1], gender, dominant, age)
+
+
+def scaled_areas(area: Any, scale: float, ratio: float) -> tuple[Any, Any]:
+    """A face found on the reduced copy: its box in the full photo's pixels (without the eyes), and
+    its region (box and eyes) in the pixels of the image the face is cut from (``ratio`` x the copy)."""
+    from deepface.models.Detector import FacialAreaRegion
+
+    def up(point: Any, k: float) -> Any:
+        return None if point is None else (int(point[0] * k), int(point[1] * k))
+
+    region = FacialAreaRegion(
+        x=int(area.x * ratio),
+        y=int(area.y * ratio),
+        w=int(area.w * ratio),
+        h=int(area.h * ratio),
+        left_eye=up(area.left_eye, ratio),
+        right_eye=up(area.right_eye, ratio),
+        confidence=area.confidence,
+    )
+    full = FacialAreaRegion(
+        x=int(area.x / scale),
+        y=int(area.y / scale),
+        w=int(area.w / scale),
+        h=int(area.h / scale),
+        confidence=area.confidence,
+    )
+    return full, region

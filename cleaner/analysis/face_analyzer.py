@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from cleaner.analysis import classifiers, downloads, file_check, weights
+from cleaner.analysis import classifiers, devices, downloads, file_check, weights
 from cleaner.analysis import detectors as needs
 from cleaner.analysis import engine as engine_mod
 from cleaner.analysis.builtin_models import BUILTIN, YUNET_THRESHOLD_ENV, use_yunet_threshold
@@ -61,6 +61,7 @@ class FaceAnalyzer:
             from deepface import DeepFace  # noqa: F401  (sets TF_USE_LEGACY_KERAS before tensorflow loads)
 
         check_detector(detector)
+        devices.use_for_deepface()  # the device DeepFace's own sessions use; a bad FACE_CLEAN_DEVICE stops here
         settings = (f"{YUNET_THRESHOLD_ENV}={use_yunet_threshold()}",) if detector == "yunet" else ()
         downloads.forbid_downloads()  # a run finds weight files; only `models fetch` downloads
         self.attributes = frozenset(attributes)

@@ -37,10 +37,12 @@ class FaceView:
     deepface_img: Any = None  # deepface's own aligned face, when it was detected on ``source`` itself
     memo: dict[Any, Any] = field(default_factory=dict)
 
-    def rgb(self) -> Any:
-        if "rgb" not in self.memo:
-            self.memo["rgb"] = np.ascontiguousarray(self.source[:, :, ::-1])
-        return self.memo["rgb"]
+    def rgb(self, x0: int, y0: int, x1: int, y1: int) -> tuple[Any, int, int]:
+        """The part of the photo from (x0, y0) to (x1, y1), clipped to the photo, in RGB, and where it
+        starts: the whole photo turned to RGB for each face cost more than the rest of the crop."""
+        h, w = self.source.shape[:2]
+        x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
+        return np.ascontiguousarray(self.source[y0:y1, x0:x1, ::-1]), x0, y0
 
 
 def deepface_crop(view: FaceView) -> Any:
@@ -81,12 +83,10 @@ def enlarged(view: FaceView, factor: float, height: int, width: int) -> Any:
     margin = factor * max(b.w, b.h)
     x0, y0 = math.floor(b.x - margin), math.floor(b.y - margin)
     x1, y1 = math.ceil(b.x + b.w + margin), math.ceil(b.y + b.h + margin)
-    src = view.rgb()
+    src, sx0, sy0 = view.rgb(x0, y0, x1, y1)
     canvas = np.zeros((y1 - y0, x1 - x0, 3), dtype=np.uint8)  # black beyond the photo's edges
-    sx0, sy0 = max(0, x0), max(0, y0)
-    sx1, sy1 = min(src.shape[1], x1), min(src.shape[0], y1)
-    if sx1 > sx0 and sy1 > sy0:
-        canvas[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = src[sy0:sy1, sx0:sx1]
+    if src.size:
+        canvas[sy0 - y0 : sy0 - y0 + src.shape[0], sx0 - x0 : sx0 - x0 + src.shape[1]] = src
     shrink = canvas.shape[0] > height or canvas.shape[1] > width
     crop = cv2.resize(canvas, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
     view.memo[key] = crop
@@ -113,10 +113,15 @@ class Aligner:
         if key in view.memo:
             return view.memo[key]
         dlib, b = self._dlib, view.box
-        rgb = view.rgb()
-        rect = dlib.rectangle(int(b.x), int(b.y), int(b.x + b.w - 1), int(b.y + b.h - 1))
-        with self._lock:
-            shape = self._predictor(rgb, rect)
+        if "align5" not in view.memo:
+            # the landmarks and the chip come from around the face: a margin of the face's size on
+            # each side holds every pixel either reads (the same chip as from the whole photo)
+            m = max(int(b.w), int(b.h))
+            rgb, ox, oy = view.rgb(int(b.x) - m, int(b.y) - m, int(b.x + b.w) + m, int(b.y + b.h) + m)
+            rect = dlib.rectangle(int(b.x) - ox, int(b.y) - oy, int(b.x + b.w - 1) - ox, int(b.y + b.h - 1) - oy)
+            with self._lock:
+                view.memo["align5"] = rgb, self._predictor(rgb, rect)  # once for the gender and the age model
+        rgb, shape = view.memo["align5"]
         details = dlib.get_face_chip_details(shape, size, padding)
         chip = np.ascontiguousarray(dlib.extract_image_chip(rgb, details))
         view.memo[key] = chip

@@ -119,4 +119,4 @@ def local_analyzer(rules: RuleSet, state: StateDB, verbose: int, root: Path | No
         return state.lookup(f.path, len(f.data), f.st.st_mtime_ns, f.sha256, key)
 
     read = functools.partial(read_file, root=root, budget=rules.memory_budget << 20)
-    return BatchAnalyzer(analyzer, lookup=lookup, read=read)
+    return BatchAnalyzer(analyzer, lookup=lookup, read=read, tuning_store=state)

@@ -168,3 +168,20 @@ def test_onnx_graph_loads_from_a_light_memory_mapped_copy(deepface_home: Path):
     made = copy.stat().st_mtime_ns
     lean_model("Gender")
     assert copy.stat().st_mtime_ns == made  # made once per weight file
+    # on the CPU, what runs is onnxruntime's fully optimised graph for this machine, saved beside it once
+    [optimised] = copy.parent.glob("optimised-*/model.onnx")
+    assert model.face_clean_optimised and model.face_clean_path == str(optimised)
+
+
+def test_without_an_optimised_copy_the_light_one_runs(deepface_home: Path, monkeypatch, caplog):
+    from cleaner.analysis import onnx_session
+
+    def fail(light):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(onnx_session, "optimised_copy", fail)
+    model = onnx_session.lean_model("Gender")
+    assert not model.face_clean_optimised and model.face_clean_path.endswith("model.onnx")
+    assert "No space left on device" in caplog.text
+    faces = np.random.default_rng(1).random((2, 224, 224, 3), dtype=np.float32)
+    assert model.predict(faces).shape == (2, 2)

@@ -62,8 +62,9 @@ def test_the_dependencies_are_installed_from_the_project_metadata_alone_before_t
     assert "setuptools>=64" in pins, "face-clean itself then builds offline"
     assert not [p for p in pins if "#" in p or " " in p], "comments of setup.cfg are not requirements"
     assert "pandas==3.1.1" in run(sys.executable, script, ROOT, "eval,ray").stdout.split()
-    wrong = run(sys.executable, script, ROOT, "gpu")
-    assert wrong.returncode != 0 and "no extra 'gpu'" in wrong.stderr
+    assert "onnxruntime-gpu==1.30.0" in run(sys.executable, script, ROOT, "gpu").stdout.split()
+    wrong = run(sys.executable, script, ROOT, "cuda")  # the extra is called gpu
+    assert wrong.returncode != 0 and "no extra 'cuda'" in wrong.stderr
 
 
 def _options(command: str) -> set[str]:

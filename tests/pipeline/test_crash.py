@@ -215,9 +215,11 @@ rules:
 """
 
 
-def test_run_killed_repeatedly_then_run_again_decides_no_file_twice(tmp_path: Path):
+@pytest.mark.parametrize("command", ["run", "watch"])
+def test_killed_repeatedly_then_started_again_decides_no_file_twice(tmp_path: Path, command: str):
     """The audit record of a kept file is written before the state database commits that the file is
-    decided: kills between the two must not make the next run decide it again."""
+    decided (the watch daemon commits every half second in a burst): kills between the two must not
+    make the next run, or the restarted daemon, decide it again."""
     rng = random.Random(3)
     root = tmp_path / "photos"
     files = noise_jpegs(root, 90, seed=11, prefix="keep")
@@ -227,7 +229,8 @@ def test_run_killed_repeatedly_then_run_again_decides_no_file_twice(tmp_path: Pa
     originals, names = [sha256(p) for p in files], {p.name for p in files}
     rules = tmp_path / "rules.yaml"
     rules.write_text(BROKEN_OUT)
-    cmd = [sys.executable, "-m", "cleaner", "run", str(root), "--rules", str(rules), "-q"]
+    cmd = [sys.executable, "-m", "cleaner", command, str(root), "--rules", str(rules), "-q"]
+    cmd += ["--settle", "0.2"] if command == "watch" else []
     landed = 0
     for _ in range(40):
         decided = len(complete_records(root))
@@ -246,7 +249,16 @@ def test_run_killed_repeatedly_then_run_again_decides_no_file_twice(tmp_path: Pa
             proc.wait()
         landed += running and decided < len(files)
     assert landed >= 6, f"only {landed} kills landed while the run was deciding files"
-    assert subprocess.run(cmd, timeout=300).returncode in (0, 1)
+    if command == "run":
+        assert subprocess.run(cmd, timeout=300).returncode in (0, 1)
+    else:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: len(complete_records(root)) >= len(files), 120, "every file decided")
+            time.sleep(2)  # long enough to decide a file twice, if it would
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
 
     records = check_nothing_lost(root, root / ".face-clean" / "quarantine", originals, names)
     twice = [k for k, n in Counter((r["path"], r["sha256"]) for r in records).items() if n > 1]

@@ -27,6 +27,7 @@ from cleaner.pipeline.state.connect import connect
 from cleaner.pipeline.state.decided import DECIDED_SCHEMA, Decided, migrate
 from cleaner.pipeline.state.decided import path_key as _key
 from cleaner.pipeline.state.runs import RUNS_SCHEMA, Runs
+from cleaner.pipeline.state.tuning import TUNING_SCHEMA, Tunings
 from cleaner.pipeline.state.verdicts import VERDICTS_SCHEMA, Verdicts
 from cleaner.records import Box, Face, ImageAnalysis, Status
 
@@ -104,7 +105,7 @@ def _guarded(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-class StateDB(Decided, Runs, Verdicts):
+class StateDB(Decided, Runs, Tunings, Verdicts):
     """Opened on first use, so a run that stops early (missing weights, say) leaves nothing behind."""
 
     def __init__(self, path: Path) -> None:
@@ -129,6 +130,7 @@ class StateDB(Decided, Runs, Verdicts):
                 conn.executescript(VERDICTS_SCHEMA)
                 migrate(conn)
                 conn.executescript(RUNS_SCHEMA)
+                conn.executescript(TUNING_SCHEMA)
                 conn.executescript(SCHEMA)
                 conn.commit()
             except (OSError, sqlite3.Error) as err:
