@@ -222,7 +222,7 @@ def test_killed_repeatedly_then_started_again_decides_no_file_twice(tmp_path: Pa
     make the next run, or the restarted daemon, decide it again."""
     rng = random.Random(3)
     root = tmp_path / "photos"
-    files = noise_jpegs(root, 90, seed=11, prefix="keep")
+    files = noise_jpegs(root, 210, seed=11, prefix="keep")  # a fast machine is still mid-run at the 6th kill
     for i, p in enumerate(noise_jpegs(tmp_path / "whole", 30, seed=12, prefix="broken")):
         (root / p.name).write_bytes(p.read_bytes()[: 300 + 10 * i])  # cut off: quarantined
         files.append(root / p.name)
