@@ -16,6 +16,12 @@ from conftest import audit_records
 need_module("tensorflow", 'pip install -e ".[test,tensorflow]"')
 
 
+def run_on_tensorflow(root: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """In a fresh process: deepface's engine is fixed at import."""
+    cmd = [sys.executable, "-m", "cleaner", "run", str(root), "--keep", "Man", "--engine", "tensorflow"]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
+
+
 def test_run_on_tensorflow_engine(tmp_path: Path):
     home = tmp_path / "home"
     tiny_models.tensorflow_gender_h5(home / ".deepface" / "weights" / "gender_model_weights.h5")
@@ -24,13 +30,7 @@ def test_run_on_tensorflow_engine(tmp_path: Path):
     photos.save(photos.data.coffee(), root / "coffee.jpg")
     env = {**os.environ, "DEEPFACE_HOME": str(home)}
     env.pop("DEEPFACE_BACKEND_ENGINE", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "cleaner", "run", str(root), "--keep", "Man", "--engine", "tensorflow"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=env,
-    )
+    proc = run_on_tensorflow(root, env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (root / "man.jpg").exists()
     assert (root / ".face-clean/quarantine/no-face/coffee.jpg").exists()
@@ -44,12 +44,6 @@ def test_tensorflow_engine_without_weights_says_so(tmp_path: Path):
     root = tmp_path / "p"
     photos.save(photos.astronaut(), root / "man.jpg")
     env = {**os.environ, "DEEPFACE_HOME": str(tmp_path / "empty")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "cleaner", "run", str(root), "--keep", "Man", "--engine", "tensorflow"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env=env,
-    )
+    proc = run_on_tensorflow(root, env)
     assert proc.returncode == 3
     assert "gender_model_weights.h5" in proc.stderr and "Traceback" not in proc.stderr
