@@ -13,6 +13,7 @@ sha256) are new and nothing is answered from a cache by content.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -116,3 +117,11 @@ def describe(folder: Path) -> str:
     sizes.sort()
     median, mean = sizes[len(sizes) // 2], sum(sizes) / len(sizes)
     return f"{len(files)} images in {folder}: median {median:.2f} MP, mean {mean:.2f} MP"
+
+
+def builtin_env() -> dict[str, str]:
+    """This environment with face-clean's defaults (yunet and the built-in models), not a site's choice."""
+    env = {**os.environ, "DEEPFACE_LOG_LEVEL": "40"}
+    for name in ("FACE_CLEAN_DETECTOR", "FACE_CLEAN_GENDER_MODEL", "FACE_CLEAN_AGE_MODEL"):
+        env.pop(name, None)
+    return env

@@ -130,9 +130,7 @@ def main() -> None:
         make(folder, args.files)
         print(f"made {args.files} files in {time.monotonic() - start:.0f} s", flush=True)
     files = sum(1 for _ in folder.rglob("*.jpg"))
-    env = {**os.environ, "DEEPFACE_LOG_LEVEL": "40"}
-    for name in ("FACE_CLEAN_DETECTOR", "FACE_CLEAN_GENDER_MODEL", "FACE_CLEAN_AGE_MODEL"):
-        env.pop(name, None)  # the defaults: yunet and the built-in models
+    env = presets.builtin_env()
     state = work / "state"
     run = ["run", str(folder), "--keep", "Man", "--dry-run", "-q", "--audit-log", str(state / "audit.jsonl")]
     print(f"{files} files; {presets.load()}, numpy {presets.gflops():.0f} GFLOP/s", flush=True)

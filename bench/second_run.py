@@ -14,7 +14,6 @@ the size of the audit log after the run: a rerun should not grow it.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
@@ -35,9 +34,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="face-clean-second-run-"))
     folder = work / "photos"
     scale.make(folder, args.files)
-    env = {**os.environ, "DEEPFACE_LOG_LEVEL": "40"}
-    for name in ("FACE_CLEAN_DETECTOR", "FACE_CLEAN_GENDER_MODEL", "FACE_CLEAN_AGE_MODEL"):
-        env.pop(name, None)
+    env = presets.builtin_env()
     cmd = [sys.executable, "-m", "cleaner", "run", str(folder), "--dry-run", "-q", "--keep"]
     print(f"{args.files} files; {presets.load()}, numpy {presets.gflops():.0f} GFLOP/s", flush=True)
     runs = [("first run", "Man")] + [("second run, same rules", "Man")] * args.reruns

@@ -68,15 +68,8 @@ def model_env(home: Path) -> tuple[Path, dict[str, str]]:
         # exec keeps the larger of the two), so building the graph here, 2.7 GB at its peak, made
         # every command timed afterwards report that peak as its own
         subprocess.run([sys.executable, str(HERE / "vgg_model.py"), str(model)], check=True)
-    env = {**builtin_env(), "DEEPFACE_HOME": str(home), "DEEPFACE_BACKEND_ENGINE": "onnx", **MEASURED_MODELS}
+    env = {**presets.builtin_env(), "DEEPFACE_HOME": str(home), "DEEPFACE_BACKEND_ENGINE": "onnx", **MEASURED_MODELS}
     return model, env
-
-
-def builtin_env() -> dict[str, str]:
-    env = {**os.environ, "DEEPFACE_LOG_LEVEL": "40"}
-    for name in ("FACE_CLEAN_DETECTOR", "FACE_CLEAN_GENDER_MODEL", "FACE_CLEAN_AGE_MODEL"):
-        env.pop(name, None)
-    return env
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
@@ -205,7 +198,7 @@ def main() -> None:
         print(f"  (a)/(c): {rows[0].seconds / rows[-1].seconds:.1f}x (against the first (a))")
         show_stages(stages(folder, env), rows[1])
     if args.models in ("both", "builtin"):
-        env = builtin_env()
+        env = presets.builtin_env()
         if args.folder is None and args.builtin_copies != args.copies:
             maker = presets.make_typical if args.preset == "typical" else presets.make_large
             extra = (args.labelled,) if args.preset == "typical" else ()

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cleaner.paths import Layout
-from cleaner.pipeline.audit import read
 from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.verdicts.targets import Finder
 from cleaner.records import Action
@@ -39,10 +38,11 @@ def compare(rs: RuleSet, layout: Layout, verbose: int) -> tuple[list[Compared], 
 
     if not layout.state_db.is_file():
         return [], 0
-    finder = Finder(layout, read(layout.audit_log) if layout.audit_log.is_file() else [])
+    finder = Finder.of(layout)
     with StateDB(layout.state_db) as state:
+        verdicts = state.all_verdicts()
         found = {}
-        for v in state.all_verdicts():
+        for v in verdicts:
             at = next((p for p in finder.everywhere(v.sha256) if os.path.isfile(p)), None)
             if at is not None:
                 found[Path(at)] = v
@@ -57,7 +57,7 @@ def compare(rs: RuleSet, layout: Layout, verbose: int) -> tuple[list[Compared], 
                 continue
             d = decide(rs, analysis)
             out.append(Compared(shown, v.verdict, d.action.value, d.reason))
-        missing = len(state.all_verdicts()) - len(found)
+        missing = len(verdicts) - len(found)
     return out, missing
 
 

@@ -236,6 +236,8 @@ class Watcher:
         self._heartbeat()
 
     def _waits(self, path: Path) -> bool:
+        if path not in self.failed and path not in self.incomplete:
+            return False  # the usual case: no second lstat of a file that ready() has just looked at
         current = fingerprint(path)
         return self.failed.waiting(path, current) or self.incomplete.waiting(path, current)
 

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 from cleaner.paths import Layout
-from cleaner.pipeline.audit import read
 from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.state.verdicts import Verdict
 from cleaner.pipeline.verdicts.apply import Applied, apply
 from cleaner.pipeline.verdicts.session import open_tools
 from cleaner.pipeline.verdicts.targets import Finder
-from cleaner.records import AuditRecord
-
-
-def _records(layout: Layout) -> list[AuditRecord]:
-    return read(layout.audit_log) if layout.audit_log.is_file() else []
 
 
 def give(layout: Layout, names: list[str], action: str, who: str, dry_run: bool) -> list[Applied | str]:
     """Each name's result: what was done (or would be), or why the name names no file of the folder."""
     if dry_run:  # reads only: no lock, no state, no record
-        finder = Finder(layout, _records(layout))
+        finder = Finder.of(layout)
         found = [finder.find(n) for n in names]
         return [t if isinstance(t, str) else apply(None, layout, t, action, who) for t in found]
     with open_tools(layout) as tools:  # the log is read under the lock: nobody moves a file meanwhile
-        finder = Finder(layout, _records(layout))
+        finder = Finder.of(layout)
         found = [finder.find(n) for n in names]
         return [t if isinstance(t, str) else apply(tools, layout, t, action, who) for t in found]
 
@@ -34,6 +28,6 @@ def listing(layout: Layout) -> list[tuple[Verdict, list[str]]]:
         return []
     with StateDB(layout.state_db) as state:
         verdicts = state.all_verdicts()
-    finder = Finder(layout, _records(layout))
+    finder = Finder.of(layout)
     root = str(layout.root) + "/"
     return [(v, [p.removeprefix(root) for p in finder.everywhere(v.sha256)]) for v in verdicts]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cleaner.fs.safefs import within
 from cleaner.paths import Layout, below
+from cleaner.pipeline.audit import read
 from cleaner.pipeline.current import Place, current, where
 from cleaner.pipeline.verdicts.apply import FOLDER, QUARANTINE, REVIEW, Target
 from cleaner.records import AuditRecord
@@ -40,6 +41,15 @@ class Finder:
         root = str(layout.root)
         self.latest: dict[Place, AuditRecord] = {k: r for k, r in current(records).items() if r.root == root}
         self.at = {where(r): r for r in self.latest.values()}
+        self.by_content: dict[str, list[str]] = {}  # asked once per verdict: an index, not a scan each time
+        for at in sorted(self.at):
+            if (content := self.at[at].sha256) is not None:
+                self.by_content.setdefault(content, []).append(at)
+
+    @classmethod
+    def of(cls, layout: Layout) -> Finder:
+        """From the folder's audit log (none yet: nothing found)."""
+        return cls(layout, read(layout.audit_log) if layout.audit_log.is_file() else [])
 
     def find(self, name: str) -> Target | str:
         """The target ``name`` means, or why there is none."""
@@ -61,4 +71,4 @@ class Finder:
 
     def everywhere(self, sha256: str) -> list[str]:
         """Where the files with these bytes are now, by their latest records."""
-        return sorted(at for at, r in self.at.items() if r.sha256 == sha256)
+        return list(self.by_content.get(sha256, []))
