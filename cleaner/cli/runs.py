@@ -21,7 +21,20 @@ EXAMPLES = (
     "face-clean restore ./photos --run 3f2a9c8e1b7d    # undo one of them",
     "face-clean report ./photos --run 3f2a9c8e1b7d     # see one of them",
 )
-ORDER = ("kept", "quarantined", "review", "unreadable", "skipped", "errors", "failed_moves", "unchanged", "restored")
+ORDER = (
+    "kept",
+    "quarantined",
+    "review",
+    "unreadable",
+    "skipped",
+    "errors",
+    "failed_moves",
+    "unchanged",
+    "restored",
+    "withdrawn",
+)
+# The audit log's outcome words under the state database's names for the same counts
+AS_TOTALS = {"error": "errors", "failed move": "failed_moves"}
 
 
 @click.command("runs", epilog=epilog(EXAMPLES, (OK, USAGE)))
@@ -65,5 +78,5 @@ def counts(info: RunInfo) -> dict[str, int]:
     else the audit log's records by outcome."""
     if info.totals:
         return {k: info.totals.get(k, 0) for k in ORDER if k in info.totals}
-    by = {k.replace(" ", "_"): n for k, n in info.counts.items()}
-    return {k: by.get(k, 0) for k in ("decided", *ORDER) if k in by}
+    by = {AS_TOTALS.get(k, k): n for k, n in info.counts.items()}
+    return {k: by[k] for k in ORDER if k in by}

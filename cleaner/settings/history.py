@@ -10,6 +10,8 @@ from pathlib import Path, PurePosixPath
 
 from cleaner.pipeline.audit import read
 from cleaner.pipeline.state.runs import RunRow, read_runs
+from cleaner.pipeline.state.verdicts import REJECT
+from cleaner.pipeline.verdicts.model import WITHDRAW
 from cleaner.records import AuditRecord
 
 RESTORE = "restore"
@@ -52,7 +54,9 @@ def outcome(r: AuditRecord) -> str:
         return r.status
     if r.error and not r.moved and r.action != "keep" and not r.dry_run:
         return "failed move"
-    if r.action == "quarantine":
+    if r.action == WITHDRAW:
+        return "withdrawn"
+    if r.action in ("quarantine", REJECT):  # a person's reject verdict quarantines, as the rule's does
         return "quarantined"
     return "review" if r.action == "review" else "kept"
 
