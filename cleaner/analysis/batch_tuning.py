@@ -68,7 +68,7 @@ class BatchTuning:
         self.store = store
         cores = onnx_session.available_threads()
         classifiers = list(analyzer.classifiers.values())
-        gpu = devices.wanted() != "cpu" and devices.CUDA in devices.providers()
+        gpu = devices.CUDA in devices.providers()
         most = GPU_MAX_BATCH if gpu else min((c.max_batch for c in classifiers), default=8)
         batch = batch or _fixed("FACE_CLEAN_BATCH")
         batches = [batch] if batch else [b for b in BATCHES if b <= most]

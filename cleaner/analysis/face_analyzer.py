@@ -12,6 +12,7 @@ cleaner.analysis.batch is the fast path every command uses; cleaner.analysis.pla
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -79,8 +80,9 @@ class FaceAnalyzer:
         absent = [path for path, _ in files if not path.is_file()]
         if absent:
             raise MissingWeights("Model file missing: " + ", ".join(map(str, absent)))
+        hash_once = functools.cache(hash_model)  # each file read once: checked, then named in the identity
         for path, wanted in files:
-            problem = file_check.damage(path, wanted, hash_model)
+            problem = file_check.damage(path, wanted, hash_once)
             if problem:
                 raise DamagedModel(self._role(path), path, problem, file_check.fix_hint(path))
         self._loaded = False
@@ -89,7 +91,7 @@ class FaceAnalyzer:
             detector=detector,
             attributes=tuple(sorted(self.attributes)),
             model_files=tuple(str(path) for path, _ in files),
-            model_sha256=tuple(hash_model(path) for path, _ in files),
+            model_sha256=tuple(hash_once(path) for path, _ in files),
             deepface_version=str(getattr(deepface, "__version__", "unknown")),
             max_pixels=max_pixels,
             detect_size=detect_size,

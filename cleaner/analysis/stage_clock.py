@@ -1,4 +1,4 @@
-"""Where the fast path's time goes: each stage's busy and idle seconds, for the benchmarks and -v.
+"""Where the fast path's time goes: each stage's busy and idle seconds, for the benchmarks.
 
 The stages of cleaner.analysis.batch: *prepare* (read, decode, detect, cut the faces out; on worker
 threads), *model* (the gender and age models; on the caller's thread) and *caller* (what the
@@ -10,7 +10,6 @@ model by the whole window.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 
 
@@ -44,22 +43,3 @@ class StageClock:
             "caller_s": round(caller, 2),
             "wall_s": round(self.wall, 2),
         }
-
-    def summary(self) -> str:
-        d = self.as_dict()
-        return (
-            f"{d['images']} images, {d['faces']} faces in {d['wall_s']} s: prepare busy {d['prepare_busy_s']} s on "
-            f"{d['workers']} worker(s) (idle {d['prepare_idle_s']} s), model busy {d['model_busy_s']} s "
-            f"(idle, waiting for images: {d['model_idle_s']} s), decisions and the rest {d['caller_s']} s"
-        )
-
-
-class Stopwatch:
-    """``with Stopwatch() as t: ...; t.seconds``"""
-
-    def __enter__(self) -> Stopwatch:
-        self.start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.seconds = time.perf_counter() - self.start

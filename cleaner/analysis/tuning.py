@@ -15,19 +15,12 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 MARGIN = 0.05  # a neighbour must be this much faster to be moved to (noise is larger than that)
 SMOOTHING = 0.5  # weight of the newest window in a setting's average
 REVISIT = 10  # windows on the best setting between two looks at a neighbour (each look costs a window)
 
 Setting = tuple[int, ...]
-
-
-@dataclass
-class _Measured:
-    cost: float  # seconds per unit of work, smoothed
-    windows: int = 1
 
 
 class Tuner:
@@ -44,7 +37,7 @@ class Tuner:
         self.axes = [list(a) for a in axes]
         self.min_units, self.min_seconds = min_units, min_seconds
         self._at = self._index(start) if start is not None else tuple(0 for _ in self.axes)
-        self._costs: dict[Setting, _Measured] = {}
+        self._costs: dict[Setting, float] = {}  # seconds per unit of work, smoothed
         self._units = self._seconds = 0.0
         self._settled = 0  # windows measured on the best since the last look around
         self._turn = itertools.count()
@@ -67,11 +60,11 @@ class Tuner:
         """The fastest setting measured so far (None before the first window)."""
         if not self._costs:
             return None
-        return self._value(min(self._costs, key=lambda at: self._costs[at].cost))
+        return self._value(min(self._costs, key=self._costs.__getitem__))
 
     def rates(self) -> dict[Setting, float]:
         """Units per second of each setting measured (for the benchmarks and -vv)."""
-        return {self._value(at): 1.0 / m.cost for at, m in self._costs.items() if m.cost > 0}
+        return {self._value(at): 1.0 / cost for at, cost in self._costs.items() if cost > 0}
 
     def _neighbours(self, at: Setting) -> list[Setting]:
         found = []
@@ -90,17 +83,12 @@ class Tuner:
                 return
             cost = self._seconds / self._units
             self._units = self._seconds = 0.0
-            m = self._costs.get(self._at)
-            if m is None:
-                self._costs[self._at] = _Measured(cost)
-            else:
-                m.cost = (1 - SMOOTHING) * m.cost + SMOOTHING * cost
-                m.windows += 1
+            before = self._costs.get(self._at)
+            self._costs[self._at] = cost if before is None else (1 - SMOOTHING) * before + SMOOTHING * cost
             self._at = self._next()
 
     def _cost(self, at: Setting) -> float:
-        m = self._costs.get(at)
-        return float("inf") if m is None else m.cost
+        return self._costs.get(at, float("inf"))
 
     def _next(self) -> Setting:
         if self._home is not None:  # just looked at a neighbour: go back unless it is clearly faster

@@ -106,14 +106,6 @@ def files_for(task: str, model_name: str) -> list[WeightFile]:
     return found
 
 
-def required(detector: str, attributes: frozenset[str]) -> list[WeightFile]:
-    """Weight files the selected engine (see cleaner.analysis.engine) needs for these settings."""
-    files = files_for("face_detector", detector)
-    for attribute in sorted(attributes):
-        files += files_for("facial_attribute", ATTRIBUTE_MODELS[attribute])
-    return files
-
-
 def missing_message(files: list[WeightFile]) -> str:
     home = os.environ.get("DEEPFACE_HOME")
     where = f"DEEPFACE_HOME={home}" if home else f"DEEPFACE_HOME is not set, so your home folder {Path.home()}"

@@ -29,10 +29,11 @@ def never_matching(rs: RuleSet) -> list[str]:
     seen: dict[tuple[object, ...], tuple[int, Rule]] = {}
     for i, rule in enumerate(rs.rules, start=1):
         w, label = rule.when, _label(i, rule)
+        key = (w, rule.multi_face, rule.min_gender_confidence)
         why = None
         if catch_all is not None and not w.unreadable:
             why = f"{_label(*catch_all)} before it matches every photo"
-        elif (key := (w, rule.multi_face, rule.min_gender_confidence)) in seen and not w.unreadable:
+        elif key in seen and not w.unreadable:
             why = f"{_label(*seen[key])} before it has the same conditions and decides first"
         elif w.per_face and w.faces is not None and _below(w.faces, 1):
             why = "it asks about faces of photos that have none (faces: 0)"
@@ -47,7 +48,7 @@ def never_matching(rs: RuleSet) -> list[str]:
             )
         if why:
             warnings.append(f"{rs.source}: {label} can never match: {why}")
-        seen.setdefault((w, rule.multi_face, rule.min_gender_confidence), (i, rule))
+        seen.setdefault(key, (i, rule))
         if catch_all is None and matches_every_photo(rule):
             catch_all = (i, rule)
     return warnings
