@@ -25,26 +25,19 @@ import itertools
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from cleaner.eval.evaluation import GENDERS, UNCERTAIN, Confusion, Evaluation, Observation
+from cleaner.eval.evaluation import GENDERS, UNCERTAIN, Confusion, Evaluation, Observation, ratio
 
 SIZE_BUCKETS = (50, 100, 128, 200, 224)
 
 
-def _ratio(a: float, b: float) -> float:
-    return a / b if b else 0.0
-
-
-def scored(observations: list[Observation]) -> list[Observation]:
-    """Readable photos labelled Man or Woman with a face and a gender probability."""
-    return [o for o in observations if o.readable and o.label in GENDERS and o.man is not None]
-
-
 def roc(observations: list[Observation], positive: str) -> dict[str, Any]:
     """The ROC curve (false-positive rate, true-positive rate) and its AUC for ``positive``."""
-    pairs: list[tuple[float, bool]] = []
-    for o in scored(observations):
-        if o.man is not None:  # (scored ones all have it)
-            pairs.append((o.man if positive == "Man" else 1.0 - o.man, o.label == positive))
+    # readable photos labelled Man or Woman with a face and a gender probability
+    pairs = [
+        (o.man if positive == "Man" else 1.0 - o.man, o.label == positive)
+        for o in observations
+        if o.readable and o.label in GENDERS and o.man is not None
+    ]
     pos = sum(p for _, p in pairs)
     neg = len(pairs) - pos
     if not pos or not neg:
@@ -136,14 +129,12 @@ def summarise(
         detector=detector,
         gender_model=model,
         photos=len(evaluated),
-        face_recall=_ratio(sum(o.faces > 0 for o in people), len(people)),
-        false_faces_per_noface=_ratio(sum(o.faces for o in noface), len(noface)),
-        gender_accuracy=_ratio(correct, len(single) - uncertain) if len(single) > uncertain else None,
-        gender_uncertain=_ratio(uncertain, len(single)),
+        face_recall=ratio(sum(o.faces > 0 for o in people), len(people)),
+        false_faces_per_noface=ratio(sum(o.faces for o in noface), len(noface)),
+        gender_accuracy=ratio(correct, len(single) - uncertain) if len(single) > uncertain else None,
+        gender_uncertain=ratio(uncertain, len(single)),
         f1=sum(confusion.scores(g).f1 for g in GENDERS) / len(GENDERS),
-        review_share=_ratio(
-            sum(o.faces > 0 and o.predicted(threshold) == UNCERTAIN for o in evaluated), len(evaluated)
-        ),
+        review_share=ratio(sum(o.predicted(threshold) == UNCERTAIN for o in evaluated), len(evaluated)),
         auc=roc(observations, "Man")["auc"],
         images_per_s=rate,
     )

@@ -102,7 +102,7 @@ class Scores:
     support: int
 
 
-def _ratio(a: float, b: float) -> float:
+def ratio(a: float, b: float) -> float:
     return a / b if b else 0.0
 
 
@@ -129,13 +129,13 @@ class Confusion:
 
     def scores(self, label: str) -> Scores:
         support = sum(self.counts[label].values())
-        p = _ratio(self.counts[label][label], self.predicted(label))
-        r = _ratio(self.counts[label][label], support)
-        return Scores(p, r, _ratio(2 * p * r, p + r), support)
+        p = ratio(self.counts[label][label], self.predicted(label))
+        r = ratio(self.counts[label][label], support)
+        return Scores(p, r, ratio(2 * p * r, p + r), support)
 
     @property
     def accuracy(self) -> float:
-        return _ratio(sum(self.counts[c][c] for c in CLASSES), self.total)
+        return ratio(sum(self.counts[c][c] for c in CLASSES), self.total)
 
     @property
     def missed(self) -> int:
@@ -160,7 +160,7 @@ class Confusion:
             return sum(float(getattr(per[c], field)) for c in present) / n
 
         def weighted(field: str) -> float:
-            return _ratio(sum(float(getattr(s, field)) * s.support for s in per.values()), total)
+            return ratio(sum(float(getattr(s, field)) * s.support for s in per.values()), total)
 
         return {
             **per,
@@ -189,7 +189,7 @@ def sweep_point(observations: list[Observation], threshold: float) -> SweepPoint
         threshold,
         sum(s.precision for s in per.values()) / len(per),
         sum(s.recall for s in per.values()) / len(per),
-        _ratio(confusion.predicted(UNCERTAIN), confusion.total),
+        ratio(confusion.predicted(UNCERTAIN), confusion.total),
         per,
     )
 

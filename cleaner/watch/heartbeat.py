@@ -107,11 +107,7 @@ def _read(path: Path) -> tuple[float, dict[str, Any] | None] | None:
         data = os.read(fd, MAX_BYTES)
     finally:
         os.close(fd)
-    try:
-        body = json.loads(data)
-    except ValueError:
-        return age, None
-    return age, body if isinstance(body, dict) else None
+    return age, parse(data)
 
 
 def _alive(body: dict[str, Any]) -> bool | None:
