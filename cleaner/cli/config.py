@@ -118,10 +118,12 @@ def _rules_values(s: Settings) -> dict[str, tuple[Any, str]]:
     """The model settings the rules decide where nothing above them does, and where each comes from."""
     rules_path = s.path("rules")
     try:
-        rs = loading.load(rules_path, s["keep"])
         raw: Any = {}
-        if rules_path is not None:
+        if rules_path is None:
+            rs = loading.load(None, s["keep"])
+        else:  # read once: the settings it checks and the values it gives come from the same text
             text = read_text(rules_path, loading.MAX_RULES_BYTES, "rules file", RulesError)
+            rs = loading.load_text(text, str(rules_path), s["keep"])
             raw = load_yaml(text, str(rules_path), "rules file", RulesError)
     except RulesError as err:
         fail(str(err), EXIT_USAGE)
