@@ -26,13 +26,12 @@ from cleaner.fs.safefs import check_private, open_folder
 from cleaner.fs.yaml_fields import Fields, listed, load_yaml, read_text
 from cleaner.paths import STATE_DIR
 from cleaner.rules.model import ENGINES, KEEP_CHOICES, keep_choice
-from cleaner.settings.names import PATHS, SETTINGS, absolute
+from cleaner.settings.names import PATHS, SETTINGS, absolute, is_path
 
 log = logging.getLogger("face-clean")
 CONFIG_NAME = "config.yaml"
 ENV = "FACE_CLEAN_CONFIG"
 MAX_BYTES = 100_000
-MODEL_WORDS = ("builtin", "deepface")
 
 
 @dataclass(frozen=True)
@@ -152,7 +151,7 @@ def parse(data: Any, path: Path) -> dict[str, Any]:
             out[name] = f.number(name, 0.8, 0.5, 1.0)
         elif not isinstance(value, str) or not value.strip():
             f.report(f.fail(name, "a path" if name in PATHS else "a name"))
-        elif name in PATHS or (name.endswith("_model") and value not in MODEL_WORDS):
+        elif is_path(name, value):
             out[name] = absolute(name, value, path.parent)
         else:
             out[name] = value
