@@ -91,16 +91,15 @@ class ClusterArgs:
         return None
 
     def options(self, verbose: bool) -> ClusterOptions:
-        d = ClusterOptions(self.cluster or "", verbose=verbose)
+        sizes = {
+            "cpus_per_worker": self.cpus_per_worker,
+            "gpus_per_worker": self.gpus_per_worker,
+            "batch_size": self.batch_size,
+            "timeout": self.cluster_timeout,
+        }
+        given: dict[str, Any] = {k: v for k, v in sizes.items() if v is not None}  # the rest: the defaults
         return ClusterOptions(
-            d.address,
-            workers=self.workers,
-            cpus_per_worker=d.cpus_per_worker if self.cpus_per_worker is None else self.cpus_per_worker,
-            gpus_per_worker=d.gpus_per_worker if self.gpus_per_worker is None else self.gpus_per_worker,
-            batch_size=d.batch_size if self.batch_size is None else self.batch_size,
-            timeout=d.timeout if self.cluster_timeout is None else self.cluster_timeout,
-            local_cpus=self.local_cpus,
-            verbose=verbose,
+            self.cluster or "", workers=self.workers, local_cpus=self.local_cpus, verbose=verbose, **given
         )
 
     def analyzer(self, local: BatchAnalyzer, verbose: bool, state: StateDB) -> ClusterAnalyzer:

@@ -79,8 +79,7 @@ def config(directory: Path | None, show_paths: bool, edit: bool, forget: bool, *
     elif edit:
         _edit(directory)
     elif show_paths:
-        for what, path in config_files.searched(directory):
-            click.echo(shown(f"{path}  ({what}; {'found' if config_files.exists(path) else 'none'})"))
+        _config_files(directory, "")
     else:
         _show(directory, resolve(directory, options))
 
@@ -104,24 +103,31 @@ def _show(directory: Path | None, s: Settings) -> None:
     if not s.has_policy:
         click.echo("  (no policy: run and watch refuse to start until --keep or --rules is given)")
     click.echo("Config files:")
-    for what, path in config_files.searched(directory):
-        click.echo(shown(f"  {path}  ({what}; {'found' if config_files.exists(path) else 'none'})"))
-    if directory is not None:
-        state = Layout.for_root(directory).state_dir
+    _config_files(directory, "  ")
+    if layout is not None:
+        state = layout.state_dir
         remembered = "found" if s.remembered is not None else "nothing remembered"
         click.echo(shown(f"Remembered: {state / REMEMBERED} ({remembered}; --forget forgets it)"))
     for note in s.shadowed:
         click.echo(shown(f"note: {note}"))
 
 
+def _config_files(directory: Path | None, indent: str) -> None:
+    """The config files looked for, first the one that wins, and which exist."""
+    for what, path in config_files.searched(directory):
+        click.echo(shown(f"{indent}{path}  ({what}; {'found' if config_files.exists(path) else 'none'})"))
+
+
 def _rules_values(s: Settings) -> dict[str, tuple[Any, str]]:
     """The model settings the rules decide where nothing above them does, and where each comes from."""
     rules_path = s.path("rules")
     try:
-        rs = loading.load(rules_path, s["keep"])
         raw: Any = {}
-        if rules_path is not None:
+        if rules_path is None:
+            rs = loading.load(None, s["keep"])
+        else:  # read once: the settings it checks and the values it gives come from the same text
             text = read_text(rules_path, loading.MAX_RULES_BYTES, "rules file", RulesError)
+            rs = loading.load_text(text, str(rules_path), s["keep"])
             raw = load_yaml(text, str(rules_path), "rules file", RulesError)
     except RulesError as err:
         fail(str(err), EXIT_USAGE)

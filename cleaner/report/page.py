@@ -39,10 +39,6 @@ def shared(name: str) -> str:
     return resources.files("cleaner.report").joinpath(name).read_text(encoding="utf-8")
 
 
-def tiles_js() -> str:
-    return shared("tiles.js")
-
-
 def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
@@ -55,7 +51,7 @@ def render(data: dict[str, Any]) -> str:
     the first page appears without waiting for them."""
     files = resources.files("cleaner.report")
     template = files.joinpath("report_template.html").read_text(encoding="utf-8")
-    template = template.replace("/*__TILES_JS__*/", tiles_js(), 1)  # the tiles' code, shared with the review page
+    template = template.replace("/*__TILES_JS__*/", shared("tiles.js"), 1)  # the tiles' code, the review page's too
     template = template.replace("/*__TILES_CSS__*/\n", shared("tiles.css"), 1)  # and their look
     [style] = re.findall(r"<style>(.*?)</style>", template, re.S)
     [script] = re.findall(r"<script>(.*?)</script>", template, re.S)

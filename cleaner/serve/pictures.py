@@ -38,9 +38,10 @@ class Pictures:
         made = self._make(path, self.thumb_size)
         if made is not None and sha256:
             with self._lock:
-                self._cache().put(self.spec, {sha256: (made.jpeg, made.width, made.height)})
-                if self._table is not None and self._table.db is not None:
-                    self._table.db.commit()
+                table = self._cache()
+                table.put(self.spec, {sha256: (made.jpeg, made.width, made.height)})
+                if table.db is not None:  # none where the folder has no usable state database
+                    table.db.commit()
         return made
 
     def full(self, path: str) -> Thumb | None:

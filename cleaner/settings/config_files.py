@@ -22,17 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from cleaner.errors import ConfigError, UnsafePath
-from cleaner.fs.safefs import check_private, open_folder, read_regular
-from cleaner.fs.yaml_fields import Fields, listed, load_yaml
+from cleaner.fs.safefs import check_private, open_folder
+from cleaner.fs.yaml_fields import Fields, listed, load_yaml, read_text
 from cleaner.paths import STATE_DIR
 from cleaner.rules.model import ENGINES, KEEP_CHOICES, keep_choice
-from cleaner.settings.names import PATHS, SETTINGS, absolute
+from cleaner.settings.names import PATHS, SETTINGS, absolute, is_path
 
 log = logging.getLogger("face-clean")
 CONFIG_NAME = "config.yaml"
 ENV = "FACE_CLEAN_CONFIG"
 MAX_BYTES = 100_000
-MODEL_WORDS = ("builtin", "deepface")
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,7 @@ def found(root: Path | None) -> Iterator[ConfigFile]:
                 continue  # a folder without config.yaml (the container's /config: its rules only): none
             raise ConfigError(f"${ENV} names {path}, which does not exist")
         else:
-            text = _text(path) if exists(path) else None
+            text = read_text(path, MAX_BYTES, "config file", ConfigError) if exists(path) else None
         if text is not None:
             yield ConfigFile(path, parse(load_yaml(text, str(path), "config file", ConfigError), path))
 
@@ -99,16 +98,6 @@ def exists(path: Path) -> bool:
         log.warning("cannot look for a config file at %s: %s", path, err.strerror or err)
         return False
     return True
-
-
-def _text(path: Path) -> str:
-    try:
-        data = read_regular(path, MAX_BYTES + 1)
-        if len(data) > MAX_BYTES:
-            raise ConfigError(f"{path}: larger than {MAX_BYTES} bytes; this is not a config file")
-        return data.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read the config file: {err}") from None
 
 
 def _folder_text(path: Path) -> str | None:
@@ -162,7 +151,7 @@ def parse(data: Any, path: Path) -> dict[str, Any]:
             out[name] = f.number(name, 0.8, 0.5, 1.0)
         elif not isinstance(value, str) or not value.strip():
             f.report(f.fail(name, "a path" if name in PATHS else "a name"))
-        elif name in PATHS or (name.endswith("_model") and value not in MODEL_WORDS):
+        elif is_path(name, value):
             out[name] = absolute(name, value, path.parent)
         else:
             out[name] = value

@@ -9,11 +9,17 @@ LOCATIONS = ("quarantine", "review_dir", "audit_log")
 MODELS = ("engine", "detector", "gender_model", "age_model", "min_confidence")
 SETTINGS = (*POLICY, *LOCATIONS, *MODELS)
 PATHS = ("rules", *LOCATIONS)  # absolute once read; relative ones start at the config file's folder
+MODEL_WORDS = ("builtin", "deepface")  # a model setting that is a word, not a manifest's path
 
 
 def option(name: str) -> str:
     """The command line's option for a setting: ``review_dir`` -> ``--review-dir``."""
     return "--" + name.replace("_", "-")
+
+
+def is_path(name: str, value: object) -> bool:
+    """Whether a setting's value is a path (made absolute): a location, the rules file, or a model's manifest."""
+    return name in PATHS or (name.endswith("_model") and value not in MODEL_WORDS)
 
 
 def absolute(name: str, value: str | Path, base: Path | None = None) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from cleaner.rules.model import keep_choice
 from cleaner.settings import config_files
-from cleaner.settings.names import PATHS, POLICY, SETTINGS, absolute, option
+from cleaner.settings.names import POLICY, SETTINGS, absolute, is_path, option
 from cleaner.settings.remembered import Remembered, recall
 
 COMMAND_LINE = "the command line"
@@ -82,7 +82,7 @@ def given_values(options: Mapping[str, Any]) -> dict[str, Any]:
         value = options.get("rules_file" if name == "rules" else name)
         if value is None:
             continue
-        if name in PATHS or (name.endswith("_model") and value not in config_files.MODEL_WORDS):
+        if is_path(name, value):
             value = absolute(name, value)
         elif name == "keep":
             value = keep_choice(str(value)) or value
