@@ -67,6 +67,16 @@ def ours(layout: Layout, m: Unfinished) -> bool:
     return all(any(within(d.parent, f) for f in (layout.quarantine, layout.review)) for d in m.candidates)
 
 
+def recover_moves(mover: Mover, layout: Layout, state: StateDB) -> None:
+    """Finish or roll back every move a crash left unfinished (those of ``layout``'s folders only),
+    forget the state of each source whose move completed, and empty the journal."""
+    for r in mover.recover(functools.partial(ours, layout), "move", MOVE_RECOVERED):
+        log.warning("recovered an interrupted move of %s: %s", r.src, r.outcome)
+        if r.outcome == COMPLETED:
+            state.forget_file(r.src)
+    mover.journal.empty()
+
+
 class Job:
     """Decides files with one audit log, one state database, one analyzer and one mover."""
 
@@ -100,11 +110,7 @@ class Job:
             if Mover.pending(self.layout.journal):
                 log.warning("moves interrupted by a crash are unfinished; the next real run recovers them")
         else:
-            for r in self.mover.recover(functools.partial(ours, self.layout), "move", MOVE_RECOVERED):
-                log.warning("recovered an interrupted move of %s: %s", r.src, r.outcome)
-                if r.outcome == COMPLETED:
-                    self.state.forget_file(r.src)
-            self.mover.journal.empty()
+            recover_moves(self.mover, self.layout, self.state)
         reconcile(self.state, self.layout.audit_log, self.layout.root, self.decision_key)
 
     def decide_each(self, files: list[Path]) -> Iterator[Done]:

@@ -175,13 +175,14 @@ class MoveJournal:
         for dst in m.candidates:
             _remove_partial(dst.parent, temp_name(dst.name, m.move_id))
         placed = next((d for d in reversed(m.candidates) if (_file_hash(d) or (None, ""))[1] == m.sha256), None)
+        if placed is None:  # nothing is removed: the source is only looked for (hashed just where lstat fails)
+            src_here = os.path.lexists(m.src) or _file_hash(m.src) is not None
+            return Recovered(m.src, ROLLED_BACK if src_here else MISSING)
         src = _file_hash(m.src)
         src_here = src is not None or os.path.lexists(m.src)
-        if placed is None:
-            return Recovered(m.src, ROLLED_BACK if src_here else MISSING)
         if not src_here:
             return Recovered(m.src, COMPLETED, placed)
-        here = _file_hash(placed)
+        here = _file_hash(placed)  # again, after the source: the copy is still there just before the source goes
         if src is not None and here is not None and (same_file(src[0], here[0]) or src[1] == m.sha256):
             with open_folder(m.src.parent) as folder:
                 if same_file(src[0], folder.lstat(m.src.name)):

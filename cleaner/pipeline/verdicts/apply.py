@@ -73,8 +73,10 @@ class Tools:
     # told the other paths of bytes given a verdict (the watch daemon looks at them again at once)
     again: Callable[[list[str]], None] = lambda paths: None
 
-    def base(self, area: str) -> Path:
-        return {FOLDER: self.layout.root, QUARANTINE: self.layout.quarantine, REVIEW: self.layout.review}[area]
+
+def _base(layout: Layout, area: str) -> Path:
+    """The folder of ``layout`` that a target in ``area`` lies in."""
+    return {FOLDER: layout.root, QUARANTINE: layout.quarantine, REVIEW: layout.review}[area]
 
 
 def apply(tools: Tools | None, layout: Layout, target: Target, action: str, who: str) -> Applied:
@@ -86,9 +88,8 @@ def apply(tools: Tools | None, layout: Layout, target: Target, action: str, who:
 
 
 def _apply(tools: Tools | None, layout: Layout, target: Target, action: str, who: str) -> Applied:
-    base = {FOLDER: layout.root, QUARANTINE: layout.quarantine, REVIEW: layout.review}[target.area]
     try:
-        st, sha = hash_file(target.path, base)  # never through a link, never a pipe
+        st, sha = hash_file(target.path, _base(layout, target.area))  # never through a link, never a pipe
     except OSError as err:
         return Applied(target, action, False, detail=f"cannot read {target.path}: {err.strerror or err}")
     where = None if target.area == FOLDER else target.path
@@ -143,7 +144,7 @@ def _reject_out(tools: Tools | None, layout: Layout, target: Target, sha: str, s
         r = _record(tools, target, sha, size, REJECT, who, final)
         return replace(r, reason=REJECTED, moved=True, notes=[*r.notes, *moved_from])
 
-    base = tools.base(target.area)
+    base = _base(tools.layout, target.area)
     try:
         written = tools.mover.move(target.path, dst, sha, record, src_base=base, dst_base=layout.quarantine)
     except MoveError as err:

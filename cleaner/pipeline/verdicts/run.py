@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from cleaner.paths import Layout
 from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.state.verdicts import Verdict
@@ -12,11 +14,9 @@ from cleaner.pipeline.verdicts.targets import Finder
 
 def give(layout: Layout, names: list[str], action: str, who: str, dry_run: bool) -> list[Applied | str]:
     """Each name's result: what was done (or would be), or why the name names no file of the folder."""
-    if dry_run:  # reads only: no lock, no state, no record
-        finder = Finder.of(layout)
-        found = [finder.find(n) for n in names]
-        return [t if isinstance(t, str) else apply(None, layout, t, action, who) for t in found]
-    with open_tools(layout) as tools:  # the log is read under the lock: nobody moves a file meanwhile
+    # a dry run reads only: no lock, no state, no record; a real one reads the log under the lock: nobody
+    # moves a file meanwhile
+    with nullcontext(None) if dry_run else open_tools(layout) as tools:
         finder = Finder.of(layout)
         found = [finder.find(n) for n in names]
         return [t if isinstance(t, str) else apply(tools, layout, t, action, who) for t in found]

@@ -4,15 +4,13 @@ locks for as long as it acts, or inside the watch daemon, with the daemon's own 
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
 from cleaner.paths import Layout
 from cleaner.pipeline.audit import AuditLog
-from cleaner.pipeline.job import MOVE_RECOVERED, Job, ours
-from cleaner.pipeline.journal import COMPLETED
+from cleaner.pipeline.job import Job, recover_moves
 from cleaner.pipeline.lock import lock_layout
 from cleaner.pipeline.mover import Mover
 from cleaner.pipeline.restore.restorer import Restorer
@@ -34,11 +32,7 @@ def open_tools(layout: Layout, command: str = "verdict") -> Iterator[Tools]:
         audit = stack.enter_context(AuditLog(layout.audit_log))
         mover = Mover(layout.journal, audit)
         stack.callback(mover.close)
-        for r in mover.recover(functools.partial(ours, layout), "move", MOVE_RECOVERED):
-            log.warning("recovered an interrupted move of %s: %s", r.src, r.outcome)
-            if r.outcome == COMPLETED:
-                state.forget_file(r.src)
-        mover.journal.empty()
+        recover_moves(mover, layout, state)
         yield _with_restorer(stack, layout, state, audit, mover)
 
 
