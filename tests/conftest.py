@@ -70,6 +70,7 @@ OWN_FILES = (
     "lock",
     ".face-clean.lock",
     "remembered.json",
+    ".heartbeat.",  # a heartbeat's temporary file, left behind when the daemon is killed while writing it
 )
 
 
