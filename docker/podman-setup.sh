@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # As root, on Debian bookworm: what tests/test_container.py needs to build and run the image
-# (CI runs it before the tests; README.md, "Docker (NAS)"): podman, runc, debootstrap, and
+# (CI runs it before the tests; docs/development/container-tests.md): podman, runc, debootstrap, and
 # podman settings this kind of machine needs.
 #
 # - runtime runc: crun refuses hosts whose cgroups are a v1/v2 hybrid;

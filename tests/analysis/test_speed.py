@@ -168,7 +168,7 @@ def test_cuda_asked_for_without_a_gpu_runs_on_the_cpu_and_says_why(tmp_path: Pat
     import onnxruntime as ort
 
     if "CUDAExecutionProvider" in ort.get_available_providers():  # CI installs the CPU-only onnxruntime
-        unavailable("onnxruntime-gpu is installed here: without a GPU its fallback is onnxruntime's (README, GPU)")
+        unavailable("onnxruntime-gpu is installed here: without a GPU its fallback is onnxruntime's (docs/ml/gpu.md)")
     proc = run_with_device(tmp_path, "cuda")
     assert proc.returncode == 0, proc.stderr
     assert "FACE_CLEAN_DEVICE=cuda, but the models run on the CPU" in proc.stderr

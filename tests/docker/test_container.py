@@ -1,4 +1,4 @@
-"""The image, built with podman and run as a NAS user runs it (README: "Docker (NAS)").
+"""The image, built with podman and run as a NAS user runs it (docs/nas/docker.md).
 
 Needs root and podman (CI installs it: docker/podman-setup.sh); outside CI the tests are
 skipped where either is missing, under CI=true they fail. Building the base takes a minute or

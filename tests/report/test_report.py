@@ -212,7 +212,7 @@ def test_the_page_in_chromium(browser, swept: Path, tmp_path: Path):
     png = Image.open(io.BytesIO(tab.screenshot(full_page=True))).convert("RGB").quantize(256)
     png.save(tmp_path / "report.png", optimize=True)
     assert (tmp_path / "report.png").stat().st_size < 300_000
-    if os.environ.get("UPDATE_SCREENSHOT"):  # the README's picture: UPDATE_SCREENSHOT=1 pytest tests/test_report.py
+    if os.environ.get("UPDATE_SCREENSHOT"):  # docs/guide/report.md's: UPDATE_SCREENSHOT=1 pytest tests/report
         shutil.copyfile(tmp_path / "report.png", SCREENSHOT)
 
 

@@ -95,7 +95,7 @@ def test_keep_from_review_reject_a_kept_one_reload_and_run_again(browser, tmp_pa
         until(tab, "[...document.images].every(i => i.complete && i.naturalWidth > 0)")
         png = Image.open(io.BytesIO(tab.screenshot(full_page=False))).convert("RGB").quantize(256)
         png.save(tmp_path / "serve.png", optimize=True)
-        if os.environ.get("UPDATE_SCREENSHOT"):  # the README's picture
+        if os.environ.get("UPDATE_SCREENSHOT"):  # the picture of docs/guide/review.md
             shutil.copyfile(tmp_path / "serve.png", SCREENSHOT)
         assert errors == []  # no CSP violation, no script error
 

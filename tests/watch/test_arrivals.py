@@ -35,7 +35,7 @@ SETTLE = 1.0
 PAUSE = 1.5 * SETTLE
 PARTS = 4
 PER_PATTERN = 3
-INCOMPLETE_WAIT = 15 * SETTLE  # a cut-off file is decided after 15 settle periods without a change (README)
+INCOMPLETE_WAIT = 15 * SETTLE  # a cut-off file is decided after 15 settle periods without a change (docs: watch)
 RULES = """version: 1
 rules:
   - {name: broken, when: {unreadable: true}, action: quarantine, reason: broken}

@@ -151,7 +151,7 @@ def test_sigterm_in_a_burst_then_restart_loses_and_repeats_nothing(tmp_path: Pat
         t = time.monotonic()
         out, _ = proc.communicate(timeout=60)  # longer than the promise: the check below is what holds it
         assert proc.returncode == 0, out
-        assert time.monotonic() - t < 10, f"stopped {time.monotonic() - t:.1f} s after SIGTERM (README: within 10 s)"
+        assert time.monotonic() - t < 10, f"stopped {time.monotonic() - t:.1f} s after SIGTERM (docs: within 10 s)"
     finally:
         if proc.poll() is None:
             proc.kill()
