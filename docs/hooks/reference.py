@@ -158,9 +158,12 @@ def _default_comments() -> dict[str, str]:
     comments: dict[str, str] = {}
     for line in default_text().splitlines():
         match = re.match(r"^#?\s?([a-z_]+):(.*)$", line)
-        value = re.sub(r'"[^"]*"', "", match.group(2)) if match else ""
-        if match and "#" in value and match.group(1) not in comments:
-            comments[match.group(1)] = value.split("#", 1)[1].strip()
+        if match is None or match.group(1) in comments:
+            continue
+        # the comment starts at the first '#' outside a quoted string ("#recycle" is a value)
+        masked = re.sub(r'"[^"]*"', lambda m: "x" * len(m.group(0)), match.group(2))
+        if "#" in masked:
+            comments[match.group(1)] = match.group(2)[masked.index("#") + 1 :].strip()
     return comments
 
 
