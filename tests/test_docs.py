@@ -229,20 +229,10 @@ def test_the_rules_reference_names_every_rules_field() -> None:
         assert all(rows.get(key, [""])), f"rules field {key} has no entry with a description"
 
 
-def help_exit_codes() -> dict[int, list[str]]:
-    """Every exit code a command's --help lists, with the commands that list it."""
-    codes: dict[int, list[str]] = {}
-    for name, command in COMMANDS.items():
-        epilog = (command.epilog or "").split("Exit codes:", 1)
-        for code in re.findall(r"^\s+(\d+)\s", epilog[1] if len(epilog) == 2 else "", re.MULTILINE):
-            codes.setdefault(int(code), []).append(name)
-    return codes
-
-
 def test_every_exit_code_of_a_help_has_an_entry_in_the_exit_codes_page() -> None:
     page = (DOCS / "reference" / "exit-codes.md").read_text(encoding="utf-8")
     documented = {int(c) for c in re.findall(r"^\| (\d+) \|", page, re.MULTILINE)}
-    codes = help_exit_codes()
+    codes = reference.help_exit_codes()
     assert {0, 1, 2, 5} <= set(codes)
     missing = {code: names for code, names in codes.items() if code not in documented}
     assert not missing, f"exit codes listed by --help without a row in docs/reference/exit-codes.md: {missing}"
@@ -271,6 +261,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_site_builds_strict_with_the_generated_reference(site: Path) -> None:
     commands = (site / "reference" / "commands" / "index.html").read_text(encoding="utf-8")
     assert "face-clean restore" in commands and "--cluster-timeout" in commands
+    exits = (site / "reference" / "exit-codes" / "index.html").read_text(encoding="utf-8")
+    assert "Which command ends with which code" in exits and "face-clean verdict keep" in exits
     assert "min_gender_confidence" in (site / "reference" / "rules" / "index.html").read_text(encoding="utf-8")
     security = (site / "safety" / "security" / "index.html").read_text(encoding="utf-8")
     assert "threat model" in security, "SECURITY.md itself, not its stand-in"

@@ -222,6 +222,32 @@ def _default_text() -> str:
     return default_text()
 
 
+def help_exit_codes() -> dict[int, list[str]]:
+    """Every exit code a command's --help lists, with the commands that list it."""
+    codes: dict[int, list[str]] = {}
+    for name, command in commands():
+        epilog = (command.epilog or "").split("Exit codes:", 1)
+        for code in re.findall(r"^\s+(\d+)\s", epilog[1] if len(epilog) == 2 else "", re.MULTILINE):
+            codes.setdefault(int(code), []).append(name)
+    return codes
+
+
+def exit_codes_by_command() -> str:
+    """The end of the exit-codes page: which commands can end with each code (from their --help)."""
+    lines = ["", "## Which command ends with which code", "", "Generated from each command's `--help`.", ""]
+    lines += ["| code | commands |", "| --- | --- |"]
+    for code, names in sorted(help_exit_codes().items()):
+        lines.append(f"| {code} | {', '.join(f'`{n}`' for n in names if n != 'face-clean')} |")
+    return "\n".join(lines) + "\n"
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    """MkDocs: the exit-codes page ends with the codes of each command, from their --help."""
+    if page.file.src_uri == "reference/exit-codes.md":
+        return markdown.rstrip("\n") + "\n" + exit_codes_by_command()
+    return markdown
+
+
 def security_page() -> str:
     return (ROOT / "SECURITY.md").read_text(encoding="utf-8")
 
