@@ -266,6 +266,8 @@ def test_the_site_builds_strict_with_the_generated_reference(site: Path) -> None
     assert "min_gender_confidence" in (site / "reference" / "rules" / "index.html").read_text(encoding="utf-8")
     security = (site / "safety" / "security" / "index.html").read_text(encoding="utf-8")
     assert "threat model" in security, "SECURITY.md itself, not its stand-in"
+    html = [p.read_text(encoding="utf-8") for p in site.rglob("*.html")]
+    assert not [h for h in html if "fonts.googleapis" in h or "fonts.gstatic" in h], "the site fetches no fonts"
     for page in ("nas/docker", "nas/synology", "nas/truenas", "nas/unraid", "ml/python-api", "development"):
         assert (site / page / "index.html").is_file(), page
 
