@@ -24,6 +24,7 @@ from typing import Any
 
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
+from waitress.proxy_headers import proxy_headers_middleware
 from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 
@@ -104,10 +105,33 @@ def _room_for(connections: int) -> None:
         )
 
 
+def _behind(app: Any, trusted: str | None) -> Any:
+    """Waitress's proxy headers, believed from ``trusted`` only (dropped from anyone else), and a log line,
+    once, naming a peer that sends them untrusted: that is the address --trusted-proxy wants."""
+    proxied = proxy_headers_middleware(
+        app,
+        trusted_proxy=trusted,
+        trusted_proxy_count=1,
+        trusted_proxy_headers=PROXY_HEADERS if trusted else None,
+        clear_untrusted=True,
+    )
+    told: set[str] = set()
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        peer = str(environ.get("REMOTE_ADDR", ""))
+        if peer != trusted and "HTTP_X_FORWARDED_FOR" in environ and peer not in told and len(told) < 16:
+            told.add(peer)
+            log.warning(
+                "the review page got X-Forwarded-For from %s, which is not its trusted proxy (%s): the header is "
+                "ignored. If %s is your reverse proxy, start face-clean with --trusted-proxy %s",
+                peer, trusted or "none given", peer, peer,
+            )  # fmt: skip
+        return proxied(environ, start_response)
+
+    return wsgi
+
+
 def _listen(app: Any, settings: ServeSettings) -> Any:
-    proxy: dict[str, Any] = {}
-    if settings.trusted_proxy is not None:
-        proxy = {"trusted_proxy": settings.trusted_proxy, "trusted_proxy_headers": PROXY_HEADERS}
     adj = Adjustments(
         host=settings.bind.host,
         port=settings.bind.port,
@@ -117,12 +141,12 @@ def _listen(app: Any, settings: ServeSettings) -> Any:
         channel_timeout=settings.idle_timeout,
         cleanup_interval=max(1, min(5, int(settings.request_deadline))),
         asyncore_use_poll=True,
-        clear_untrusted_proxy_headers=True,
-        **proxy,
+        clear_untrusted_proxy_headers=False,  # _behind does it, and says whom to trust
     )
     dispatcher = ThreadedTaskDispatcher()
     dispatcher.set_thread_count(THREADS)
-    server = _Server(app, {}, dispatcher=dispatcher, adj=adj, sockinfo=adj.listen[0])
+    wsgi = _behind(app, settings.trusted_proxy)
+    server = _Server(wsgi, {}, dispatcher=dispatcher, adj=adj, sockinfo=adj.listen[0])
     server.deadline = settings.request_deadline
     return server
 

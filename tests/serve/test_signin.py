@@ -100,7 +100,7 @@ def signed_in_again(s: requests.Session, url: str) -> tuple[requests.Session, st
     return s, re.search(r'name="csrf-token" content="([^"]+)"', page.text)[1]  # type: ignore[index]
 
 
-def test_a_guesser_behind_the_trusted_proxy_cannot_lock_the_owner_out(root: Path):
+def test_a_guesser_behind_the_trusted_proxy_cannot_lock_the_owner_out(root: Path, caplog: pytest.LogCaptureFixture):
     with served(root, password=PASSWORD, trusted_proxy="127.0.0.1") as running:
         guesser, owner = {"X-Forwarded-For": "198.51.100.66"}, {"X-Forwarded-For": "198.51.100.1"}
         g = requests.Session()
@@ -111,12 +111,14 @@ def test_a_guesser_behind_the_trusted_proxy_cannot_lock_the_owner_out(root: Path
         assert log_in(s, running.url, PASSWORD, owner).status_code == 302  # the owner does not
         assert "grey.jpg" in items(s, running)
 
+    caplog.set_level(logging.WARNING, logger="face-clean")
     with served(root, password=PASSWORD) as running:  # no trusted proxy: X-Forwarded-For is anyone's to write
         g = requests.Session()
         for n in range(3):
             forged = {"X-Forwarded-For": f"198.51.100.{n}"}
             assert "Wrong password." in log_in(g, running.url, "guess-guess", forged).text
         assert log_in(requests.Session(), running.url, PASSWORD, {"X-Forwarded-For": "203.0.113.9"}).status_code == 429
+    assert caplog.text.count("start face-clean with --trusted-proxy 127.0.0.1") == 1  # said once, naming the peer
 
 
 def test_logout_ends_the_session_even_for_a_copy_of_its_cookie(root: Path):
