@@ -25,11 +25,13 @@ PASSWORD_HELP = (
 )
 PUBLIC_URL_HELP = (
     "The address people open the page at, behind a reverse proxy (e.g. https://nas.example): the origin "
-    "the page accepts requests from besides its own, and the address it logs. [env: FACE_CLEAN_PUBLIC_URL]"
+    "the page accepts requests from besides its own, and the address it logs. [env: FACE_CLEAN_PUBLIC_URL; "
+    "config: public_url]"
 )
 PROXY_HELP = (
     "The reverse proxy's IP address (e.g. 127.0.0.1): only its X-Forwarded-For/-Host/-Proto/-Port headers "
-    "are believed (the client's address for the password throttle, https). [env: FACE_CLEAN_TRUSTED_PROXY]"
+    "are believed (the client's address for the password throttle, https). [env: FACE_CLEAN_TRUSTED_PROXY; "
+    "config: trusted_proxy]"
 )
 
 
@@ -54,11 +56,18 @@ def settings(
     thumb_size: int,
     public_url: str | None = None,
     trusted_proxy: str | None = None,
+    root: Path | None = None,
 ) -> ServeSettings:
-    """Where to listen, the password and the proxy, checked now: a public address without a password stops here."""
+    """Where to listen, the password and the proxy, checked now: a public address without a password stops here.
+    ``public_url`` and ``trusted_proxy``: the option, else its FACE_CLEAN_ variable, else the config files'."""
     from cleaner.serve import config
     from cleaner.serve.server import ServeSettings
+    from cleaner.settings.config_files import page_settings
 
+    if public_url is None or trusted_proxy is None:
+        configured = page_settings(root)
+        public_url = public_url or configured.get("public_url")
+        trusted_proxy = trusted_proxy or configured.get("trusted_proxy")
     bind, password = config.parse_bind(address), config.load_password(password_file)
     config.check_bind(bind, password)
     return ServeSettings(
@@ -123,7 +132,7 @@ def serve(
 
     logs.setup(0, False, daemon=True)
     layout = remembered_layout(directory, quarantine, review_dir, audit_log)
-    page = settings(address, password_file, thumb_size, public_url, trusted_proxy)
+    page = settings(address, password_file, thumb_size, public_url, trusted_proxy, directory)
     running = start(layout, page, LockedActor(layout))
     click.echo(f"face-clean: the review page of {layout.root} is at {running.shown} (Ctrl-C stops it)")
     stop = threading.Event()

@@ -110,7 +110,9 @@ def watch(
     args = FolderArgs(**options)
     logs.setup(args.verbose, args.quiet, daemon=True, log_format=log_format)
     page = (  # refused: before anything
-        None if serve_at is None else serve_settings(serve_at, password_file, thumb_size, public_url, trusted_proxy)
+        None
+        if serve_at is None
+        else serve_settings(serve_at, password_file, thumb_size, public_url, trusted_proxy, options["directory"])
     )
     settings = args.settings()
     rs = rules_for(settings, require_policy=True)

@@ -5,7 +5,11 @@ person can read, sessions that end on logout and on a new password, and paramete
 from __future__ import annotations
 
 import logging
+import os
 import re
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -187,3 +191,25 @@ def test_the_log_names_an_address_a_person_can_open(root: Path, caplog: pytest.L
     with caplog.at_level(logging.INFO, logger="face-clean"), served(root, PASSWORD, public_url=parse_public_url(NAS)):
         pass
     assert "is at https://nas.example/" in caplog.text and "--trusted-proxy" in caplog.text
+
+
+def test_the_public_url_and_proxy_come_from_the_environment_or_a_config_file(root: Path, tmp_path: Path, monkeypatch):
+    secret, config = tmp_path / "password", tmp_path / "config.yaml"
+    secret.write_text(PASSWORD + "\n")
+    config.write_text(f"public_url: {NAS}\n")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "FACE_CLEAN_CONFIG": str(config)}
+    env["FACE_CLEAN_TRUSTED_PROXY"] = "127.0.0.1"
+    command = [sys.executable, "-m", "cleaner", "serve", str(root), "--bind", "127.0.0.1:0", "--password-file", secret]
+    serve = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        said = ""
+        while " is at " not in said and serve.poll() is None:
+            said += serve.stdout.readline()  # type: ignore[union-attr]
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        out, _ = serve.communicate(timeout=30)
+    assert f"is at {NAS}/" in said and "--trusted-proxy" not in said + out, said + out
+    config.write_text("public_url: nas.example\n")
+    monkeypatch.setenv("FACE_CLEAN_CONFIG", str(config))
+    result = invoke("serve", root, "--password-file", secret)
+    assert result.exit_code == 2 and "is not a public URL" in result.output
