@@ -97,7 +97,8 @@ def parse_public_url(text: str) -> PublicUrl:
     host = parts.hostname.lower()
     shown = f"[{host}]" if ":" in host else host
     netloc = shown if port in (None, default) else f"{shown}:{port}"
-    return PublicUrl(f"{parts.scheme}://{netloc}", frozenset({netloc, f"{shown}:{port or default}"}))
+    hosts = {shown, netloc, f"{shown}:{port or default}"}  # a proxy may forward the name without its port
+    return PublicUrl(f"{parts.scheme}://{netloc}", frozenset(hosts))
 
 
 def parse_proxy(text: str) -> str:
