@@ -88,7 +88,7 @@ EXAMPLES = (
 )
 CODES = (
     (0, "stopped on request (Ctrl-C, SIGTERM)"),
-    (2, "bad usage: a public address without a password, a bad --bind or --public-url, a port in use"),
+    (2, "bad usage: no password for a public address, a bad --bind or --public-url, a port in use, a folder in DIR"),
 )
 # A run or watch holding the folder does not stop the page: each action it is asked for is refused
 # (409) while they hold it, saying who does (cleaner.serve.actors); `watch --serve` has no such wait.
