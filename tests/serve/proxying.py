@@ -1,5 +1,6 @@
-"""A TLS reverse proxy for the review page's tests: Debian's nginx, a self-signed certificate for
-nas.example made here with openssl, listening on 127.0.0.1 only and passing to the page on 127.0.0.1."""
+"""A TLS reverse proxy for the review page's tests, listening on 127.0.0.1 only and passing to the page
+on 127.0.0.1: Debian's nginx with a self-signed certificate for nas.example made here with openssl, or
+Debian's Caddy with its own internal CA (the recipes of docs/nas/reverse-proxy.md)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,50 @@ def certificate(folder: Path) -> tuple[Path, Path]:
     return cert, key
 
 
+def _serving(process: subprocess.Popen[bytes], port: int, what: str) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None:
+                said = process.stderr.read() if process.stderr else ""
+                raise AssertionError(f"{what} did not start: {said!r}") from None
+            assert time.monotonic() < deadline, f"{what} did not listen within 20 s"
+            time.sleep(0.1)
+
+
+@contextmanager
+def caddy(folder: Path, upstream: str, port: int) -> Iterator[str]:
+    """Caddy on 127.0.0.1:``port`` with TLS (``tls internal``: its own CA, trusted by none), before ``upstream``."""
+    binary = shutil.which("caddy")
+    if binary is None:
+        unavailable("caddy is not installed (apt-get install -y caddy)")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "Caddyfile").write_text(f"""{{
+  admin off
+  skip_install_trust
+  auto_https disable_redirects
+  storage file_system {folder}/data
+}}
+https://{NAME}:{port} {{
+  bind 127.0.0.1
+  tls internal
+  reverse_proxy {upstream.split("//")[1].rstrip("/")}
+}}
+""")
+    env = {**os.environ, "HOME": str(folder), "XDG_DATA_HOME": str(folder), "XDG_CONFIG_HOME": str(folder)}
+    command = [binary, "run", "--config", str(folder / "Caddyfile"), "--adapter", "caddyfile"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    try:
+        _serving(process, port, "caddy")
+        yield f"https://{NAME}:{port}/"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @contextmanager
 def nginx(folder: Path, upstream: str, forwarded: bool, port: int) -> Iterator[str]:
     """nginx on 127.0.0.1:``port`` with TLS, in front of ``upstream`` (http://127.0.0.1:PORT/): its https URL."""
@@ -76,17 +121,7 @@ http {{
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None:
-                    said = process.stderr.read() if process.stderr else ""
-                    raise AssertionError(f"nginx did not start: {said}") from None
-                assert time.monotonic() < deadline, "nginx did not listen within 20 s"
-                time.sleep(0.1)
+        _serving(process, port, "nginx")
         yield f"https://{NAME}:{port}/"
     finally:
         process.terminate()

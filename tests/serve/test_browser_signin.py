@@ -1,7 +1,8 @@
 """Signing in with a password in Debian's Chromium (headless, through playwright) in each setting a
 person meets, then keeping and rejecting photos and seeing the files move: (a) on 127.0.0.1, (b) bound
 to every address (0.0.0.0, reached on 127.0.0.1 only), (c) behind nginx with TLS as nas.example, both
-with nginx's plain ``proxy_pass`` and with the forwarded headers of docs/nas/reverse-proxy.md."""
+with nginx's plain ``proxy_pass`` and with the forwarded headers of docs/nas/reverse-proxy.md, and
+behind Caddy's ``reverse_proxy``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from ci import unavailable
 from conftest import CHROMIUM, audit_records, swept_copy
-from proxying import NAME, free_port, nginx
+from proxying import NAME, caddy, free_port, nginx
 from serving import LOG, Q, R, files_under, make_swept, served
 
 from cleaner.serve.config import parse_public_url
@@ -113,4 +114,13 @@ def test_sign_in_through_nginx_with_tls_then_keep_and_reject(chromium, template:
         with nginx(tmp_path / "nginx", running.url, forwarded, port) as url:
             assert url == public.origin + "/"
             # behind the trusted proxy the client is the browser (127.0.0.1 too, here), not the proxy
+            sign_in_keep_and_reject(chromium, url, root, "web (127.0.0.1)")
+
+
+def test_sign_in_through_caddy_with_tls_then_keep_and_reject(chromium, template: Path, tmp_path: Path):
+    root = swept_copy(template, tmp_path / "photos")
+    port = free_port()
+    public = parse_public_url(f"https://{NAME}:{port}")
+    with served(root, PASSWORD, public_url=public, trusted_proxy="127.0.0.1") as running:
+        with caddy(tmp_path / "caddy", running.url, port) as url:
             sign_in_keep_and_reject(chromium, url, root, "web (127.0.0.1)")
