@@ -25,6 +25,9 @@
 #                the review page's password: with one, the daemon also serves the page on
 #                0.0.0.0:$FACE_CLEAN_SERVE_PORT (default 8080; `watch --serve`); without one it serves
 #                nothing (a page reachable from the network without a password is never started)
+#   FACE_CLEAN_PUBLIC_URL, FACE_CLEAN_TRUSTED_PROXY
+#                read by the page itself: the address people open behind a reverse proxy, and the
+#                proxy's address as the container sees it (podman: 10.88.0.1; docs/nas/reverse-proxy.md)
 set -eu
 
 photos=${FACE_CLEAN_PHOTOS:-/photos}

@@ -92,6 +92,8 @@ def watch(
     serve_at: str | None,
     password_file: Path | None,
     thumb_size: int,
+    public_url: str | None,
+    trusted_proxy: str | None,
     **options: Any,
 ) -> None:
     """Keep DIRECTORY clean: decide every file that arrives, once it is complete.
@@ -107,7 +109,11 @@ def watch(
 
     args = FolderArgs(**options)
     logs.setup(args.verbose, args.quiet, daemon=True, log_format=log_format)
-    page = None if serve_at is None else serve_settings(serve_at, password_file, thumb_size)  # refused: before anything
+    page = (  # refused: before anything
+        None
+        if serve_at is None
+        else serve_settings(serve_at, password_file, thumb_size, public_url, trusted_proxy, options["directory"])
+    )
     settings = args.settings()
     rs = rules_for(settings, require_policy=True)
     layout = layout_for(args.directory, settings, writing=True)

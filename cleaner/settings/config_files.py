@@ -2,7 +2,8 @@
 
 A config file is YAML with the options' names as keys (``keep``, ``rules``, ``quarantine``,
 ``review_dir``, ``audit_log``, ``engine``, ``detector``, ``gender_model``, ``age_model``,
-``min_confidence``); paths in it are relative to its own folder. Every mistake is listed, with a
+``min_confidence``, and for the review page ``public_url`` and ``trusted_proxy``); paths in it are
+relative to its own folder. Every mistake is listed, with a
 did-you-mean for an unknown key, and stops the command (exit code 2).
 
 The folder's own config file, ``DIR/.face-clean/config.yaml``, is read only from a state folder
@@ -26,7 +27,7 @@ from cleaner.fs.safefs import check_private, open_folder
 from cleaner.fs.yaml_fields import Fields, listed, load_yaml, read_text
 from cleaner.paths import STATE_DIR
 from cleaner.rules.model import ENGINES, KEEP_CHOICES, keep_choice
-from cleaner.settings.names import PATHS, SETTINGS, absolute, is_path
+from cleaner.settings.names import PAGE, PATHS, SETTINGS, absolute, is_path
 
 log = logging.getLogger("face-clean")
 CONFIG_NAME = "config.yaml"
@@ -87,6 +88,16 @@ def found(root: Path | None) -> Iterator[ConfigFile]:
             yield ConfigFile(path, parse(load_yaml(text, str(path), "config file", ConfigError), path))
 
 
+def page_settings(root: Path | None) -> dict[str, str]:
+    """The review page's settings (``public_url``, ``trusted_proxy``) from the config files, the first that has each."""
+    out: dict[str, str] = {}
+    for config in found(root):
+        for name in PAGE:
+            if name in config.settings:
+                out.setdefault(name, str(config.settings[name]))
+    return out
+
+
 def exists(path: Path) -> bool:
     """Whether there is a config file at ``path``; one that cannot even be looked for (a home folder of
     another account) is said once and taken as none."""
@@ -134,9 +145,9 @@ def parse(data: Any, path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     problems: list[str] = []
-    f = Fields(data, str(path), set(SETTINGS), ConfigError, problems)
+    f = Fields(data, str(path), set(SETTINGS) | set(PAGE), ConfigError, problems)
     out: dict[str, Any] = {}
-    for name in SETTINGS:
+    for name in (*SETTINGS, *PAGE):
         if not f.has(name):
             continue
         value = f.data[name]

@@ -8,6 +8,7 @@ POLICY = ("keep", "rules")
 LOCATIONS = ("quarantine", "review_dir", "audit_log")
 MODELS = ("engine", "detector", "gender_model", "age_model", "min_confidence")
 SETTINGS = (*POLICY, *LOCATIONS, *MODELS)
+PAGE = ("public_url", "trusted_proxy")  # the review page's, in config files only (cleaner.cli.serve), never remembered
 PATHS = ("rules", *LOCATIONS)  # absolute once read; relative ones start at the config file's folder
 MODEL_WORDS = ("builtin", "deepface")  # a model setting that is a word, not a manifest's path
 

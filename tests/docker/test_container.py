@@ -271,3 +271,52 @@ def test_a_dry_run_daemon_may_watch_a_folder_it_cannot_change(image: Built, volu
     container.eventually((volumes.state / "heartbeat").exists, 120, "the heartbeat of the dry run's daemon")
     assert PARKED not in container.logs(name)
     assert "face-clean" in container.processes(name)
+
+
+def test_the_review_page_on_the_published_port_signs_in_keeps_and_rejects(
+    image: Built, volumes: Volumes, name: str, browser
+) -> None:
+    """Chromium signs in with the password through the port podman publishes (on 127.0.0.1 only), keeps a
+    woman from the quarantine and rejects a man: the daemon moves both, and its log gave the page's address."""
+    import socket
+
+    password = volumes.config / "password"
+    password.write_text("a password for the page\n")
+    os.chown(password, PUID, PGID)
+    password.chmod(0o600)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = [*run_args(volumes, *VOLUME_NAMES), "--env", "FACE_CLEAN_PASSWORD_FILE=/config/password"]
+    podman("run", "--detach", "--name", name, "--publish", f"127.0.0.1:{port}:8080", *args, IMAGE, check=True)
+    container.eventually((volumes.state / "heartbeat").exists, 120, "the daemon's heartbeat")
+    man, woman = MEN[0], WOMEN[0]
+    for photo in (man, woman):
+        shutil.copy(SENATORS / photo, volumes.photos / photo)
+    audit = volumes.state / "audit.jsonl"
+    container.eventually(lambda: audit.exists() and audit.read_text().count("\n") >= 2, 120, "two audit records")
+    assert "is at http://<this machine's address>:8080/" in container.logs(name)
+
+    tab = browser.new_page()
+    try:
+        tab.goto(f"http://127.0.0.1:{port}/")
+        tab.fill('input[name="password"]', "a password for the page")
+        tab.click('button[type="submit"]')
+        tab.wait_for_selector("body[data-ready]", timeout=30_000)  # Forbidden, here, on main (Origin null)
+        for photo, button, done in ((woman, "keep", 1), (man, "reject", 2)):
+            fid = tab.evaluate(
+                "[...document.querySelectorAll('figure.tile')]"
+                f".find(f => f.querySelector('.name').textContent === {photo!r})?.dataset.id ?? null"
+            )
+            tab.click(f'figure.tile[data-id="{fid}"] button.{button}')
+            deadline = time.monotonic() + 60
+            while tab.evaluate("faceCleanServe().done") < done:
+                assert time.monotonic() < deadline, f"{button} {photo} was not done"
+                time.sleep(0.1)
+    finally:
+        tab.close()
+    assert (volumes.photos / woman).is_file() and not (volumes.quarantine / "not-man" / woman).exists()
+    assert (volumes.quarantine / "rejected" / man).is_file() and not (volumes.photos / man).exists()
+    people = [r for r in audit_records(audit) if r["decided_by"] == "person"]
+    assert [(r["path"], r["action"]) for r in people] == [(woman, "keep"), (man, "reject")]
+    container.REPORT.append(f"the page in the container saw the browser on the published port as {people[0]['who']}")

@@ -187,6 +187,13 @@ def test_with_a_password_file_the_daemon_serves_the_review_page(installed: Image
     try:
         wait_until(lambda: heartbeat.exists() and _answers(url + "login"), proc, log)
         assert requests.get(url + "api/items", timeout=10).status_code == 401  # listening on 0.0.0.0: signed in only
+        said = log.read_text()  # an address a person can open from another device, not 127.0.0.1
+        assert f"is at http://<this machine's address>:{port}/" in said and f"is at http://127.0.0.1:{port}" not in said
+        s = requests.Session()  # signed in as Chromium does it: Origin null on the login form's POST
+        token = re.search(r'name="csrf" value="([^"]+)"', s.get(url + "login", timeout=10).text)[1]  # type: ignore[index]
+        form = {"csrf": token, "password": "a password for the page"}
+        signed = s.post(url + "login", data=form, headers={"Origin": "null"}, allow_redirects=False, timeout=30)
+        assert signed.status_code == 302 and s.get(url + "api/items", timeout=10).status_code == 200
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=60) == 0
     finally:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import photos
 import requests
@@ -28,9 +29,12 @@ def make_swept(root: Path) -> Path:
 
 
 @contextmanager
-def served(root: Path, password: str | None = None, actor: Actor | None = None) -> Iterator[Running]:
+def served(
+    root: Path, password: str | None = None, actor: Actor | None = None, bind: str = "127.0.0.1:0", **more: Any
+) -> Iterator[Running]:
+    """The page of ``root``; ``more``: other ServeSettings (public_url, trusted_proxy, password_file, ...)."""
     layout = Layout.for_root(root)
-    running = start(layout, ServeSettings(parse_bind("127.0.0.1:0"), password), actor or LockedActor(layout))
+    running = start(layout, ServeSettings(parse_bind(bind), password, **more), actor or LockedActor(layout))
     try:
         yield running
     finally:
