@@ -103,7 +103,7 @@ class Job:
         # the watcher's: True to leave a file that looks cut off undecided for now
         self.defer: Callable[[ImageAnalysis], bool] | None = None
         self.stop = threading.Event()  # set from a signal handler: stop after the current file
-        self.people: PeopleStep | None = None  # faces grouped into people, and their verdicts (set by the session)
+        self.people = PeopleStep.of(state, layout.root)  # faces grouped into people, and their verdicts
 
     def recover(self) -> None:
         """Recover moves a crash left unfinished, before anything else is touched (a dry run only

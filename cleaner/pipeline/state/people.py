@@ -80,6 +80,13 @@ def _face(row: tuple[object, ...]) -> StoredFace | None:
     return StoredFace(sha, idx, box, float(man) if isinstance(man, (int, float)) else None, person, int(str(rowid)))
 
 
+def _verdict(row: tuple[object, ...]) -> PersonVerdict | None:
+    person, verdict, who, time = row
+    if not isinstance(person, int) or verdict not in PERSON_VERDICTS or not isinstance(who, str):
+        return None
+    return PersonVerdict(person, str(verdict), who, str(time))
+
+
 FACE_COLUMNS = "rowid, sha256, idx, box, man, person"
 
 
@@ -171,16 +178,10 @@ class People:
         return new, self._forget_photos(sorted(touched))
 
     # -- a person's verdicts -------------------------------------------------------------
-    def person_verdict(self, person: int) -> PersonVerdict | None:
-        row = self._db.execute(
-            "SELECT person, verdict, who, time FROM person_verdicts WHERE person = ?", (person,)
-        ).fetchone()
-        if row is None or row[1] not in PERSON_VERDICTS or not all(isinstance(v, str) for v in row[1:]):
-            return None
-        return PersonVerdict(int(row[0]), str(row[1]), str(row[2]), str(row[3]))
-
     def person_verdicts(self) -> dict[int, PersonVerdict]:
-        return {p: v for p in self.people_ids() if (v := self.person_verdict(p)) is not None}
+        """Every person's verdict, by person (a row that is not one is left out)."""
+        rows = self._db.execute("SELECT person, verdict, who, time FROM person_verdicts")
+        return {v.person: v for v in map(_verdict, rows) if v is not None}
 
     def give_person_verdict(self, v: PersonVerdict) -> list[str]:
         """Store ``v``; the decided paths of that person's photos, forgotten: the next run decides them again."""
