@@ -26,7 +26,9 @@ CREATE TABLE IF NOT EXISTS faces (
     man REAL, person INTEGER NOT NULL, pinned INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (sha256, idx)
 );
 CREATE INDEX IF NOT EXISTS faces_person ON faces (person);
-CREATE TABLE IF NOT EXISTS people (id INTEGER PRIMARY KEY, centroid BLOB NOT NULL, faces INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS people (  -- AUTOINCREMENT: an id in the audit log never names another person later
+    id INTEGER PRIMARY KEY AUTOINCREMENT, centroid BLOB NOT NULL, faces INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS person_verdicts (
     person INTEGER PRIMARY KEY, verdict TEXT NOT NULL, who TEXT NOT NULL, time TEXT NOT NULL
 );
