@@ -102,6 +102,13 @@ def test_the_people_api_is_behind_the_session_and_the_csrf_token(tmp_path: Path)
         assert ok.status_code == 200, ok.text
         people = {p["id"]: p for p in s.get(running.url + "api/people", timeout=10).json()["people"]}
         assert people[biden]["verdict"] == "man"
+        out = {"faces": [people[biden]["faces"][0]]}  # take a face out: a person of its own
+        split = s.post(running.url + "api/person/split", json=out, headers={"X-CSRF-Token": token}, timeout=10)
+        assert split.status_code == 200, split.text
+        people = {p["id"]: p for p in s.get(running.url + "api/people", timeout=10).json()["people"]}
+        alone = split.json()["result"]
+        assert people[alone]["photos"] == 1 and people[alone]["verdict"] is None
+        assert people[biden]["photos"] == 2 and people[biden]["verdict"] == "man"
         gone = s.post(
             running.url + "api/person",
             json={"person": 999999, "action": "man"},
