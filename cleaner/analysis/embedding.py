@@ -33,11 +33,15 @@ class NoEmbedder(Exception):
     """The embedding model is not installed (``pip install "face-clean[people]"``) or cannot be loaded."""
 
 
+class NotInstalled(NoEmbedder):
+    """The optional package is not installed: people are simply not grouped."""
+
+
 def models_folder() -> Path:
     """Where ``face_recognition_models`` keeps its weights (NoEmbedder when it is not installed)."""
     spec = util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise NoEmbedder(f'people need the {PACKAGE} package: pip install "face-clean[people]"')
+        raise NotInstalled(f'grouping faces into people needs {PACKAGE}: pip install "face-clean[people]"')
     return Path(next(iter(spec.submodule_search_locations))) / "models"
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from conftest import audit_records, invoke
 from people_photos import BIDEN, OBAMA, two_people
+from PIL import Image
 
 from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.state.people import PersonVerdict
@@ -90,3 +91,38 @@ def test_child_keeps_that_person_in_review(tmp_path: Path):
     assert invoke("run", root, "--rules", rules).exit_code == 0
     assert sorted(p.name for p in (root / R).iterdir()) == sorted(OBAMA)
     assert all((root / n).is_file() for n in BIDEN)
+
+
+def test_which_faces_are_grouped_follows_face_clean_people(tmp_path: Path, monkeypatch):
+    folder = tmp_path / "source"
+    two_people(folder)
+    for setting, grouped in (("off", 0), ("review", 0), ("all", 2)):  # kept photos: grouped with "all" only
+        root = tmp_path / setting
+        root.mkdir()
+        for name in (OBAMA[0], BIDEN[0]):
+            shutil.copyfile(folder / name, root / name)
+        monkeypatch.setenv("FACE_CLEAN_PEOPLE", setting)
+        assert invoke("run", root, "--keep", "all").exit_code == 0
+        with StateDB(root / ".face-clean/state.db") as state:
+            faces = [f for n in (OBAMA[0], BIDEN[0]) for f in state.faces_of(sha(root / n))]
+        assert len(faces) == grouped, setting
+
+
+def test_damaged_or_planted_people_rows_decide_nothing(tmp_path: Path):
+    root, rules = swept(tmp_path)
+    import sqlite3
+
+    db = sqlite3.connect(root / ".face-clean/state.db")
+    db.execute("UPDATE faces SET box = 'nonsense' WHERE rowid = 1")
+    db.execute("UPDATE people SET centroid = x'00'")
+    db.execute("INSERT INTO person_verdicts VALUES (2, 'everything', 'planted', 'now')")
+    db.execute("INSERT INTO person_verdicts VALUES (999, 'reject', 'planted', 'now')")  # nobody's
+    db.commit()
+    db.close()
+    with Image.open(root / R / OBAMA[0]) as im:  # a new photo of him: grouped past the damaged centroids
+        im.save(root / "new.jpg", quality=80)
+    before = len(audit_records(root / LOG))
+    result = invoke("run", root, "--rules", rules)
+    assert result.exit_code == 0, result.output
+    assert [r["path"] for r in audit_records(root / LOG)[before:]] == ["new.jpg"]  # to review, as the rules say
+    assert sorted(p.name for p in (root / R).iterdir()) == sorted((*OBAMA, *BIDEN, "new.jpg"))

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cleaner.analysis.decode import Unreadable
-from cleaner.analysis.embedding import Embedder, NoEmbedder
+from cleaner.analysis.embedding import Embedder, NoEmbedder, NotInstalled
 from cleaner.analysis.reading import FileBytes, read_file
 from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.state.people import StoredFace
@@ -75,7 +75,8 @@ class Grouper:
             try:
                 self.embedder = Embedder()
             except (NoEmbedder, ImportError) as err:
-                log.warning("faces are not grouped into people: %s", err)
+                quiet = isinstance(err, NotInstalled)  # an optional extra, not a fault
+                (log.info if quiet else log.warning)("faces are not grouped into people: %s", err)
                 self._unavailable = True
         return self.embedder
 
