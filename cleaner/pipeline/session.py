@@ -27,7 +27,6 @@ from cleaner.pipeline.job import Job
 from cleaner.pipeline.lock import lock_layout
 from cleaner.pipeline.mover import Mover
 from cleaner.pipeline.output import RunOutput
-from cleaner.pipeline.people.step import PeopleStep
 from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.state.folders import prepare
 from cleaner.records import ImageAnalysis
@@ -67,7 +66,6 @@ def open_job(
         if mover is not None:
             stack.callback(mover.close)
         job = Job(rules, layout, models, state, audit, mover, dry_run, output)
-        job.people = PeopleStep.of(state, layout.root)
         _started(state, job, invocation or f"face-clean {command} {layout.root}", dry_run)
         stack.callback(_ended, state, job)
         yield job
