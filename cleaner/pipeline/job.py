@@ -27,6 +27,7 @@ from cleaner.pipeline.handled import Done, FailureEpisodes, Handled, vanished
 from cleaner.pipeline.journal import COMPLETED, Unfinished
 from cleaner.pipeline.mover import Mover
 from cleaner.pipeline.output import Quiet, RunOutput
+from cleaner.pipeline.people.step import PeopleStep, recorded
 from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.state.decided import LogPosition, path_key
 from cleaner.pipeline.state.reconcile import reconcile
@@ -102,6 +103,7 @@ class Job:
         # the watcher's: True to leave a file that looks cut off undecided for now
         self.defer: Callable[[ImageAnalysis], bool] | None = None
         self.stop = threading.Event()  # set from a signal handler: stop after the current file
+        self.people = PeopleStep.of(state, layout.root)  # faces grouped into people, and their verdicts
 
     def recover(self) -> None:
         """Recover moves a crash left unfinished, before anything else is touched (a dry run only
@@ -137,9 +139,11 @@ class Job:
             return Done(path, Handled.DEFERRED)
         verdict = self.state.verdict(analysis.sha256)  # a person's verdict on these bytes outranks every rule
         decision = decide(self.rules, analysis) if verdict is None else decision_of(verdict)
+        person = None if self.people is None else self.people.call(self.rules, analysis, decision, verdict is not None)
+        decision = decision if person is None else person.decision  # a person's verdict outranks the models
         action = for_decision(decision, self.layout, self.mover)
         stays = not isinstance(action, MoveTo) or self.dry_run
-        who = None if verdict is None else verdict.who
+        who = verdict.who if verdict is not None else None if person is None else person.who
         said = said_of(self.identity, analysis, decision, self.audit.position()[0], who) if stays else None
         if stays and (self._known(analysis, said) or self._said_before(analysis, said)):
             return Done(path, Handled.KNOWN)
@@ -147,6 +151,8 @@ class Job:
         record = recording.decided(self.layout.root, analysis, decision, identity, self.run_id, self.dry_run, key)
         if verdict is not None:
             record = by_person(record, verdict.who)
+        elif person is not None:
+            record = recorded(record, person)
         item = Item(self.layout.root, analysis, decision, record)
         outcome = action.pipeline(item, simulate=self.dry_run)
         if outcome.error and self._no_record(analysis, outcome):

@@ -7,6 +7,7 @@ import time
 
 from cleaner.errors import StateError
 from cleaner.pipeline.job import Job
+from cleaner.pipeline.people.pull import pull
 from cleaner.pipeline.scan import Patterns, scan
 from cleaner.pipeline.signals import stop_on_signals
 from cleaner.pipeline.summary import Summary
@@ -24,6 +25,8 @@ def run_once(job: Job, recursive: bool = True) -> Summary:
         job.output.planned(len(todo))
         with stop_on_signals(job.stop):
             job.decide_all(todo)
+            if not job.stop.is_set():
+                pull(job)  # photos in review or quarantine that a person's verdict on their people now decides
         job.summary.interrupted = job.stop.is_set()
     except KeyboardInterrupt:
         job.summary.interrupted = True

@@ -28,6 +28,7 @@ from cleaner.serve import auth, refusals
 from cleaner.serve.actors import Actor
 from cleaner.serve.auth import refuse
 from cleaner.serve.catalogue import Catalogue
+from cleaner.serve.people import register as people_view
 from cleaner.serve.pictures import Pictures
 from cleaner.serve.sessions import Sessions
 
@@ -198,6 +199,7 @@ def create_app(
         results = [{"id": i, "ok": d.ok, "detail": d.detail, "item": catalogue.tile(i)} for i, d in done]
         return jsonify(results=results)
 
+    people_view(app, catalogue, actor)  # /people: a verdict about a person (cleaner.serve.people)
     return app
 
 

@@ -28,6 +28,7 @@ from cleaner.paths import below
 from cleaner.pipeline.handled import Done, Handled
 from cleaner.pipeline.job import Job
 from cleaner.pipeline.output import Quiet, WatchOutput
+from cleaner.pipeline.people.pull import pull
 from cleaner.pipeline.scan import Patterns, scan
 from cleaner.pipeline.signals import stop_on_signals
 from cleaner.pipeline.verdicts.apply import Tools
@@ -128,6 +129,7 @@ class Watcher:
     def _answer(self) -> None:
         """Apply the verdicts that came in, between two files."""
         if self.inbox is not None and self.tools is not None and self.inbox.run_pending(self.tools):
+            pull(self.job)  # a verdict about a person: their photos in review or quarantine move now
             self.job.state.commit()
 
     def _close(self, reason: str) -> None:

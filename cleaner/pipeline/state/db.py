@@ -26,6 +26,7 @@ from cleaner.fs.safefs import fingerprint
 from cleaner.pipeline.state.connect import connect
 from cleaner.pipeline.state.decided import DECIDED_SCHEMA, Decided, migrate
 from cleaner.pipeline.state.decided import path_key as _key
+from cleaner.pipeline.state.people import PEOPLE_SCHEMA, People
 from cleaner.pipeline.state.runs import RUNS_SCHEMA, Runs
 from cleaner.pipeline.state.tuning import TUNING_SCHEMA, Tunings
 from cleaner.pipeline.state.verdicts import VERDICTS_SCHEMA, Verdicts
@@ -105,7 +106,7 @@ def _guarded(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-class StateDB(Decided, Runs, Tunings, Verdicts):
+class StateDB(Decided, Runs, Tunings, Verdicts, People):
     """Opened on first use, so a run that stops early (missing weights, say) leaves nothing behind."""
 
     def __init__(self, path: Path) -> None:
@@ -131,6 +132,7 @@ class StateDB(Decided, Runs, Tunings, Verdicts):
                 migrate(conn)
                 conn.executescript(RUNS_SCHEMA)
                 conn.executescript(TUNING_SCHEMA)
+                conn.executescript(PEOPLE_SCHEMA)  # cleaner.pipeline.state.people
                 conn.executescript(SCHEMA)
                 conn.commit()
             except (OSError, sqlite3.Error) as err:
