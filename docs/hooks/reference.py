@@ -249,7 +249,8 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
 
 
 def security_page() -> str:
-    return (ROOT / "SECURITY.md").read_text(encoding="utf-8")
+    """SECURITY.md as it is, its links into docs/ made relative to safety/, where the page lands."""
+    return (ROOT / "SECURITY.md").read_text(encoding="utf-8").replace("](docs/", "](../")
 
 
 PAGES = {
