@@ -32,7 +32,7 @@ from typing import Any
 from cleaner.errors import UnsafePath
 from cleaner.fs.safefs import PRIVATE, Folder, check_private, open_folder
 from cleaner.fs.signing import genuine, load_key, sign
-from cleaner.paths import REMEMBERED, STATE_DIR
+from cleaner.paths import REMEMBERED, state_for
 from cleaner.settings.names import SETTINGS
 
 log = logging.getLogger("face-clean")
@@ -54,7 +54,7 @@ class Remembered:
 def recall(root: Path, quiet: bool = False) -> Remembered | None:
     """What ``root`` remembers; None when nothing, or nothing that can be trusted (said, unless ``quiet``)."""
     root = root.resolve()
-    state = root / STATE_DIR
+    state = state_for(root)
     try:
         with open_folder(state) as folder:
             if folder.lstat(REMEMBERED) is None:
@@ -125,7 +125,7 @@ def remember(
     places = tuple(dict.fromkeys([*before.moved_to, *map(str, moved_to)]))
     after = Remembered(str(root), settings, since, places)
     if after != before:
-        with open_folder(root / STATE_DIR, create=True, mode=PRIVATE) as folder:
+        with open_folder(state_for(root), create=True, mode=PRIVATE) as folder:
             check_private(folder, "the state folder")
             key = load_key(folder, create=True)
             if key is None:  # made when there was none: cannot happen, but never write unsigned

@@ -64,10 +64,14 @@ def test_a_link_among_the_state_files_is_never_followed(cli, scene, name):
     (root / STATE / name).symlink_to(target)
     before = tree(outside)
     result = cli("run", root, "--keep", "Man")
-    assert result.exit_code == 2, result.output
-    assert "symbolic link" in result.output and "Traceback" not in result.output
+    # set aside, unread (issue 26: a planted link must not stop every run until a person repairs it)
+    assert result.exit_code == 0, result.output
+    assert "symbolic link" in result.output and "set aside" in result.output and "Traceback" not in result.output
     assert tree(outside) == before
-    assert (root / "coffee.jpg").is_file() and (root / STATE / name).is_symlink()
+    aside = [p for p in (root / STATE).iterdir() if p.name.startswith(f"{name}.untrusted-")]
+    assert len(aside) == 1 and aside[0].is_symlink() and os.readlink(aside[0]) == str(target)
+    assert not (root / STATE / name).is_symlink()
+    assert (root / STATE / "quarantine/no-face/coffee.jpg").is_file() and not (root / "coffee.jpg").exists()
 
 
 def test_a_linked_state_folder_is_set_aside_and_its_target_untouched(cli, scene):
