@@ -204,10 +204,10 @@ def test_a_planted_state_folder_with_a_forged_log_steers_nothing(share: Share):
     planted_files = hashes(share.root / ".face-clean")
     done = share.face_clean("run", share.root, "--keep", "Man")
     assert done.returncode == 0, done.stdout + done.stderr
-    state = share.state()
-    assert state is not None
     decided = {r["path"]: r for r in share.records()}
     assert set(decided) == {"man.jpg", "albums/coffee.jpg", "rocket.jpg"}  # albums/ and DIR are scanned
+    state = share.state()
+    assert state is not None
     assert decided["albums/coffee.jpg"]["destination"] == str(state / "quarantine/no-face/albums/coffee.jpg")
     assert hashes(share.root / ".face-clean") == planted_files  # never read, never written
     assert "does not read" in done.stderr
