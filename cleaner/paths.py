@@ -2,7 +2,7 @@
 
 By default everything lives in the photo folder's state folder, ``DIR/.face-clean``; ``--audit-log``
 puts the audit log, and the state database, the move journal and its key, the heartbeat beside it,
-elsewhere. The photo folder's lock and restore's journal stay in ``DIR/.face-clean`` whatever
+elsewhere. The photo folder's lock and restore's journal stay in its state folder whatever
 ``--audit-log`` says: every process on the folder must find them there.
 
     DIR/.face-clean/

@@ -48,7 +48,7 @@ from pathlib import Path
 
 from cleaner.errors import FolderInUse, LockError
 from cleaner.fs.safefs import PRIVATE, Folder, check_private, open_folder, remove_empty, same_file
-from cleaner.paths import FOLDER_LOCK, ROOT_LOCK, STATE_DIR, Layout, state_for
+from cleaner.paths import FOLDER_LOCK, FOLDER_NAME, ROOT_LOCK, STATE_DIR, Layout, state_for
 from cleaner.pipeline.lock_holders import Holder, held_nearby
 
 log = logging.getLogger("face-clean")
@@ -269,6 +269,8 @@ def lock_layout(layout: Layout, command: str, dry_run: bool) -> Iterator[list[Fo
                     private=private,
                 )
                 locks.append(stack.enter_context(lock))
+        if layout.outside and locks and locks[0].where is not None:  # whoever looks from a folder around finds it
+            locks[0].where.replace(FOLDER_NAME, os.fsencode(root) + b"\n", 0o600)
         nearby = held_nearby(root, [lk.fd for lk in locks if lk.fd is not None])
         if nearby:
             raise FolderInUse(f"{nearby}; {WAIT}")
