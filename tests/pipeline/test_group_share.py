@@ -213,6 +213,7 @@ def test_a_planted_state_folder_with_a_forged_log_steers_nothing(share: Share):
     assert "does not read" in done.stderr
 
 
+@pytest.mark.slow
 def test_an_uploader_renaming_or_swapping_the_state_during_watch_gets_nothing(share: Share):
     share.upload("man.jpg", photos.astronaut())
     share.upload("coffee.jpg", photos.data.coffee())
