@@ -93,6 +93,10 @@ fi
 chmod go-w "$state" || say "warning: could not make $state private (chmod go-w)"
 # No passwd entry exists for these ids (none is needed), so HOME would still be root's (or /).
 export HOME="$home"
+# A group-writable photos volume keeps face-clean's own state (lock, restore journal, remembered
+# options) outside it, in $XDG_STATE_HOME (docs/safety/group-share.md): on the state volume, so it
+# survives a restart, not in HOME.
+export XDG_STATE_HOME="${XDG_STATE_HOME:-$state/xdg}"
 
 # Waits, logging why, until the container is stopped; then exits with code $1.
 park() {

@@ -38,6 +38,8 @@ STAND_IN_DEFAULTS = {
 os.environ.update(STAND_IN_DEFAULTS)
 # no config file of the machine's user, or of a container, reaches the tests (cleaner.settings)
 os.environ["XDG_CONFIG_HOME"] = str(DEEPFACE_HOME / "config")
+# nor its state home: a shared photo folder's state goes there (cleaner.paths.state_for)
+os.environ["XDG_STATE_HOME"] = str(DEEPFACE_HOME / "state")
 os.environ.pop("FACE_CLEAN_CONFIG", None)
 
 

@@ -5,6 +5,7 @@ remembered for the folder and the config files (cleaner.settings): the rules, th
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -188,7 +189,8 @@ def layout_for(directory: Path, s: Settings, writing: bool = False) -> Layout:
     from cleaner.settings.history import moved_to
 
     before = s.remembered.moved_to if s.remembered is not None else moved_to(layout.audit_log, layout.root)
-    earlier = tuple(Path(p) for p in before if within(p, layout.root) and Path(p) not in layout.own_paths)
+    inside = [Path(p) for p in before if within(p, layout.root) and os.path.realpath(p) != str(layout.root)]
+    earlier = tuple(p for p in inside if p not in layout.own_paths)  # never DIR itself: it would hide every file
     return replace(layout, earlier=earlier)
 
 

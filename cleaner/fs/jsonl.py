@@ -64,20 +64,26 @@ def lines(fd: int) -> Iterator[bytes | None]:
 def read_objects(path: Path, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """The objects of a JSON Lines file (opened without following a link), from byte ``offset`` (the
     start of a line), and how many lines were not one."""
+    bad = [0]
+    objects = list(iter_objects(path, offset, bad))
+    return objects, bad[0]
+
+
+def iter_objects(path: Path, offset: int = 0, bad: list[int] | None = None) -> Iterator[dict[str, Any]]:
+    """``read_objects`` one at a time, in bounded memory whatever the file's size (a log of millions of
+    tiny lines included); ``bad[0]`` counts the lines that were not one."""
     with open_folder(path.parent) as folder:
         fd = folder.open_file(path.name, os.O_RDONLY)
-    objects, bad = [], 0
     try:
         os.lseek(fd, offset, os.SEEK_SET)
         for line in lines(fd):
             value = None if line is None else parse(line)
             if value is not None:
-                objects.append(value)
-            elif line is None or line.strip():
-                bad += 1
+                yield value
+            elif bad is not None and (line is None or line.strip()):
+                bad[0] += 1
     finally:
         os.close(fd)
-    return objects, bad
 
 
 def say_skipped(path: Path, bad: int, one: str, many: str) -> None:

@@ -10,7 +10,9 @@ existing name); the new name must lead to the very file that was opened, whose c
 hashed and compared with the sha256 that was analysed, and only then is the old name removed.
 Across filesystems, or where hard links are not supported (SMB, FAT), the bytes are copied to a
 temporary name in the destination folder, fsynced, read back and checked against the expected
-sha256, given their final name without replacing anything, and only then is the source removed.
+sha256, given their final name without replacing anything (``linkat``, or where there are no hard
+links ``renameat2(RENAME_NOREPLACE)``: cleaner.fs.safefs.rename_noreplace), and only then is the
+source removed.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from cleaner.errors import UnsafePath
 from cleaner.fs.hashing import hash_fd
-from cleaner.fs.safefs import ROOT, Folder, open_folder, same_file, write_all
+from cleaner.fs.safefs import ROOT, Folder, open_folder, rename_noreplace, same_file, write_all
 
 _NO_LINK = {errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS, errno.EACCES}
 TEMP_SUFFIX = ".face-clean-partial"
@@ -97,9 +99,7 @@ def _copy_verified(fd: int, st: os.stat_result, dst: Folder, name: str, expected
         except OSError as err:
             if err.errno not in _NO_LINK:
                 raise
-            if dst.lstat(name) is not None:
-                raise FileExistsError(errno.EEXIST, "destination exists", name) from None
-            os.rename(tmp, name, src_dir_fd=dst.fd, dst_dir_fd=dst.fd)
+            rename_noreplace(dst, tmp, name)  # never over a file made since the name was found free
     except BaseException:
         dst.discard(tmp)
         raise

@@ -10,6 +10,7 @@ with ``O_NONBLOCK`` too: a named pipe swapped in for a photo cannot make a read 
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import secrets
@@ -76,8 +77,15 @@ class Folder:
             if made is not None:
                 made.append(self.path / name)
         except FileExistsError:
-            pass  # made by someone else meanwhile: opened below like any other
-        return self.sub(name)
+            return self.sub(name)  # made by someone else meanwhile: opened like any other
+        folder = self.sub(name)
+        if mode != 0o777:  # exactly ``mode``: neither the umask nor a parent's setgid bit (a group share) adds to it
+            try:
+                os.fchmod(folder.fd, mode)
+            except BaseException:
+                folder.close()
+                raise
+        return folder
 
     def walk(
         self, parts: tuple[str, ...], create: bool = False, mode: int = 0o777, made: list[Path] | None = None
@@ -171,6 +179,48 @@ def write_atomically(path: Path, data: bytes, chosen: bool, mode: int = 0o644) -
     followed."""
     with open_folder(path.parent, path.parent if chosen else ROOT) as folder:
         folder.replace(path.name, data, mode)
+
+
+_RENAME_NOREPLACE = 1
+_libc: ctypes.CDLL | None = None
+
+
+def _renameat2(dir_fd: int, src: str, dst: str) -> int:
+    """``renameat2(..., RENAME_NOREPLACE)`` within one folder: 0, or the errno (ENOSYS where glibc lacks it)."""
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    call = getattr(_libc, "renameat2", None)
+    if call is None:
+        return errno.ENOSYS
+    ok = call(dir_fd, os.fsencode(src), dir_fd, os.fsencode(dst), ctypes.c_uint(_RENAME_NOREPLACE))
+    return 0 if ok == 0 else ctypes.get_errno()
+
+
+def rename_noreplace(folder: Folder, src: str, dst: str) -> None:
+    """Rename ``src`` to ``dst`` in ``folder``, never replacing a ``dst`` that exists (FileExistsError),
+    for filesystems without hard links (SMB, FAT), where ``link`` cannot give a name exclusively:
+    ``renameat2(RENAME_NOREPLACE)`` checks and renames in one step in the kernel. Where the kernel or the
+    filesystem lacks it, ``dst`` is first made ours with ``O_CREAT | O_EXCL`` (an empty placeholder, which
+    fails if anything is there) and the rename replaces only that placeholder."""
+    err = _renameat2(folder.fd, src, dst)
+    if err == 0:
+        return
+    if err not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        raise OSError(err, os.strerror(err), str(folder.path / dst))
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | FILE_FLAGS, 0o600, dir_fd=folder.fd)
+    placeholder = os.fstat(fd)
+    os.close(fd)
+    if not same_file(placeholder, folder.lstat(dst)):
+        raise FileExistsError(errno.EEXIST, "taken meanwhile", str(folder.path / dst))
+    os.rename(src, dst, src_dir_fd=folder.fd, dst_dir_fd=folder.fd)
+
+
+def remove_empty(path: Path) -> None:
+    """``rmdir`` of ``path`` reached without following a link (one swapped in on the way is refused, and
+    nothing is removed through it); OSError when it is not an empty folder."""
+    with open_folder(path.parent) as folder:
+        os.rmdir(path.name, dir_fd=folder.fd)
 
 
 def write_all(fd: int, data: bytes) -> None:

@@ -9,12 +9,13 @@ records (cleaner.records) and nothing of what made them.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from cleaner.errors import AuditLogError, UnsafePath
-from cleaner.fs.jsonl import Appender, json_line, parse, read_objects, say_skipped
+from cleaner.fs.jsonl import Appender, iter_objects, json_line, parse, read_objects, say_skipped
 from cleaner.fs.safefs import PRIVATE, check_private, open_folder
 from cleaner.records import AuditRecord
 
@@ -96,6 +97,22 @@ def read(path: Path, offset: int = 0) -> list[AuditRecord]:
     one, many = "that is not a face-clean record", "that are not face-clean records"
     say_skipped(path, bad + len(objects) - len(records), f"{one} (torn or damaged)", f"{many} (torn or damaged)")
     return records
+
+
+def records(path: Path) -> Iterator[AuditRecord]:
+    """``read``, one record at a time: memory bounded by the longest line, not the log's size."""
+    bad = [0]
+    for r in iter_objects(path, 0, bad):
+        if is_record(r):
+            yield AuditRecord.of(r)
+        else:
+            bad[0] += 1
+    say_skipped(
+        path,
+        bad[0],
+        "that is not a face-clean record (torn or damaged)",
+        "that are not face-clean records (torn or damaged)",
+    )
 
 
 def read_complete(path: Path, offset: int, inode: int | None) -> tuple[list[AuditRecord], int, int]:

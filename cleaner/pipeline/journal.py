@@ -33,7 +33,7 @@ from typing import Any
 
 from cleaner.errors import JournalError, UnsafePath
 from cleaner.fs.hashing import hash_file
-from cleaner.fs.jsonl import Appender, json_line, read_objects
+from cleaner.fs.jsonl import Appender, iter_objects, json_line
 from cleaner.fs.move import temp_name
 from cleaner.fs.safefs import PRIVATE, check_private, open_folder, same_file
 from cleaner.fs.signing import genuine, load_key, sign
@@ -127,28 +127,34 @@ class MoveJournal:
     # -- recovery ------------------------------------------------------------------------
     def unfinished(self) -> list[Unfinished]:
         """The moves begun and not ended, from the lines face-clean wrote; the rest is ignored, and said once."""
+        moves: dict[str, Unfinished] = {}
+        counted = [0]
         try:
-            objects, bad = read_objects(self.path)
             with open_folder(self.path.parent) as folder:
                 key = load_key(folder, create=False)
+            for e in iter_objects(self.path, 0, counted):  # one line at a time: memory bounded by a line
+                self._take(key, e, moves, counted)
         except FileNotFoundError:
             return []
         except OSError as err:
             raise JournalError(f"cannot read the journal {self.path}: {err}") from None
-        moves: dict[str, Unfinished] = {}
-        for e in objects:
-            if not genuine(key, e):
-                bad += 1
-            elif e.get("op") == "begin" and _begin(e):
-                record = AuditRecord.of(e["record"])
-                m = moves.setdefault(e["id"], Unfinished(e["id"], Path(e["src"]), e["sha256"], record))
-                m.candidates.append(Path(e["dst"]))
-            elif e.get("op") == "end":
-                moves.pop(str(e.get("id")), None)
+        bad = counted[0]
         if bad:
             why = "that face-clean did not write (forged or damaged)"
             log.warning("%s: ignored %d line%s %s", self.path, bad, "s" * (bad != 1), why)
         return list(moves.values())
+
+    @staticmethod
+    def _take(key: bytes | None, e: dict[str, Any], moves: dict[str, Unfinished], bad: list[int]) -> None:
+        """One journal line into ``moves``: a begin adds a candidate, an end removes the move."""
+        if not genuine(key, e):
+            bad[0] += 1
+        elif e.get("op") == "begin" and _begin(e):
+            record = AuditRecord.of(e["record"])
+            m = moves.setdefault(e["id"], Unfinished(e["id"], Path(e["src"]), e["sha256"], record))
+            m.candidates.append(Path(e["dst"]))
+        elif e.get("op") == "end":
+            moves.pop(str(e.get("id")), None)
 
     def empty(self) -> None:
         """Start afresh: everything in the journal is recovered now (or was never ours)."""

@@ -47,8 +47,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from cleaner.errors import FolderInUse, LockError
-from cleaner.fs.safefs import PRIVATE, Folder, check_private, open_folder, same_file
-from cleaner.paths import FOLDER_LOCK, ROOT_LOCK, STATE_DIR, Layout
+from cleaner.fs.safefs import PRIVATE, Folder, check_private, open_folder, remove_empty, same_file
+from cleaner.paths import FOLDER_LOCK, FOLDER_NAME, ROOT_LOCK, STATE_DIR, Layout, state_for
 from cleaner.pipeline.lock_holders import Holder, held_nearby
 
 log = logging.getLogger("face-clean")
@@ -58,11 +58,14 @@ WAIT = "wait for it to finish or stop it"
 RETRIES = 50  # fresh starts after a holder's release raced our open; each takes another release
 
 
-def lock_file_for(folder: Path, root: Path) -> Path:
+def lock_file_for(folder: Path, root: Path, state: Path | None = None) -> Path:
     """The photo folder's lock sits in its state folder, which every process on it knows, whatever its
-    --audit-log; the state folder is locked by the same file, even as another folder's --audit-log place."""
-    if folder == root:
-        return root / STATE_DIR / ROOT_LOCK
+    --audit-log; the state folder is locked by the same file, even as another folder's --audit-log place.
+    For a shared folder that is in the account's own state home (cleaner.paths.state_for): an uploader
+    can rename ``.face-clean``, never this lock."""
+    state = state or state_for(root)
+    if folder in (root, state):
+        return state / ROOT_LOCK
     return folder / (ROOT_LOCK if folder.name == STATE_DIR else FOLDER_LOCK)
 
 
@@ -222,7 +225,7 @@ class FolderLock:
     def _remove_created(self) -> None:
         for folder in reversed(self.created):
             try:
-                folder.rmdir()  # only when empty: never a folder something else was put in
+                remove_empty(folder)  # only when empty (never one something else was put in), never through a link
             except OSError:
                 break
         self.created = []
@@ -249,11 +252,13 @@ def lock_layout(layout: Layout, command: str, dry_run: bool) -> Iterator[list[Fo
     with ExitStack() as stack:
         locks = []
         for folder, label, option, optional in wanted:
-            path = lock_file_for(folder, root)
+            path = lock_file_for(folder, root, layout.state_dir)
             if path not in seen:
                 seen.add(path)
                 hint = f"; choose another place with {option}" if option else ""
-                private = folder in (root, log_folder)  # in a state folder (cleaner.pipeline.state.folders)
+                # in a state folder (cleaner.pipeline.state.folders); a shared folder's quarantine and review
+                # folder in its private state folder outside are made 0700 too
+                private = folder in (root, log_folder) or (layout.outside and folder.parent == layout.state_dir)
                 lock = FolderLock(
                     folder,
                     f"face-clean {command} {root}",
@@ -264,7 +269,9 @@ def lock_layout(layout: Layout, command: str, dry_run: bool) -> Iterator[list[Fo
                     private=private,
                 )
                 locks.append(stack.enter_context(lock))
-        nearby = held_nearby(root, STATE_DIR, ROOT_LOCK, [lk.fd for lk in locks if lk.fd is not None])
+        if layout.outside and locks and locks[0].where is not None:  # whoever looks from a folder around finds it
+            locks[0].where.replace(FOLDER_NAME, os.fsencode(root) + b"\n", 0o600)
+        nearby = held_nearby(root, [lk.fd for lk in locks if lk.fd is not None])
         if nearby:
             raise FolderInUse(f"{nearby}; {WAIT}")
         yield locks

@@ -14,13 +14,14 @@ import json
 import os
 import socket
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from cleaner.fs.names import shown
 from cleaner.fs.safefs import open_folder
+from cleaner.paths import FOLDER_NAME, ROOT_LOCK, STATE_DIR, outside_state, state_home
 
 
 @dataclass(frozen=True)
@@ -67,25 +68,54 @@ class Holder:
         return shown(f"pid {self.pid} on {self.host}, '{self.command}', since {since}")  # read from a file
 
 
-def held_nearby(root: Path, state_dir: str, lock_name: str, mine: Iterable[int]) -> str | None:
+def held_nearby(root: Path, mine: Iterable[int]) -> str | None:
     """The message for a held photo-folder lock above or below ``root`` (not one of the locks this
-    process holds, ``mine``: descriptors), or None."""
+    process holds, ``mine``: descriptors), or None. A photo folder's lock is in its state folder,
+    inside it or, for a shared folder, in the account's state home (cleaner.paths.state_for): both
+    places are looked at."""
     own = set()
     for fd in mine:
         st = os.fstat(fd)
         own.add((st.st_dev, st.st_ino))
     for folder in root.parents:
-        holder = _held(folder / state_dir / lock_name, own)
+        for lock in (folder / STATE_DIR / ROOT_LOCK, outside_state(folder) / ROOT_LOCK):
+            holder = _held(lock, own)
+            if holder:
+                return f"{root} is inside {folder}, which is in use by another face-clean ({holder})"
+    for below, lock in _registered(root):
+        holder = _held(lock, own)
         if holder:
-            return f"{root} is inside {folder}, which is in use by another face-clean ({holder})"
+            return f"{root} holds {below}, which is in use by another face-clean ({holder})"
     for below, dirs, _files in os.walk(root):  # never follows a link
-        if below != str(root) and state_dir in dirs:
-            holder = _held(Path(below) / state_dir / lock_name, own)
+        if below != str(root) and STATE_DIR in dirs:
+            holder = _held(Path(below) / STATE_DIR / ROOT_LOCK, own)
             if holder:
                 return f"{root} holds {below}, which is in use by another face-clean ({holder})"
-        if state_dir in dirs:
-            dirs.remove(state_dir)  # quarantines and review folders inside: not photo folders
+        if STATE_DIR in dirs:
+            dirs.remove(STATE_DIR)  # quarantines and review folders inside: not photo folders
     return None
+
+
+def _registered(root: Path) -> Iterator[tuple[str, Path]]:
+    """The shared photo folders below ``root`` that have a state folder in the account's state home."""
+    home = state_home()
+    try:
+        names = os.listdir(home)
+    except OSError:
+        return
+    prefix = os.fsencode(root).rstrip(b"/") + b"/"
+    for name in names:
+        try:
+            with open_folder(home / name) as folder:
+                fd = folder.open_file(FOLDER_NAME, os.O_RDONLY)
+            try:
+                path = os.read(fd, 4097).rstrip(b"\n")
+            finally:
+                os.close(fd)
+        except OSError:
+            continue
+        if path.startswith(prefix) and b"\n" not in path:
+            yield os.fsdecode(path), home / name / ROOT_LOCK
 
 
 def _held(path: Path, own: set[tuple[int, int]]) -> str | None:
@@ -99,6 +129,8 @@ def _held(path: Path, own: set[tuple[int, int]]) -> str | None:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) in own:
             return None
+        if st.st_uid not in (os.geteuid(), 0):
+            return None  # not a face-clean of this account: an uploader's, planted and held to stop us
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -25,7 +25,7 @@ from typing import Any
 from cleaner.errors import ConfigError, UnsafePath
 from cleaner.fs.safefs import check_private, open_folder
 from cleaner.fs.yaml_fields import Fields, listed, load_yaml, read_text
-from cleaner.paths import STATE_DIR
+from cleaner.paths import state_for
 from cleaner.rules.model import ENGINES, KEEP_CHOICES, keep_choice
 from cleaner.settings.names import PAGE, PATHS, SETTINGS, absolute, is_path
 
@@ -61,7 +61,7 @@ def env_is_folder() -> bool:
 
 
 def folder_config(root: Path) -> Path:
-    return root.resolve() / STATE_DIR / CONFIG_NAME
+    return state_for(root.resolve()) / CONFIG_NAME
 
 
 def searched(root: Path | None) -> list[tuple[str, Path]]:

@@ -4,11 +4,13 @@ quarantine inside the folder is never scanned), and the runs that wrote records 
 from __future__ import annotations
 
 import os
+import stat
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from cleaner.pipeline.audit import read
+from cleaner.fs.safefs import check_private, open_folder
+from cleaner.pipeline.audit import read, records
 from cleaner.pipeline.state.runs import RunRow, read_runs
 from cleaner.pipeline.state.verdicts import REJECT
 from cleaner.pipeline.verdicts.model import WITHDRAW
@@ -19,20 +21,31 @@ RESTORE = "restore"
 
 def moved_to(audit_log: Path, root: Path) -> list[str]:
     """The quarantine and review folders the log says files of ``root`` were moved to: each move's
-    destination is ``FOLDER/<reason>/<recorded path>``."""
-    if not audit_log.is_file():
+    destination is ``FOLDER/<reason>/<recorded path>``. Read only from a folder that passes the state
+    folder's check (one others may write to, or a planted log, is not believed: the run then sets it aside
+    or refuses it, and says why), one record at a time."""
+    try:
+        with open_folder(audit_log.parent) as folder:
+            check_private(folder, "the audit log's folder")
+            st = folder.lstat(audit_log.name)
+    except OSError:
+        return []
+    if st is None or not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_uid not in (os.geteuid(), 0):
         return []
     found: dict[str, None] = {}
     real = os.path.realpath(root)
-    for r in read(audit_log):
-        if not r.moved or r.dry_run or r.action == RESTORE or r.destination is None:
-            continue
-        if os.path.realpath(r.root) != real:
-            continue
-        depth = len(PurePosixPath(r.path).parts) + 1  # the reason's folder, then the path
-        dest = Path(r.destination)
-        if len(dest.parts) > depth:
-            found[str(dest.parents[depth - 1])] = None
+    try:
+        for r in records(audit_log):
+            if not r.moved or r.dry_run or r.action == RESTORE or r.destination is None:
+                continue
+            if os.path.realpath(r.root) != real:
+                continue
+            depth = len(PurePosixPath(r.path).parts) + 1  # the reason's folder, then the path
+            dest = Path(r.destination)
+            if len(dest.parts) > depth:
+                found[str(dest.parents[depth - 1])] = None
+    except OSError:
+        return []  # unreadable: the run's own check says why
     return list(found)
 
 

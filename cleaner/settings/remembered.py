@@ -32,7 +32,7 @@ from typing import Any
 from cleaner.errors import UnsafePath
 from cleaner.fs.safefs import PRIVATE, Folder, check_private, open_folder
 from cleaner.fs.signing import genuine, load_key, sign
-from cleaner.paths import REMEMBERED, STATE_DIR
+from cleaner.paths import REMEMBERED, STATE_DIR, state_for
 from cleaner.settings.names import SETTINGS
 
 log = logging.getLogger("face-clean")
@@ -54,15 +54,17 @@ class Remembered:
 def recall(root: Path, quiet: bool = False) -> Remembered | None:
     """What ``root`` remembers; None when nothing, or nothing that can be trusted (said, unless ``quiet``)."""
     root = root.resolve()
-    state = root / STATE_DIR
+    state = state_for(root)
     try:
         with open_folder(state) as folder:
             if folder.lstat(REMEMBERED) is None:
+                _left_inside(root, state, quiet)
                 return None
             check_private(folder, "the state folder")
             entry = _read(folder)
             key = load_key(folder, create=False)
     except FileNotFoundError:
+        _left_inside(root, state, quiet)
         return None
     except (OSError, ValueError) as err:  # UnsafePath, NotPrivate; JSON that is not ours
         if not quiet:
@@ -75,6 +77,20 @@ def recall(root: Path, quiet: bool = False) -> Remembered | None:
         return None
     settings = {k: v for k, v in entry["settings"].items() if k in SETTINGS}
     return Remembered(str(root), settings, dict(entry["since"]), tuple(entry["moved_to"]))
+
+
+def _left_inside(root: Path, state: Path, quiet: bool) -> None:
+    """A shared folder's options are remembered outside it: say so when ``DIR/.face-clean`` has some (an
+    earlier version's, or planted), which are never used."""
+    inside = root / STATE_DIR / REMEMBERED
+    if not quiet and state != inside.parent and os.path.lexists(inside):
+        log.warning(
+            "%s may be written by other accounts, so its state is kept in %s; the options remembered in %s "
+            "(an earlier version's, or planted) are not used: give them again once (docs/safety/group-share.md)",
+            root,
+            state,
+            inside,
+        )
 
 
 def _read(folder: Folder) -> Any:
@@ -125,7 +141,7 @@ def remember(
     places = tuple(dict.fromkeys([*before.moved_to, *map(str, moved_to)]))
     after = Remembered(str(root), settings, since, places)
     if after != before:
-        with open_folder(root / STATE_DIR, create=True, mode=PRIVATE) as folder:
+        with open_folder(state_for(root), create=True, mode=PRIVATE) as folder:
             check_private(folder, "the state folder")
             key = load_key(folder, create=True)
             if key is None:  # made when there was none: cannot happen, but never write unsigned

@@ -29,6 +29,8 @@ from cleaner.fs.safefs import Folder, open_folder
 log = logging.getLogger("face-clean")
 EVERY = 10.0  # seconds between rewrites
 MAX_BYTES = 1 << 16  # a heartbeat is a few hundred bytes; never read more
+MAX_TEXT = 400  # characters of any one text in it (a move error naming a deep path): bounded when written
+HEAD = b'{"time": '  # how every heartbeat face-clean writes begins (a photo never does)
 
 
 def process_start(pid: int) -> str | None:
@@ -58,7 +60,7 @@ class Heartbeat:
         if self.path is None or (not force and now - self._last < EVERY):
             return
         self._last = now
-        body = json.dumps({"time": time.time(), **self.me, **fields}) + "\n"
+        body = json.dumps({"time": time.time(), **self.me, **{k: _bounded(v) for k, v in fields.items()}}) + "\n"
         try:
             self._write(body.encode())
             self._warned = False
@@ -80,6 +82,13 @@ class Heartbeat:
             self._folder = None
 
 
+def _bounded(value: Any) -> Any:
+    """A text cut to ``MAX_TEXT`` characters: the whole heartbeat stays a few KiB, whatever it reports."""
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        return value[: MAX_TEXT - 1] + "…"
+    return value
+
+
 def check_heartbeat(path: Path) -> None:
     """Before the daemon starts: the heartbeat it will replace is a heartbeat, not someone's photo."""
     try:
@@ -88,10 +97,12 @@ def check_heartbeat(path: Path) -> None:
     except FileNotFoundError:
         return
     try:
-        head = os.read(fd, 4096)
+        head = os.read(fd, MAX_BYTES)
     finally:
         os.close(fd)
-    body = parse(head.strip()) if head.strip() else {"pid": 0}
+    if not head.strip() or head.startswith(HEAD):  # ours (one of any length, left by a daemon killed mid-way)
+        return
+    body = parse(head.strip())
     if body is None or "pid" not in body:
         raise UnsafePath(f"{path} exists and is not a face-clean heartbeat; not replacing it (choose --heartbeat)")
 

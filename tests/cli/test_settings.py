@@ -271,3 +271,19 @@ def test_config_edit_makes_the_file_from_a_template_and_forget_forgets(cli, fold
     forgot = cli("config", folder, "--forget")
     assert forgot.exit_code == 0 and f"forgot for {folder}: keep Man" in forgot.output
     assert "keep            Woman" in cli("config", folder).output  # the config file's again
+
+
+def test_a_folder_that_became_shared_says_why_its_remembered_options_are_not_used(cli, folder: Path):
+    """Issue 26: once others may write to the folder its state is kept outside it; the options an earlier
+    run remembered inside are never used (an uploader could have planted them), and that is said."""
+    first = cli("run", folder, "--keep", "Man")
+    assert first.exit_code == 0, first.output
+    old = (folder / ".face-clean/remembered.json").read_bytes()
+    folder.chmod(0o2775)
+    again = cli("run", folder)
+    assert again.exit_code == 2, again.output
+    assert "are not used: give them again once" in again.output and "no policy" in again.output
+    given = cli("run", folder, "--keep", "Man")
+    assert given.exit_code == 0, given.output
+    assert cli("run", folder).exit_code == 0  # remembered again, outside the folder now
+    assert (folder / ".face-clean/remembered.json").read_bytes() == old  # never read, never written

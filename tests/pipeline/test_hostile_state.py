@@ -8,6 +8,7 @@ byte inside and outside the folder afterwards.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sqlite3
@@ -64,10 +65,14 @@ def test_a_link_among_the_state_files_is_never_followed(cli, scene, name):
     (root / STATE / name).symlink_to(target)
     before = tree(outside)
     result = cli("run", root, "--keep", "Man")
-    assert result.exit_code == 2, result.output
-    assert "symbolic link" in result.output and "Traceback" not in result.output
+    # set aside, unread (issue 26: a planted link must not stop every run until a person repairs it)
+    assert result.exit_code == 0, result.output
+    assert "symbolic link" in result.output and "set aside" in result.output and "Traceback" not in result.output
     assert tree(outside) == before
-    assert (root / "coffee.jpg").is_file() and (root / STATE / name).is_symlink()
+    aside = [p for p in (root / STATE).iterdir() if p.name.startswith(f"{name}.untrusted-")]
+    assert len(aside) == 1 and aside[0].is_symlink() and os.readlink(aside[0]) == str(target)
+    assert not (root / STATE / name).is_symlink()
+    assert (root / STATE / "quarantine/no-face/coffee.jpg").is_file() and not (root / "coffee.jpg").exists()
 
 
 def test_a_linked_state_folder_is_set_aside_and_its_target_untouched(cli, scene):
@@ -238,3 +243,30 @@ def test_an_existing_photo_is_never_taken_for_the_log_or_the_heartbeat(cli, scen
     assert result.exit_code == 2, result.output
     assert "not a face-clean" in result.output and "Traceback" not in result.output
     assert sha256(root / "man.jpg") == digest
+
+
+# -- issue 26: a key a full disk left empty ---------------------------------------------------------
+
+
+def test_a_full_disk_never_leaves_an_empty_key_and_an_empty_one_is_made_afresh(cli, scene, monkeypatch):
+    import cleaner.fs.signing
+
+    root, _ = scene
+    real = cleaner.fs.signing.write_all
+
+    def disk_full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cleaner.fs.signing, "write_all", disk_full)
+    result = cli("run", root, "--keep", "Man")
+    assert result.exit_code != 0 and (root / "coffee.jpg").is_file()
+    assert not (root / STATE / "journal.key").exists()  # no key rather than an empty one
+    assert [p.name for p in (root / STATE).iterdir() if "journal.key" in p.name] == []
+    monkeypatch.setattr(cleaner.fs.signing, "write_all", real)
+    (root / STATE / "journal.key").write_bytes(b"")  # as an earlier version left it
+    (root / STATE / "journal.key").chmod(0o600)
+    result = cli("run", root, "--keep", "Man")
+    assert result.exit_code == 0, result.output
+    assert "damaged" in result.output and "a new key is made" in result.output
+    assert len((root / STATE / "journal.key").read_bytes()) == 32
+    assert (root / STATE / "quarantine/no-face/coffee.jpg").is_file()

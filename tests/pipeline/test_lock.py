@@ -253,3 +253,18 @@ def test_a_lock_that_cannot_be_made_is_a_message(cli, folder: Path, tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert f"cannot lock {folder} (Read-only file system); going on without the lock" in result.output
     assert len(audit_records(audit_log)) == 2 and untouched(folder) == before
+
+
+def test_folders_made_for_a_lock_are_never_removed_through_a_link_swapped_in(tmp_path: Path):
+    """Issue 26: the state folder swapped for a link while the lock is held; on release the empty folder
+    made for the lock is looked for without following the link, so the uploader's folder stays."""
+    root, outside = tmp_path / "photos", tmp_path / "outside"
+    (root / ".face-clean").mkdir(parents=True)
+    (outside / "quarantine").mkdir(parents=True)
+    lock = FolderLock(root / ".face-clean" / "quarantine")
+    lock.acquire()
+    assert lock.created == [root / ".face-clean" / "quarantine"]
+    (root / ".face-clean").rename(root / "moved-away")
+    (root / ".face-clean").symlink_to(outside, target_is_directory=True)
+    lock.release()
+    assert (outside / "quarantine").is_dir() and os.listdir(outside / "quarantine") == []

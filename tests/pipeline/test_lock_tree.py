@@ -99,3 +99,25 @@ def test_folders_a_killed_watch_made_for_its_locks_are_removed_by_the_next_run(c
 def audit_records_or_none(root: Path) -> list[dict]:
     log = root / ".face-clean" / "audit.jsonl"
     return audit_records(log) if log.exists() and log.read_text().endswith("\n") else []
+
+
+@pytest.mark.parametrize("shared", ["outer", "inner", "both"])
+def test_a_shared_folder_whose_lock_lives_outside_still_locks_the_folders_around_it(tmp_path: Path, shared: str):
+    """A group-writable folder keeps its lock in the account's state home (issue 26): a folder above or
+    below it still sees that lock, and the other way round."""
+    from cleaner.errors import FolderInUse
+
+    outer = tmp_path / "photos"
+    inner = outer / "sub"
+    inner.mkdir(parents=True)
+    for folder, name in ((outer, "outer"), (inner, "inner")):
+        folder.chmod(0o777 if shared in (name, "both") else 0o755)
+    outer_layout, inner_layout = Layout.for_root(outer), Layout.for_root(inner)
+    assert outer_layout.outside == (shared != "inner") and inner_layout.outside == (shared != "outer")
+    for first, second in ((outer_layout, inner_layout), (inner_layout, outer_layout)):
+        with lock_layout(first, "run", dry_run=False):
+            with pytest.raises(FolderInUse, match="in use by another face-clean"):
+                with lock_layout(second, "run", dry_run=False):
+                    pass
+        with lock_layout(second, "run", dry_run=False):  # released: free again
+            pass

@@ -126,3 +126,45 @@ def test_a_source_that_became_a_link_or_a_pipe_is_not_moved(tmp_path):
     with pytest.raises(MoveError, match="no longer a regular file"):
         move_file(pipe, tmp_path / "q" / "b.jpg")  # returns at once: never waits for a writer
     assert link.is_symlink() and outside.read_bytes() == b"not yours" and list((tmp_path / "q").iterdir()) == []
+
+
+# -- issue 26, cause 4: no hard links (SMB, FAT), a file made at the final name in the last instant ---------
+
+
+@pytest.mark.parametrize("renameat2", [True, False], ids=["renameat2", "without-renameat2"])
+def test_without_hard_links_a_file_made_just_before_the_final_rename_is_never_overwritten(
+    tmp_path, monkeypatch, renameat2
+):
+    """The file appears after every check face-clean makes, at the very last moment before the rename
+    that gives the copy its name: ``renameat2(RENAME_NOREPLACE)`` (or, without it, the exclusive
+    placeholder) refuses the name, and the copy takes the next free one."""
+    from cleaner.fs import safefs
+
+    src = make(tmp_path / "in" / "a.jpg", b"the photo")
+    (tmp_path / "q").mkdir()
+    theirs = tmp_path / "q" / "a.jpg"
+    real_link, real_rename, real_renameat2 = os.link, os.rename, getattr(safefs, "_renameat2", None)
+
+    def no_hard_links(*args, **kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    def plant(dst: str) -> None:
+        if dst == "a.jpg" and not theirs.exists():
+            theirs.write_bytes(b"an upload made meanwhile")
+
+    def rename(src_name, dst, *args, **kwargs):
+        plant(dst)
+        return real_rename(src_name, dst, *args, **kwargs)
+
+    def renameat2_now(dir_fd, src_name, dst):
+        plant(dst)
+        return real_renameat2(dir_fd, src_name, dst) if renameat2 and real_renameat2 else errno.EINVAL
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(safefs, "_renameat2", renameat2_now, raising=False)
+    final = move_file(src, tmp_path / "q" / "a.jpg", hashlib.sha256(b"the photo").hexdigest())
+    monkeypatch.setattr(os, "link", real_link)
+    assert theirs.read_bytes() == b"an upload made meanwhile"
+    assert final == tmp_path / "q" / "a (1).jpg" and final.read_bytes() == b"the photo"
+    assert not src.exists() and sorted(p.name for p in theirs.parent.iterdir()) == ["a (1).jpg", "a.jpg"]

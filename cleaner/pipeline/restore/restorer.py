@@ -30,7 +30,7 @@ from cleaner import __version__
 from cleaner.errors import UnsafePath
 from cleaner.fs.hashing import hash_file
 from cleaner.fs.move import MoveError, free_name
-from cleaner.fs.safefs import within
+from cleaner.fs.safefs import remove_empty, within
 from cleaner.paths import Layout
 from cleaner.pipeline.audit import AuditLog
 from cleaner.pipeline.journal import COMPLETED, MoveJournal, Recovered, Unfinished
@@ -199,7 +199,7 @@ class Restorer:
         base = max((f for f in self.sources if folder.is_relative_to(f)), key=lambda f: len(f.parts), default=None)
         while base is not None and folder != base and folder.is_relative_to(base):
             try:
-                folder.rmdir()
+                remove_empty(folder)  # never through a link swapped in on the way
             except OSError:
                 return
             folder = folder.parent
