@@ -199,7 +199,7 @@ def create_app(
         results = [{"id": i, "ok": d.ok, "detail": d.detail, "item": catalogue.tile(i)} for i, d in done]
         return jsonify(results=results)
 
-    people_view(app, catalogue, actor)  # /people: a verdict about a person (cleaner.serve.people)
+    people_view(app, catalogue, actor, sessions, public)  # /people: a verdict about a person (cleaner.serve.people)
     return app
 
 

@@ -35,6 +35,7 @@ from cleaner.report.thumbnails import read_photo
 from cleaner.serve import auth
 from cleaner.serve.actors import Actor
 from cleaner.serve.catalogue import Catalogue
+from cleaner.serve.sessions import Sessions
 
 STATIC = {"people.js": "text/javascript", "people.css": "text/css"}
 FACE_SIZE = 96  # pixels of a face in the strip
@@ -75,12 +76,12 @@ def _static(name: str) -> str:
     return resources.files("cleaner.serve").joinpath("static").joinpath(name).read_text(encoding="utf-8")
 
 
-def register(app: Flask, catalogue: Catalogue, actor: Actor) -> None:
-    """The people view's routes, on the review page's application."""
+def register(app: Flask, catalogue: Catalogue, actor: Actor, sessions: Sessions, public: str | None) -> None:
+    """The people view's routes, on the review page's application (``sessions`` and ``public`` as its own)."""
 
     @app.get("/people")
     def people_page() -> Any:
-        if not auth.signed_in():
+        if not auth.signed_in(sessions):
             return redirect("/")  # the page signs in (or asks for the password) first
         html = _static("people.html").replace("__CSRF__", str(escape(session["csrf"])), 1)
         return Response(html.replace("__FOLDER__", str(escape(str(catalogue.layout.root))), 1), mimetype="text/html")
@@ -93,7 +94,7 @@ def register(app: Flask, catalogue: Catalogue, actor: Actor) -> None:
 
     @app.get("/api/people")
     def people_list() -> Any:
-        auth.require_session()
+        auth.require_session(sessions)
         catalogue.refresh()
         try:
             with _reading(catalogue) as reader:
@@ -103,7 +104,7 @@ def register(app: Flask, catalogue: Catalogue, actor: Actor) -> None:
 
     @app.get("/face/<int:rowid>")
     def face(rowid: int) -> Response:
-        auth.require_session()
+        auth.require_session(sessions)
         try:
             with _reading(catalogue) as reader:
                 found = None if reader is None else reader.face_by_rowid(rowid)
@@ -118,8 +119,8 @@ def register(app: Flask, catalogue: Catalogue, actor: Actor) -> None:
 
     @app.post("/api/person")
     def person_act() -> Any:
-        auth.require_session()
-        auth.require_csrf(request)
+        auth.require_session(sessions)
+        auth.require_csrf(request, public)
         body = request.get_json(silent=True)
         if not isinstance(body, dict) or body.get("action") not in (*PERSON_VERDICTS, WITHDRAW):
             abort(400)
@@ -142,8 +143,8 @@ def register(app: Flask, catalogue: Catalogue, actor: Actor) -> None:
 
     @app.post("/api/person/split")
     def person_split() -> Any:
-        auth.require_session()
-        auth.require_csrf(request)
+        auth.require_session(sessions)
+        auth.require_csrf(request, public)
         body = request.get_json(silent=True)
         faces = body.get("faces") if isinstance(body, dict) else None
         if not isinstance(faces, list) or not faces or len(faces) > 1000:
