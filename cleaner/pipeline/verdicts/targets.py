@@ -1,6 +1,8 @@
 """Which file a name on the command line means, and the latest record about it.
 
-A FILE is a path in the folder, in the quarantine or in the review folder. One in the quarantine
+A FILE is a path in the folder, in the quarantine or in the review folder: relative to the folder
+(``holiday/IMG_0002.jpg``, ``.face-clean/review/uncertain/grey.jpg``), or absolute; never relative to
+the current directory (the same rule as restore's and report's). One in the quarantine
 or review folder must be one face-clean put there (the audit log says where it came from); one in
 the folder may be new (never decided: the verdict is given all the same). Nothing else is a target:
 not face-clean's own files, nothing outside those three folders.
@@ -53,7 +55,7 @@ class Finder:
 
     def find(self, name: str) -> Target | str:
         """The target ``name`` means, or why there is none."""
-        real = os.path.realpath(name)
+        real = os.path.realpath(os.path.join(self.layout.root, name))  # an absolute name stays itself
         area = area_of(self.layout, real)
         if area is None:
             return f"{name}: not in {self.layout.root}, its quarantine or its review folder"

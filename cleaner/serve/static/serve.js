@@ -13,6 +13,9 @@
   const items = new Map(); // id -> item, as the server last described it
   const state = { outcome: "", rule: "", reason: "", find: "", page: 0 };
   const acted = new Set(); // acted on here: they keep their place until a filter changes
+  const views = new Map(); // id -> the place (rank, group) a tile acted on keeps until a filter changes
+  const undoable = []; // the last verdicts given here, newest last: [{ ids, action }]
+  const UNDO_KEPT = 20;
   const marks = new Map(); // id -> "pending" | "keep" | "reject" | "withdraw" | "failed: ..."
   const selected = new Set();
   const queue = [];
@@ -64,15 +67,44 @@
   }
 
   // -- verdicts --------------------------------------------------------------------------------------
-  function act(ids, action) {
+  function act(ids, action, undoing) {
+    const sent = [];
     for (const id of ids) {
-      if (marks.get(id) === "pending") continue;
+      if (marks.get(id) === "pending" && !undoing) continue; // an undo comes after the verdict it undoes
+      const it = items.get(id);
+      if (it && !views.has(id)) views.set(id, { rank: it.rank, group: it.group });
       marks.set(id, "pending");
       acted.add(id);
       queue.push({ id, action });
+      sent.push(id);
       redraw(id);
     }
+    if (sent.length && !undoing && action !== "withdraw") {
+      undoable.push({ ids: sent, action });
+      if (undoable.length > UNDO_KEPT) undoable.shift();
+    }
+    undoBar();
     flush();
+  }
+
+  // Undo: the last verdicts given here are withdrawn (the rules decide those photos again; nothing moves)
+  function undo() {
+    const last = undoable.pop();
+    if (!last) { say("nothing to undo"); undoBar(); return; }
+    act(last.ids, "withdraw", true);
+    say("undone: " + describe(last) + " — left to the rules");
+  }
+
+  function describe(step) {
+    const one = step.ids.length === 1 && items.get(step.ids[0]);
+    const what = one ? one.path : nf.format(step.ids.length) + " photos";
+    return ({ keep: "kept ", reject: "rejected " }[step.action] || step.action + " ") + what;
+  }
+
+  function undoBar() {
+    const last = undoable[undoable.length - 1];
+    $("undo-bar").hidden = !last;
+    if (last) $("undo-bar").querySelector(".what").textContent = describe(last);
   }
 
   async function flush() {
@@ -126,8 +158,7 @@
     (!state.find || it.path.toLowerCase().includes(state.find));
 
   function view(it) {
-    if (!acted.has(it.id) || !it.view) it.view = { rank: it.rank, group: it.group };
-    return it.view;
+    return (acted.has(it.id) && views.get(it.id)) || { rank: it.rank, group: it.group };
   }
 
   function layout() {
@@ -143,7 +174,7 @@
     render();
   }
 
-  function restart() { acted.clear(); state.page = 0; focus = null; layout(); }
+  function restart() { acted.clear(); views.clear(); state.page = 0; focus = null; layout(); }
 
   function picture(it) {
     if (!it.present || it.status !== "analysed") return null;
@@ -155,8 +186,11 @@
 
   function tile(id) {
     const it = items.get(id);
-    const fig = T.tile(it, picture(it));
+    const pic = picture(it);
+    const fig = T.tile(it, pic);
     fig.dataset.id = id;
+    const frame = fig.querySelector(".frame");
+    if (pic && frame) frame.style.setProperty("--ar", String(pic.w / pic.h)); // a phone's tiles scale it
     fig.tabIndex = -1;
     const mark = marks.get(id);
     if (mark === "pending") fig.classList.add("pending");
@@ -266,7 +300,7 @@
 
   // the keyboard and the full view (keys.js) work through these
   const page = {
-    items, state, selected, get focus() { return focus; }, step, go, act, render, redraw,
+    items, state, selected, get focus() { return focus; }, step, go, act, render, redraw, undo,
     bulkCount: () => bulkCount(),
     onViewer: (open) => { viewing = open; },
   };
@@ -276,7 +310,13 @@
 
   // for tests and the curious
   window.faceCleanServe = () => ({ ...stats, queued: queue.length, shown: order.length, page: state.page, pages,
-    focus, cursor, items: items.size });
+    focus, cursor, items: items.size, undoable: undoable.length });
+
+  $("undo").addEventListener("click", undo);
+  $("toggle-filters").addEventListener("click", () => {
+    const open = document.body.classList.toggle("filters-open");
+    $("toggle-filters").setAttribute("aria-expanded", String(open));
+  });
 
   load().then(() => { const ids = onPage(); if (ids.length) setFocus(ids[0], false); });
   setInterval(load, POLL_MS);
