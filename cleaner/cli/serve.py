@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cleaner.cli import logs
+from cleaner.cli import invocation, logs
 from cleaner.cli.exits import EXIT_OK
 from cleaner.cli.help import epilog
 from cleaner.cli.options import location_options, remembered_layout
@@ -97,7 +97,7 @@ def serve(
 
     logs.setup(0, False, daemon=True)
     layout = remembered_layout(directory, quarantine, review_dir, audit_log)
-    running = start(layout, settings(address, password_file, thumb_size), LockedActor(layout))
+    running = start(layout, settings(address, password_file, thumb_size), LockedActor(layout, invocation.text()))
     click.echo(f"face-clean: the review page of {layout.root} is at {running.url} (Ctrl-C stops it)")
     stop = threading.Event()
     with stop_on_signals(stop):

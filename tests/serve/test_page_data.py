@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import audit_records, swept_copy
+from conftest import audit_records, invoke, swept_copy
 from serving import LOG, items, make_swept, served, signed_in
 
 
@@ -43,6 +43,8 @@ def test_one_keep_from_the_page_is_one_audit_record(root: Path):
             ("woman.png", "keep"),
             ("man.jpg", "keep"),
         ], new
+    listed = invoke("runs", root).output  # the page's verdicts: one run, under serve's command line
+    assert listed.count(f"face-clean serve {root}") == 1 and "kept 3" in listed, listed
 
 
 def test_one_keep_beside_watch_is_one_audit_record_and_the_daemon_logs_it(root: Path, caplog):
@@ -65,6 +67,9 @@ def test_one_keep_beside_watch_is_one_audit_record_and_the_daemon_logs_it(root: 
         time.sleep(4)  # the daemon sees the photo come back
         new = audit_records(root / LOG)[before:]
     assert [(r["path"], r["action"]) for r in new] == [("woman.png", "keep")], new
+    listed = invoke("runs", root).output
+    assert f"the review page of the watch run {new[0]['run_id']}" not in listed  # its own run, not the daemon's
+    assert "the review page of the watch run " in listed and "kept 1" in listed, listed
     said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("verdict ")]
     assert said == [f"verdict keep on woman.png by web (127.0.0.1) -> {root / 'woman.png'}"]
 

@@ -77,6 +77,7 @@ class Tools:
     # told where a keep put a photo back, and its sha256: the watch daemon, seeing it arrive, writes no
     # second record of the same verdict
     placed: Callable[[Path, str], None] = lambda path, sha256: None
+    listed: Callable[[], None] | None = None  # puts these verdicts in the list of runs, before the first
 
 
 def _base(layout: Layout, area: str) -> Path:
@@ -86,6 +87,9 @@ def _base(layout: Layout, area: str) -> Path:
 
 def apply(tools: Tools | None, layout: Layout, target: Target, action: str, who: str) -> Applied:
     """Give (or withdraw) the verdict ``action`` on ``target``; ``tools`` None is a dry run (the plan only)."""
+    if tools is not None and tools.listed is not None:
+        tools.listed()
+        tools.listed = None
     done = _apply(tools, layout, target, action, who)
     if tools is not None:
         _log(done, who)

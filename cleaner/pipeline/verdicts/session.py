@@ -4,6 +4,7 @@ locks for as long as it acts, or inside the watch daemon, with the daemon's own 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -59,6 +60,10 @@ def tools_of(job: Job, stack: ExitStack) -> Tools:
         raise ValueError("a dry run gives no verdicts")
     tools = _with_restorer(stack, job.layout, job.state, job.audit, job.mover)
     tools.placed = lambda path, sha256: job.placed.__setitem__(str(path), sha256)
+    # the page's verdicts are a run of their own (restore --run of the daemon's run never undoes a person's),
+    # listed once the first one is given
+    page = f"the review page of the watch run {job.run_id} on {job.layout.root}"
+    tools.listed = functools.partial(_listed, job.state, tools.run_id, job.layout, page)
     return tools
 
 
