@@ -1,5 +1,6 @@
 """What the review page shows: every file of the folder in its current state, from the audit log, read
-as it grows (no lock: the log is only ever appended to), each under an id this process issued.
+as it grows (no lock: the log is only ever appended to), each under an id this process issued. A dry
+run's record of a file a real run decided changes nothing there, and nothing on the page.
 
 The browser names a photo by its id alone, never by a path: an id it did not get from here, or a path
 where an id belongs, is unknown (404). A file is served or acted on only where its latest record says
@@ -51,7 +52,7 @@ class Catalogue:
                 self.latest.clear()
             self._offset, self._inode = offset, inode
             root = str(self.layout.root)
-            changed = fold(self.latest, (r for r in records if r.root == root))
+            changed = fold(self.latest, (r for r in records if r.root == root and not self._dry_after_real(r)))
             if changed:
                 self.verdicts = self._read_verdicts()
             for key in changed:
@@ -60,6 +61,12 @@ class Catalogue:
                 if key not in self.id_of:
                     self.id_of[key] = token = secrets.token_urlsafe(12)
                     self.ids[token] = key
+
+    def _dry_after_real(self, r: AuditRecord) -> bool:
+        """A dry run's record of a file a real run decided: it moved nothing, so the folder is as before (the
+        page shows the folder as it is: its counts are the folder's)."""
+        before = self.latest.get((r.root, r.path))
+        return r.dry_run and before is not None and not before.dry_run
 
     def _read_verdicts(self) -> dict[str, str]:
         """Every verdict by content, read-only (the writer may be the daemon, in this process or another)."""

@@ -114,3 +114,13 @@ def test_the_page_opens_with_the_pictures_the_run_made(tmp_path: Path, monkeypat
             answer = s.get(running.url + "thumb/" + found[path]["id"], timeout=30)
             assert answer.status_code == 200 and answer.content[:2] == b"\xff\xd8", path
         assert s.get(running.url + "thumb/" + found["man.jpg"]["id"], timeout=30).status_code == 404  # not made
+
+
+def test_a_dry_run_after_a_real_one_leaves_the_page_as_the_folder_is(root: Path):
+    assert invoke("run", root, "--keep", "Woman", "--dry-run").exit_code == 1  # would move man.jpg: did not
+    assert (root / "man.jpg").exists()
+    with served(root) as running:
+        s, _ = signed_in(running)
+        found = items(s, running)
+    assert (found["man.jpg"]["outcome"], found["man.jpg"]["present"]) == ("kept", True)
+    assert found["woman.png"]["outcome"] == "quarantined" and not (root / "woman.png").exists()
