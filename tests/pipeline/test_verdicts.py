@@ -189,7 +189,7 @@ def test_files_are_named_relative_to_the_folder_and_a_reject_is_the_persons(swep
 def test_eval_of_the_verdicts_uses_the_folders_remembered_threshold(swept: Path):
     root = swept
     assert invoke("run", root, "--keep", "Man", "--min-confidence", "0.95").exit_code == 1  # the unreadable files
-    assert invoke("verdict", "keep", root, Q / sorted(under(root / Q))[0]).exit_code == 0
+    assert invoke("verdict", "keep", root, root / Q / sorted(under(root / Q))[0]).exit_code == 0
     result = invoke("eval", root, "--format", "verdicts")  # no policy given: the folder's
     assert result.exit_code == 0, result.output
     assert "rules: --keep Man; gender threshold 0.95 (from remembered for this folder" in result.output

@@ -157,6 +157,7 @@ def test_on_a_desk_a_bulk_keep_leaves_the_tiles_in_place_until_a_filter_changes(
         until(tab, f"faceCleanServe().done === {len(names)}")
         assert all((root / n).exists() for n in names)
         tab.click("#boxes")  # not a filter: nothing moves on the page
+        tab.click("#select-page")  # nor does selecting (the page is drawn again)
         tab.evaluate("new Promise(r => setTimeout(r, 2500))")  # a poll of the server comes and goes
         assert groups(tab)[quarantined] == names  # where they were: a person sees what was done
         tab.click('#counts button[data-outcome=""]')  # a filter change lays the page out afresh
