@@ -23,6 +23,7 @@ from pathlib import Path
 
 from cleaner.fs.hashing import hash_file
 from cleaner.fs.move import MoveError, free_name
+from cleaner.fs.names import shown
 from cleaner.paths import Layout
 from cleaner.pipeline.audit import AuditLog
 from cleaner.pipeline.mover import Mover
@@ -99,12 +100,14 @@ def apply(tools: Tools | None, layout: Layout, target: Target, action: str, who:
 
 
 def _log(done: Applied, who: str) -> None:
-    """One line per verdict applied (the daemon's log, which ``docker logs`` shows)."""
+    """One line per verdict applied (the daemon's log, which ``docker logs`` shows); names as printable text."""
+    fields = {"event": "verdict", "action": done.action, "path": done.target.relpath, "who": who, "ok": done.ok}
     if not done.ok:
-        log.warning("verdict %s on %s by %s failed: %s", done.action, done.target.relpath, who, done.detail)
+        text = f"verdict {done.action} on {done.target.relpath} by {who} failed: {done.detail}"
+        log.warning(shown(text), extra=fields)
         return
     where = f" -> {done.destination}" if done.moved else ""
-    log.info("verdict %s on %s by %s%s", done.action, done.target.relpath, who, where)
+    log.info(shown(f"verdict {done.action} on {done.target.relpath} by {who}{where}"), extra=fields)
 
 
 def _apply(tools: Tools | None, layout: Layout, target: Target, action: str, who: str) -> Applied:
