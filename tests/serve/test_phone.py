@@ -120,6 +120,10 @@ def test_on_a_phone_two_columns_big_buttons_undo_zoom_and_the_files_move(browser
         until(tab, "faceCleanServe().done === 3")
         assert files_under(root / Q / "rejected") == {review[1]}
         assert review[1] in [n for g, names in groups(tab).items() if g.startswith("review") for n in names]
+        tab.tap("#undo")  # a reject undone: back from the quarantine, and left to the rules
+        until(tab, "faceCleanServe().done === 5")
+        assert (root / review[1]).exists() and files_under(root / Q / "rejected") == set()
+        assert [r["action"] for r in audit_records(log)[-3:]] == ["reject", "keep", "withdraw"]
 
         tab.tap(tile(tab, review[0]) + " .well")  # the full view, then zoom in where it was tapped
         until(tab, "!document.getElementById('viewer').hidden")

@@ -87,12 +87,14 @@
     flush();
   }
 
-  // Undo: the last verdicts given here are withdrawn (the rules decide those photos again; nothing moves)
+  // Undo: the last verdicts given here are withdrawn, and the rules decide those photos again. A rejected
+  // photo comes back from the quarantine first (a keep, then its withdrawal), so that the rules can see it.
   function undo() {
     const last = undoable.pop();
     if (!last) { say("nothing to undo"); undoBar(); return; }
+    if (last.action === "reject") act(last.ids, "keep", true);
     act(last.ids, "withdraw", true);
-    say("undone: " + describe(last) + " — left to the rules");
+    say("undone: " + describe(last) + " \u2014 left to the rules" + (last.action === "reject" ? ", back in the folder" : ""));
   }
 
   function describe(step) {
