@@ -166,4 +166,9 @@ def test_on_a_desk_a_bulk_keep_leaves_the_tiles_in_place_until_a_filter_changes(
         assert groups(tab)[quarantined] == names  # where they were: a person sees what was done
         tab.click('#counts button[data-outcome=""]')  # a filter change lays the page out afresh
         assert quarantined not in groups(tab) and set(names) <= set(groups(tab)["kept"])
+        tab.click("h1")  # the keyboard's, not a button's
+        tab.keyboard.press("u")  # undo the bulk keep, by its key: every one of its verdicts withdrawn
+        until(tab, f"faceCleanServe().done === {2 * len(names)}")
+        withdrawn = audit_records(log)[-len(names) :]
+        assert {r["action"] for r in withdrawn} == {"withdraw"} and {r["path"] for r in withdrawn} == set(names)
         assert errors == []
