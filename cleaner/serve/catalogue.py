@@ -26,7 +26,8 @@ from cleaner.records import AuditRecord
 from cleaner.report.collect import size_of, tile_of
 
 # the groups of the page, in its order: what needs a person first, what went well last
-ORDER = ("review", "quarantined", "failed move", "unreadable", "error", "skipped", "restored", "kept")
+ORDER = ("review", "quarantined", "failed move", "unreadable", "error", "skipped", "restored", "kept", "missing")
+MISSING = "missing"  # not where its latest record left it: moved or deleted by someone else since
 
 
 @dataclass
@@ -99,6 +100,8 @@ class Catalogue:
         present = size_of(at) is not None and area_of(self.layout, at) is not None
         note = None if present else "not found where the audit log says it is: moved or deleted since"
         tile = tile_of(r, at, None, note)
+        if not present:  # counted apart: the page's counts are the files the folder holds now
+            tile["outcome"] = MISSING
         group = tile["outcome"] + (f": {r.reason}" if tile["outcome"] in ("review", "quarantined") and r.reason else "")
         rank = ORDER.index(tile["outcome"]) if tile["outcome"] in ORDER else len(ORDER) - 1
         verdict = self.verdicts.get(r.sha256 or "")

@@ -124,3 +124,13 @@ def test_a_dry_run_after_a_real_one_leaves_the_page_as_the_folder_is(root: Path)
         found = items(s, running)
     assert (found["man.jpg"]["outcome"], found["man.jpg"]["present"]) == ("kept", True)
     assert found["woman.png"]["outcome"] == "quarantined" and not (root / "woman.png").exists()
+
+
+def test_a_file_gone_from_the_folder_is_counted_as_missing_not_as_kept(root: Path):
+    (root / "man.jpg").unlink()  # deleted by someone else, after the run
+    with served(root) as running:
+        s, _ = signed_in(running)
+        found = items(s, running)
+    assert (found["man.jpg"]["outcome"], found["man.jpg"]["present"]) == ("missing", False)
+    kept = sorted(p for p, it in found.items() if it["outcome"] == "kept")
+    assert "man.jpg" not in kept and all((root / p).exists() for p in kept)
