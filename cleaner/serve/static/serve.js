@@ -14,8 +14,6 @@
   const state = { outcome: "", rule: "", reason: "", find: "", page: 0 };
   const acted = new Set(); // acted on here: they keep their place until a filter changes
   const views = new Map(); // id -> the place (rank, group) a tile acted on keeps until a filter changes
-  const undoable = []; // the last verdicts given here, newest last: [{ ids, action }]
-  const UNDO_KEPT = 20;
   const marks = new Map(); // id -> "pending" | "keep" | "reject" | "withdraw" | "failed: ..."
   const selected = new Set();
   const queue = [];
@@ -79,34 +77,8 @@
       sent.push(id);
       redraw(id);
     }
-    if (sent.length && !undoing && action !== "withdraw") {
-      undoable.push({ ids: sent, action });
-      if (undoable.length > UNDO_KEPT) undoable.shift();
-    }
-    undoBar();
+    if (sent.length && !undoing && action !== "withdraw") undos.given(sent, action);
     flush();
-  }
-
-  // Undo: the last verdicts given here are withdrawn, and the rules decide those photos again. A rejected
-  // photo comes back from the quarantine first (a keep, then its withdrawal), so that the rules can see it.
-  function undo() {
-    const last = undoable.pop();
-    if (!last) { say("nothing to undo"); undoBar(); return; }
-    if (last.action === "reject") act(last.ids, "keep", true);
-    act(last.ids, "withdraw", true);
-    say("undone: " + describe(last) + " \u2014 left to the rules" + (last.action === "reject" ? ", back in the folder" : ""));
-  }
-
-  function describe(step) {
-    const one = step.ids.length === 1 && items.get(step.ids[0]);
-    const what = one ? one.path : nf.format(step.ids.length) + " photos";
-    return ({ keep: "kept ", reject: "rejected " }[step.action] || step.action + " ") + what;
-  }
-
-  function undoBar() {
-    const last = undoable[undoable.length - 1];
-    $("undo-bar").hidden = !last;
-    if (last) $("undo-bar").querySelector(".what").textContent = describe(last);
   }
 
   async function flush() {
@@ -302,19 +274,19 @@
 
   // the keyboard and the full view (keys.js) work through these
   const page = {
-    items, state, selected, get focus() { return focus; }, step, go, act, render, redraw, undo,
+    items, state, selected, get focus() { return focus; }, step, go, act, render, redraw, say,
+    undo: () => undos.undo(),
     bulkCount: () => bulkCount(),
     onViewer: (open) => { viewing = open; },
   };
   const keys = window.FaceCleanKeys(page);
-  const { counts, filters, bulkCount } = window.FaceCleanFilters(page, restart, onPage);
+  const { counts, filters, bulkCount, undos } = window.FaceCleanFilters(page, restart, onPage);
   const openViewer = keys.openViewer;
 
   // for tests and the curious
   window.faceCleanServe = () => ({ ...stats, queued: queue.length, shown: order.length, page: state.page, pages,
-    focus, cursor, items: items.size, undoable: undoable.length });
+    focus, cursor, items: items.size, undoable: undos.size() });
 
-  $("undo").addEventListener("click", undo);
   $("toggle-filters").addEventListener("click", () => {
     const open = document.body.classList.toggle("filters-open");
     $("toggle-filters").setAttribute("aria-expanded", String(open));
