@@ -6,7 +6,9 @@ bytes: what the browser gets is always a JPEG face-clean made, whatever the file
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import sqlite3
 import threading
 
 from cleaner.analysis.decode import Unreadable
@@ -32,7 +34,8 @@ class Pictures:
 
     def thumb(self, path: str) -> Thumb | None:
         """The thumbnail of the bytes at ``path`` now (a file of the folder, quarantine or review folder)."""
-        with self._lock:
+        row = None
+        with self._lock, contextlib.suppress(sqlite3.Error):  # a busy or broken cache: made afresh
             table = self._cache()
             sha = content_at(table, path)
             row = None if sha is None else table.get(sha, self.spec)
@@ -44,7 +47,7 @@ class Pictures:
         except (OSError, Unreadable):
             return None
         sha = hashlib.sha256(data).hexdigest()
-        with self._lock:
+        with self._lock, contextlib.suppress(sqlite3.Error):  # busy (the daemon writes): cached another time
             table = self._cache()
             table.put(self.spec, {sha: (made.jpeg, made.width, made.height)})
             table.note_contents({path: (st, sha)})

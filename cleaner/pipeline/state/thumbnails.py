@@ -74,7 +74,10 @@ class ThumbnailTable:
         if self.db is None:
             return None
         q = "SELECT size, mtime_ns, ctime_ns, ino, sha256 FROM thumbnail_files WHERE path=?"
-        row = self.db.execute(q, (path,)).fetchone()
+        try:
+            row = self.db.execute(q, (path,)).fetchone()
+        except sqlite3.Error:  # a table planted with other columns: read the file
+            return None
         if row is None or tuple(row[:4]) != fingerprint(st) or not isinstance(row[4], str):
             return None
         return row[4]
@@ -83,7 +86,8 @@ class ThumbnailTable:
         """The files just read: path -> (their stat when read, the sha256 of what was read)."""
         if self.db is not None:
             q = "INSERT OR REPLACE INTO thumbnail_files VALUES (?, ?, ?, ?, ?, ?)"
-            self.db.executemany(q, [(p, *fingerprint(st), sha) for p, (st, sha) in seen.items()])
+            with contextlib.suppress(sqlite3.Error):  # not to be written: the files are read again next time
+                self.db.executemany(q, [(p, *fingerprint(st), sha) for p, (st, sha) in seen.items()])
 
     def close(self) -> None:
         if self.borrowed:
