@@ -17,12 +17,12 @@ import click
 from cleaner.cli import logs
 from cleaner.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, fail
 from cleaner.cli.help import INTERRUPTED, MODELS, OK, USAGE, epilog
-from cleaner.cli.options import load_rules, rule_options
+from cleaner.cli.options import load_rules, rule_options, rules_for
 from cleaner.errors import StateError
 from cleaner.eval import labels as labels_mod
+from cleaner.fs.names import shown
 from cleaner.fs.safefs import write_atomically
 from cleaner.paths import STATE_DB, STATE_DIR
-from cleaner.rules.model import RuleSet
 
 EXTRA_HINT = "pip install 'face-clean[eval]'"
 PNG: dict[str, Any] = {"metavar": "FILE.png", "type": click.Path(dir_okay=False, path_type=Path)}
@@ -103,6 +103,8 @@ def eval_command(
     if state_db and no_cache:
         fail("--state-db and --no-cache exclude each other", EXIT_USAGE)
     # --detector and --gender-model may each name several, comma-separated: every pair is measured
+    if fmt == "verdicts":
+        _verdicts(labels_path, rule_args, verbose)
     detectors = _several(rule_args.pop("detector"))
     models = _several(rule_args.pop("gender_model"))
     combos = [
@@ -118,8 +120,6 @@ def eval_command(
     _writable(json_path, "--json")
     if markdown and len(combos) == 1:
         fail("--markdown prints the comparison of several detectors or models: name them with commas", EXIT_USAGE)
-    if fmt == "verdicts":
-        _verdicts(labels_path, combos[0], verbose)
     labels = labels_mod.load(labels_path, fmt, path_column, label_column, combos[0].exclude)  # LabelError: exit 2
     cache = None if no_cache else (state_db or labels.root / STATE_DIR / STATE_DB)
     runs = []
@@ -158,15 +158,25 @@ def eval_command(
     sys.exit(EXIT_PARTIAL if any(m.evaluation.unreadable for m in runs) else EXIT_OK)
 
 
-def _verdicts(folder: Path, rs: RuleSet, verbose: int) -> NoReturn:
-    """The rules against the person's verdicts on the photos of ``folder`` (cleaner.eval.verdicts)."""
+def _verdicts(folder: Path, rule_args: dict[str, Any], verbose: int) -> NoReturn:
+    """The rules against the person's verdicts on the photos of ``folder`` (cleaner.eval.verdicts): the
+    rules and threshold in force for the folder (remembered for it by run or watch, unless given here)."""
     from cleaner.eval.verdicts import compare, render
     from cleaner.paths import Layout
+    from cleaner.settings.resolve import resolve
 
     if not folder.is_dir():
         fail(f"--format verdicts: {folder} is not a photo folder", EXIT_USAGE)
+    settings = resolve(folder, rule_args)
+    rs = rules_for(settings)
+    rs = replace(rs, attributes=rs.attributes | {"gender"})
+    thresholds = sorted({r.min_gender_confidence for r in rs.rules})
+    origin = settings.values["min_confidence"].origin if settings["min_confidence"] is not None else "the rules"
+    policy = f"--keep {settings['keep']}" if settings["keep"] else settings["rules"] or "the built-in rules"
+    used = ", ".join(f"{t:g}" for t in thresholds)
     compared, missing = compare(rs, Layout.for_root(folder), verbose)
     click.echo(render(compared, missing))
+    click.echo(shown(f"rules: {policy}; gender threshold {used} (from {origin})"))
     sys.exit(EXIT_OK)
 
 

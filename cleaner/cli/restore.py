@@ -27,7 +27,7 @@ from typing import Any
 
 import click
 
-from cleaner.cli import logs
+from cleaner.cli import invocation, logs
 from cleaner.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, fail
 from cleaner.cli.help import IN_USE, INTERRUPTED, OK, USAGE, epilog
 from cleaner.cli.options import location_options, remembered_layout
@@ -118,7 +118,9 @@ def restore(
     """Put files moved out of DIRECTORY back where the audit log says they came from.
 
     \b
-    FILE: a photo's recorded path below DIRECTORY, or its path in the quarantine or review folder.
+    FILE: a photo's recorded path below DIRECTORY, or its path in the quarantine or review folder;
+    relative to DIRECTORY (not to the current directory), or absolute. Paths are read the same way by
+    verdict, and report shows them so.
     Nothing is overwritten: a taken name is reported and skipped (or, with --rename, used as
     'name (1).jpg'). Each restored photo gets a keep verdict, so that run and watch leave it
     where it is (--no-verdict: none). The quarantine, review folder and audit log are those run
@@ -147,7 +149,7 @@ def restore(
     from cleaner.cli.verdict import os_user
 
     who = None if no_verdict else os_user()
-    summary = restore_selected(layout, selection, rename, dry_run, output, who)
+    summary = restore_selected(layout, selection, rename, dry_run, output, who, invocation.text())
     unknown = _matched_nothing(selection, summary)
     if summary.interrupted:
         sys.exit(EXIT_INTERRUPTED)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from cleaner.cli import logs
+from cleaner.cli import invocation, logs
 from cleaner.cli.exits import EXIT_OK
 from cleaner.cli.help import epilog
 from cleaner.cli.options import location_options, remembered_layout
@@ -133,7 +133,7 @@ def serve(
     logs.setup(0, False, daemon=True)
     layout = remembered_layout(directory, quarantine, review_dir, audit_log)
     page = settings(address, password_file, thumb_size, public_url, trusted_proxy, directory)
-    running = start(layout, page, LockedActor(layout))
+    running = start(layout, page, LockedActor(layout, invocation.text()))
     click.echo(f"face-clean: the review page of {layout.root} is at {running.shown} (Ctrl-C stops it)")
     stop = threading.Event()
     with stop_on_signals(stop):

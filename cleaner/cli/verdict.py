@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from cleaner.cli import logs
+from cleaner.cli import invocation, logs
 from cleaner.cli.exits import EXIT_OK, EXIT_PARTIAL
 from cleaner.cli.help import IN_USE, OK, USAGE, epilog
 from cleaner.cli.options import location_options, remembered_layout
@@ -68,7 +68,8 @@ def verdict() -> None:
 def _act(action: str) -> click.Command:
     @click.command(
         action,
-        help=f"{action.capitalize()}: FILEs in DIR, its quarantine or its review folder.",
+        help=f"{action.capitalize()}: FILEs in DIR, its quarantine or its review folder.\n\n"
+        "A FILE is relative to DIR (not to the current directory), or absolute: the same rule as restore's.",
         epilog=epilog((EXAMPLES[action],), ACT_CODES),
     )
     @layout_options
@@ -87,7 +88,7 @@ def _act(action: str) -> click.Command:
 
         logs.setup(0, False)
         layout = remembered_layout(directory, quarantine, review_dir, audit_log, tell=not as_json)
-        results = give(layout, list(files), action, os_user(), dry_run)
+        results = give(layout, list(files), action, os_user(), dry_run, invocation.text())
         for r in results:
             _say(r, layout, as_json, dry_run)
         sys.exit(EXIT_OK if all(not isinstance(r, str) and r.ok for r in results) else EXIT_PARTIAL)

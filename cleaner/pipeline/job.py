@@ -32,6 +32,7 @@ from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.state.decided import LogPosition, path_key
 from cleaner.pipeline.state.reconcile import reconcile
 from cleaner.pipeline.summary import Summary
+from cleaner.pipeline.thumbs import DecisionThumbs
 from cleaner.pipeline.verdicts.model import by_person, decision_of
 from cleaner.records import AuditRecord, Decision, ImageAnalysis, Outcome, new_run_id
 from cleaner.rules.deciding import decide
@@ -104,6 +105,10 @@ class Job:
         self.defer: Callable[[ImageAnalysis], bool] | None = None
         self.stop = threading.Event()  # set from a signal handler: stop after the current file
         self.people = PeopleStep.of(state, layout.root)  # faces grouped into people, and their verdicts
+        # photos a person's keep just put back (path -> sha256): their arrival is that verdict, already recorded
+        self.placed: dict[str, str] = {}
+        # the thumbnails of the photos it moves to review or the quarantine: the page opens with pictures
+        self.thumbs = None if dry_run or mover is None else DecisionThumbs(state)
 
     def recover(self) -> None:
         """Recover moves a crash left unfinished, before anything else is touched (a dry run only
@@ -145,7 +150,7 @@ class Job:
         stays = not isinstance(action, MoveTo) or self.dry_run
         who = verdict.who if verdict is not None else None if person is None else person.who
         said = said_of(self.identity, analysis, decision, self.audit.position()[0], who) if stays else None
-        if stays and (self._known(analysis, said) or self._said_before(analysis, said)):
+        if stays and (self._known(analysis, said) or self._said_before(analysis, said) or self._placed(analysis, said)):
             return Done(path, Handled.KNOWN)
         identity, key = self.analyzer.identity, self.decision_key
         record = recording.decided(self.layout.root, analysis, decision, identity, self.run_id, self.dry_run, key)
@@ -162,6 +167,8 @@ class Job:
         written = outcome.record or self._write(recording.done(item, outcome))  # a move's is written with it
         if outcome.moved or outcome.error:
             self.state.forget_file(path)  # gone; or to be read again (it may have changed)
+        if outcome.moved and self.thumbs is not None and written.destination:
+            self.thumbs.moved(written.destination)  # after the record: a failure here costs a picture only
         at = LogPosition(self.layout.audit_log.name, *self.audit.position())
         if not outcome.moved and not outcome.error:
             self.state.mark_decided(analysis, self.decision_key, at, said)
@@ -203,6 +210,14 @@ class Job:
         """The last record of these bytes at this path says the same (other rules, a dry run before):
         the decision is unchanged and gets no second record; it now stands under these rules."""
         if said is None or not self.state.said_before(analysis, said):
+            return False
+        self.state.mark_decided(analysis, self.decision_key, said=said)
+        self.summary.unchanged += 1
+        return True
+
+    def _placed(self, analysis: ImageAnalysis, said: str | None) -> bool:
+        """A photo a person's keep put back here a moment ago (these bytes): its record is that keep's."""
+        if self.placed.pop(str(analysis.path), None) != analysis.sha256 or analysis.sha256 is None:
             return False
         self.state.mark_decided(analysis, self.decision_key, said=said)
         self.summary.unchanged += 1

@@ -42,6 +42,7 @@ class Report:
     cached: int  # thumbnails taken from the state database
     placeholders: int  # files shown without a picture (unreadable, missing, changed)
     verdicts: dict[str, int]  # files whose latest record is a person's verdict, by verdict (kept, rejected)
+    dry: int = 0  # files shown with a dry run's outcome (dry_outcomes); of one run: its dry records
 
 
 def outcome(r: AuditRecord) -> str:
@@ -132,9 +133,12 @@ def items(
     todo = [(r, at) for r, at in zip(records, places, strict=True) if r.status == "analysed"]
     loaded: dict[str, tuple[str | None, Thumb | str]] = {}
     for first in (True, False):  # first one file per recorded sha256, so that its copies need not be read
-        # an unchanged size and a thumbnail of the recorded sha256: the file is not read
+        # the recorded bytes, unchanged since they were read (size, mtime, ctime, inode), and their thumbnail:
+        # the file is not read; other bytes of the same size are read (the picture is of what is there)
         todo = [
-            (r, at) for r, at in todo if at not in loaded and not (size_of(at) == r.size and thumbs.lookup(r.sha256))
+            (r, at)
+            for r, at in todo
+            if at not in loaded and not (r.sha256 and thumbs.content_at(at) == r.sha256 and thumbs.lookup(r.sha256))
         ]
         loaded |= thumbs.load_all({(r.sha256 if first else None) or at: at for r, at in todo}.values())
     index: dict[Thumb, int] = {}
@@ -144,6 +148,17 @@ def items(
         out.append(tile_of(r, at, None if thumb is None else index.setdefault(thumb, len(index)), note))
     uris = [["data:image/jpeg;base64," + base64.b64encode(t.jpeg).decode(), t.width, t.height] for t in index]
     return out, uris
+
+
+def _kept(outcome_word: str) -> bool:
+    """A person's verdict that left the photo in the folder: a keep, or a restore (which gives one)."""
+    return outcome_word in ("kept", "restored")
+
+
+def dry_outcomes(tiles: list[dict[str, Any]]) -> int:
+    """The files whose shown outcome is only a dry run's plan: a move that was not done. A file a dry run
+    kept is where it is, whatever a later real run left unsaid (it writes no second record of the same)."""
+    return sum(1 for t in tiles if t["dry_run"] and not _kept(t["outcome"]))
 
 
 def _rank(name: str) -> int:
@@ -175,6 +190,7 @@ def collect(audit_log: Path, run_id: str | None, thumb_size: int, max_pixels: in
     outcomes = {o: counts[o] for o in (*OUTCOMES, *sorted(counts)) if counts[o]}
     placeholders = sum(t["thumb"] is None or t["note"] is not None for t in tiles)
     roots, decided = sorted({r.root for r in records}), ((times[0], times[-1]) if times else None)
-    verdicts = Counter("kept" if t["outcome"] == "kept" else "rejected" for t in tiles if t["decided_by"])
+    verdicts = Counter(("kept" if _kept(t["outcome"]) else "rejected") for t in tiles if t["decided_by"])
     made = len(thumbs.new)
-    return Report(label, roots, decided, tiles, uris, outcomes, made, thumbs.cached, placeholders, dict(verdicts))
+    dry = sum(bool(t["dry_run"]) for t in tiles) if run_id is not None else dry_outcomes(tiles)
+    return Report(label, roots, decided, tiles, uris, outcomes, made, thumbs.cached, placeholders, dict(verdicts), dry)

@@ -5,52 +5,34 @@ database between reports (cleaner.pipeline.state.thumbnails)."""
 from __future__ import annotations
 
 import hashlib
-import io
 import os
+import stat
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
-from cleaner.analysis.decode import DEFAULT_BUDGET, Unreadable, decode
-from cleaner.fs.safefs import open_folder
+from cleaner.analysis.decode import Unreadable
 from cleaner.pipeline.state.thumbnails import ThumbnailTable
+from cleaner.pipeline.thumbs import MAX_BYTES, QUALITY, Thumb, make_thumb, read_with_stat
 
-QUALITY = 70
-MAX_BYTES = DEFAULT_BUDGET  # a bigger "photo" is not read for a thumbnail
-
-
-@dataclass(frozen=True)
-class Thumb:
-    jpeg: bytes
-    width: int
-    height: int
+__all__ = ["MAX_BYTES", "QUALITY", "Thumb", "Thumbnails", "content_at", "make_thumb", "read_photo", "read_with_stat"]
 
 
 def read_photo(path: str) -> bytes:
     """The file's bytes; a link (anywhere on its path), a FIFO or a device named in a tampered log is
     neither followed nor waited on."""
-    with open_folder(Path(path).parent) as folder:
-        fd = folder.open_file(Path(path).name, os.O_RDONLY)  # UnsafePath: an OSError that says why
-    with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fh.fileno())
-        if st.st_size > MAX_BYTES:
-            raise Unreadable(f"{path} is too large for a thumbnail ({st.st_size} bytes)")
-        return fh.read(MAX_BYTES + 1)
+    return read_with_stat(path)[0]
 
 
-def make_thumb(data: bytes, size: int, max_pixels: int) -> Thumb:
-    """A JPEG at most ``size`` pixels on its longer side, upright; JPEGs are decoded straight at a reduced scale."""
-    decoded = decode(data, max_pixels, draft_to=size)
-    img = Image.fromarray(np.ascontiguousarray(decoded.bgr[:, :, ::-1]))
-    img.thumbnail((size, size), Image.Resampling.LANCZOS)
-    buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=QUALITY, optimize=True)
-    return Thumb(buf.getvalue(), img.width, img.height)
+def content_at(table: ThumbnailTable, path: str) -> str | None:
+    """The sha256 of the bytes at ``path`` now, if they were read before and the file is unchanged since
+    (size, mtime, ctime, inode); None: it must be read."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return table.content_at(path, st) if stat.S_ISREG(st.st_mode) else None
 
 
 def _why_not(err: OSError, path: str) -> str:
@@ -68,6 +50,7 @@ class Thumbnails:
         self.cached = 0
         self.known: dict[str, Thumb] = {}  # by sha256: every thumbnail of this report
         self.new: dict[str, Thumb] = {}  # the ones made now
+        self.seen: dict[str, tuple[os.stat_result, str]] = {}  # path -> (its stat, sha256): the files read now
         self._lock = threading.Lock()
         self.table = ThumbnailTable(state_db)
 
@@ -84,13 +67,14 @@ class Thumbnails:
     def _load(self, path: str) -> tuple[str | None, Thumb | str]:
         """(sha256 of what was read, its thumbnail or why there is none); runs in a worker thread."""
         try:
-            data = read_photo(path)
+            data, st = read_with_stat(path)
         except OSError as err:
             return None, _why_not(err, path)
         except Unreadable as err:
             return None, str(err)
         sha = hashlib.sha256(data).hexdigest()
         with self._lock:
+            self.seen[path] = (st, sha)
             known = self.known.get(sha)  # a copy of a photo decoded already
         if known is not None:
             return sha, known
@@ -109,7 +93,12 @@ class Thumbnails:
         with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
             loaded = dict(zip(todo, pool.map(self._load, todo), strict=True))
         self.table.put(self.spec, {s: (t.jpeg, t.width, t.height) for s, t in self.new.items()})
+        self.table.note_contents(self.seen)
         return loaded
+
+    def content_at(self, path: str) -> str | None:
+        """The sha256 of what is at ``path`` now, known without reading it (content_at)."""
+        return content_at(self.table, path)
 
     def close(self) -> None:
         self.table.close()

@@ -12,7 +12,9 @@ window.FaceCleanTiles = (() => {
     return e;
   }
   const slug = (o) => "o-" + (KNOWN.includes(o) ? o.replace(/ /g, "-") : "other");
-  const pct = (p) => (p === null || p === undefined ? "" : " " + Math.round(p * 100) + "%");
+  // a probability as a person reads it: 0.9994 is "99.9%", never a "100%" that a rule found unsure
+  const pct = (p) => (p === null || p === undefined ? "" : " " +
+    (p < 1 && p >= 0.995 ? Math.floor(p * 1000) / 10 : Math.round(p * 100)) + "%");
 
   // A face's box over a picture of the whole photo, in % of it; ``frameWidth`` (px) places its label.
   function box(f, it, frameWidth) {

@@ -18,6 +18,7 @@ from cleaner.paths import Layout
 from cleaner.pipeline.verdicts.apply import Tools
 from cleaner.pipeline.verdicts.inbox import Busy, Inbox
 from cleaner.pipeline.verdicts.session import open_tools
+from cleaner.records import new_run_id
 
 T = TypeVar("T")
 
@@ -31,14 +32,16 @@ class Actor(Protocol):
 class LockedActor:
     """The page on its own: the folder's locks for the length of one request."""
 
-    def __init__(self, layout: Layout) -> None:
-        self.layout = layout
+    def __init__(self, layout: Layout, invocation: str = "") -> None:
+        """``invocation``: the command line, listed by ``face-clean runs`` with the page's verdicts (one run)."""
+        self.layout, self.invocation = layout, invocation or f"face-clean serve {layout.root}"
+        self.run_id = new_run_id()
         self._one = threading.Lock()  # this process's requests one after the other: a lock is never ours twice
 
     def act(self, work: Callable[[Tools], T]) -> T:
         with self._one:
             try:
-                with open_tools(self.layout, "serve") as tools:
+                with open_tools(self.layout, "serve", self.invocation, self.run_id) as tools:
                     return work(tools)
             except LockError as err:
                 raise Busy(f"{err} (to review while the daemon runs, start it with --serve)") from None

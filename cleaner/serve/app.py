@@ -22,7 +22,6 @@ from markupsafe import escape
 
 from cleaner.pipeline.verdicts.apply import ACTIONS, Applied, Tools, apply
 from cleaner.pipeline.verdicts.inbox import Busy
-from cleaner.report.collect import size_of
 from cleaner.report.page import shared
 from cleaner.serve import auth, refusals
 from cleaner.serve.actors import Actor
@@ -161,10 +160,8 @@ def create_app(
         found = catalogue.picture(token)
         if found is None:
             abort(404)
-        path, record = found
-        made = (
-            pictures.full(path) if full else pictures.thumb(path, record.sha256 if _same(path, record.size) else None)
-        )
+        path, _ = found
+        made = pictures.full(path) if full else pictures.thumb(path)  # of the bytes there now
         if made is None:
             abort(404)
         response = Response(made.jpeg, mimetype="image/jpeg")
@@ -214,8 +211,3 @@ def _act_on(tools: Tools, catalogue: Catalogue, ids: list[str], action: str, who
         done.append((token, apply(tools, tools.layout, target, action, who)))
         catalogue.refresh()  # the file's new place, before the next id (the same bytes may come twice)
     return done
-
-
-def _same(path: str, size: int) -> bool:
-    """The file has its recorded size: its thumbnail is the recorded sha256's (cached), not another's."""
-    return size_of(path) == size

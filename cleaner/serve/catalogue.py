@@ -1,5 +1,6 @@
 """What the review page shows: every file of the folder in its current state, from the audit log, read
-as it grows (no lock: the log is only ever appended to), each under an id this process issued.
+as it grows (no lock: the log is only ever appended to), each under an id this process issued. A dry
+run's record of a file a real run decided changes nothing there, and nothing on the page.
 
 The browser names a photo by its id alone, never by a path: an id it did not get from here, or a path
 where an id belongs, is unknown (404). A file is served or acted on only where its latest record says
@@ -25,7 +26,8 @@ from cleaner.records import AuditRecord
 from cleaner.report.collect import size_of, tile_of
 
 # the groups of the page, in its order: what needs a person first, what went well last
-ORDER = ("review", "quarantined", "failed move", "unreadable", "error", "skipped", "restored", "kept")
+ORDER = ("review", "quarantined", "failed move", "unreadable", "error", "skipped", "restored", "kept", "missing")
+MISSING = "missing"  # not where its latest record left it: moved or deleted by someone else since
 
 
 @dataclass
@@ -51,7 +53,7 @@ class Catalogue:
                 self.latest.clear()
             self._offset, self._inode = offset, inode
             root = str(self.layout.root)
-            changed = fold(self.latest, (r for r in records if r.root == root))
+            changed = fold(self.latest, (r for r in records if r.root == root and not self._dry_after_real(r)))
             if changed:
                 self.verdicts = self._read_verdicts()
             for key in changed:
@@ -60,6 +62,12 @@ class Catalogue:
                 if key not in self.id_of:
                     self.id_of[key] = token = secrets.token_urlsafe(12)
                     self.ids[token] = key
+
+    def _dry_after_real(self, r: AuditRecord) -> bool:
+        """A dry run's record of a file a real run decided: it moved nothing, so the folder is as before (the
+        page shows the folder as it is: its counts are the folder's)."""
+        before = self.latest.get((r.root, r.path))
+        return r.dry_run and before is not None and not before.dry_run
 
     def _read_verdicts(self) -> dict[str, str]:
         """Every verdict by content, read-only (the writer may be the daemon, in this process or another)."""
@@ -92,6 +100,8 @@ class Catalogue:
         present = size_of(at) is not None and area_of(self.layout, at) is not None
         note = None if present else "not found where the audit log says it is: moved or deleted since"
         tile = tile_of(r, at, None, note)
+        if not present:  # counted apart: the page's counts are the files the folder holds now
+            tile["outcome"] = MISSING
         group = tile["outcome"] + (f": {r.reason}" if tile["outcome"] in ("review", "quarantined") and r.reason else "")
         rank = ORDER.index(tile["outcome"]) if tile["outcome"] in ORDER else len(ORDER) - 1
         verdict = self.verdicts.get(r.sha256 or "")

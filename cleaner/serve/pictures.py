@@ -1,16 +1,20 @@
 """The review page's pictures: the report's thumbnails (cleaner.report.thumbnails: read without following
-a link, within the memory budget, decoded upright, JPEG), cached by content in the state database, and
-a larger one for the full view. Never the photo's own bytes: what the browser gets is always a JPEG
-face-clean made, whatever the file held."""
+a link, within the memory budget, decoded upright, JPEG), cached by content in the state database (the
+bytes at a path known by their sha256 while its size, mtime, ctime and inode are unchanged: never the
+thumbnail of other bytes of the same size), and a larger one for the full view. Never the photo's own
+bytes: what the browser gets is always a JPEG face-clean made, whatever the file held."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import sqlite3
 import threading
 
 from cleaner.analysis.decode import Unreadable
 from cleaner.paths import Layout
 from cleaner.pipeline.state.thumbnails import ThumbnailTable
-from cleaner.report.thumbnails import QUALITY, Thumb, make_thumb, read_photo
+from cleaner.report.thumbnails import QUALITY, Thumb, content_at, make_thumb, read_photo, read_with_stat
 
 FULL_SIZE = 1600  # the full view's longer side: a screen's worth
 
@@ -28,20 +32,27 @@ class Pictures:
             self._table = ThumbnailTable(self._state_db, shared=True)
         return self._table
 
-    def thumb(self, path: str, sha256: str | None) -> Thumb | None:
-        """The thumbnail of the file at ``path`` (a file of the folder, quarantine or review folder)."""
-        if sha256:
-            with self._lock:
-                row = self._cache().get(sha256, self.spec)
-            if row is not None:
-                return Thumb(*row)
-        made = self._make(path, self.thumb_size)
-        if made is not None and sha256:
-            with self._lock:
-                table = self._cache()
-                table.put(self.spec, {sha256: (made.jpeg, made.width, made.height)})
-                if table.db is not None:  # none where the folder has no usable state database
-                    table.db.commit()
+    def thumb(self, path: str) -> Thumb | None:
+        """The thumbnail of the bytes at ``path`` now (a file of the folder, quarantine or review folder)."""
+        row = None
+        with self._lock, contextlib.suppress(sqlite3.Error):  # a busy or broken cache: made afresh
+            table = self._cache()
+            sha = content_at(table, path)
+            row = None if sha is None else table.get(sha, self.spec)
+        if row is not None:
+            return Thumb(*row)
+        try:
+            data, st = read_with_stat(path)
+            made = make_thumb(data, self.thumb_size, self.max_pixels)
+        except (OSError, Unreadable):
+            return None
+        sha = hashlib.sha256(data).hexdigest()
+        with self._lock, contextlib.suppress(sqlite3.Error):  # busy (the daemon writes): cached another time
+            table = self._cache()
+            table.put(self.spec, {sha: (made.jpeg, made.width, made.height)})
+            table.note_contents({path: (st, sha)})
+            if table.db is not None:  # none where the folder has no usable state database
+                table.db.commit()
         return made
 
     def full(self, path: str) -> Thumb | None:

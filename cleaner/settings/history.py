@@ -13,7 +13,7 @@ from cleaner.fs.safefs import check_private, open_folder
 from cleaner.pipeline.audit import read, records
 from cleaner.pipeline.state.runs import RunRow, read_runs
 from cleaner.pipeline.state.verdicts import REJECT
-from cleaner.pipeline.verdicts.model import WITHDRAW
+from cleaner.pipeline.verdicts.model import PERSON, WITHDRAW
 from cleaner.records import AuditRecord
 
 RESTORE = "restore"
@@ -86,6 +86,8 @@ def runs(audit_log: Path, state_db: Path, root: Path) -> list[RunInfo]:
         info = found.get(r.run_id)
         if info is None:
             command = f"face-clean restore {root}" if r.action == RESTORE else ""
+            if r.decided_by == PERSON and not command:  # from before verdicts were listed with their command
+                command = f"a person's verdicts on {root} ({r.who or 'someone'})"
             info = found[r.run_id] = RunInfo(r.run_id, command, r.time, r.time, r.dry_run)
         info.ended = r.time
         info.counts[outcome(r)] += 1

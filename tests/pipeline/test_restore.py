@@ -123,15 +123,17 @@ def test_selections(cli, swept, args, restored):
     assert files_under(root / Q) | files_under(root / R) == left
 
 
-def test_one_file_twice_unknown_and_relative_to_the_current_folder(cli, swept, monkeypatch):
+def test_one_file_twice_unknown_and_relative_to_the_folder_not_the_current_one(cli, swept, monkeypatch):
     root, _ = swept
     assert cli("restore", root, "coffee.jpg").exit_code == 0
     again = cli("restore", root, "coffee.jpg")
     assert again.exit_code == 0 and f"already restored: coffee.jpg (to {root / 'coffee.jpg'})" in again.output
     unknown = cli("restore", root, "nosuch.jpg")
     assert unknown.exit_code == 1 and "not found: nosuch.jpg: the audit log has no file moved out" in unknown.output
-    monkeypatch.chdir(root / "cats")
-    result = cli("restore", root, "chelsea.png", "-v")
+    monkeypatch.chdir(root / "cats")  # issue 25: a FILE is relative to DIR (or absolute), as verdict's and report's
+    here = cli("restore", root, "chelsea.png")
+    assert here.exit_code == 1 and "not found: chelsea.png" in here.output and not (root / "cats/chelsea.png").exists()
+    result = cli("restore", root, "cats/chelsea.png", "-v")
     assert result.exit_code == 0
     assert f"restored cats/chelsea.png (no-face) from {root / Q / 'no-face/cats/chelsea.png'}" in result.output
 

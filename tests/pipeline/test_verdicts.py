@@ -153,3 +153,48 @@ def test_eval_compares_the_rules_with_the_verdicts(swept: Path):
     assert "rotated.jpg: you said reject, the rules keep" in result.output
     rows = {line.split()[0]: line.split()[1:] for line in result.output.splitlines()[1:3]}
     assert rows == {"keep": ["1", "1", "0", "0"], "reject": ["1", "0", "0", "0"]}
+
+
+def test_files_are_named_relative_to_the_folder_and_a_reject_is_the_persons(swept: Path, tmp_path: Path, monkeypatch):
+    """The paths rule of verdict and restore (a FILE is relative to DIR, or absolute), from another current
+    directory; a reject's record names no rule the person overruled, so restore --rule leaves it alone;
+    runs lists verdicts with their command and a restore with its --run; the report counts a restore as kept."""
+    root = swept
+    monkeypatch.chdir(tmp_path)  # not the folder: a relative FILE is read below DIR all the same
+    kept = invoke("verdict", "keep", root, ".face-clean/review/uncertain/grey.jpg")
+    assert kept.exit_code == 0 and "kept grey.jpg -> " in kept.output, kept.output
+    rejected = invoke("verdict", "reject", root, "man.jpg")
+    assert rejected.exit_code == 0 and under(root / Q / "rejected") == {"man.jpg"}, rejected.output
+    record = audit_records(root / LOG)[-1]
+    assert (record["path"], record["action"], record["rule"]) == ("man.jpg", "reject", "verdict")
+    assert "overrules rule keep-man" in record["notes"]
+    assert "relative to DIR" in invoke("verdict", "keep", "--help").output
+    assert "relative to DIRECTORY" in invoke("restore", "--help").output
+
+    moved = invoke("verdict", "keep", root, "cats/chelsea.png")  # its recorded path: found in the quarantine
+    assert moved.exit_code == 0 and (root / "cats/chelsea.png").exists(), moved.output
+
+    back = invoke("restore", root, "--rule", "keep-man")  # the rule kept man.jpg: the person rejected it
+    assert under(root / Q / "rejected") == {"man.jpg"} and not (root / "man.jpg").exists(), back.output
+    run_id = next(r["run_id"] for r in audit_records(root / LOG) if r["path"] == "woman.png")
+    restored = invoke("restore", root, "--run", run_id, ".face-clean/quarantine/not-man/woman.png")
+    assert restored.exit_code == 0 and (root / "woman.png").exists(), restored.output
+
+    listed = invoke("runs", root).output
+    assert f"face-clean verdict keep {root} .face-clean/review/uncertain/grey.jpg" in listed, listed
+    assert f"face-clean verdict reject {root} man.jpg" in listed
+    assert f"face-clean restore {root} --run {run_id} .face-clean/quarantine/not-man/woman.png" in listed
+    report = invoke("report", root)
+    assert "by a person: 3 kept, 1 rejected" in report.output, report.output
+    assert report.exit_code == 0, report.output
+
+
+def test_eval_of_the_verdicts_uses_the_folders_remembered_threshold(swept: Path):
+    root = swept
+    assert invoke("run", root, "--keep", "Man", "--min-confidence", "0.95").exit_code == 1  # the unreadable files
+    assert invoke("verdict", "keep", root, root / Q / sorted(under(root / Q))[0]).exit_code == 0
+    result = invoke("eval", root, "--format", "verdicts")  # no policy given: the folder's
+    assert result.exit_code == 0, result.output
+    assert "rules: --keep Man; gender threshold 0.95 (from remembered for this folder" in result.output
+    given = invoke("eval", root, "--format", "verdicts", "--min-confidence", "0.6")
+    assert "gender threshold 0.6 (from the command line)" in given.output, given.output

@@ -42,7 +42,8 @@ def swept(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = invoke("report", root)
     assert result.exit_code == 0, result.output
     assert "12 files (review 1, quarantined 4, unreadable 3, kept 4)" in result.output
-    assert "thumbnails: 9 made, 0 from the cache; 3 files without one" in result.output
+    # the five photos the run moved (review, quarantine) got their thumbnails as they were decided
+    assert "thumbnails: 4 made, 5 from the cache; 3 files without one" in result.output, result.output
     return root
 
 
@@ -277,3 +278,42 @@ def test_ten_thousand_files_page_by_page(browser, tmp_path: Path):
     tab.fill("#find", "img_04242")
     until(tab, "window.faceCleanReport.shown === 1")
     assert [n for _, _, n in shown(tab)] == ["album08/IMG_04242.jpg"] and errors == []
+
+
+def same_size_other_bytes(path: Path) -> None:
+    """Other bytes at ``path``, exactly as long as the ones there: a grey JPEG, padded (decoders stop at its end)."""
+    size = path.stat().st_size
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (128, 128, 128)).save(buf, "JPEG", quality=50)
+    other = buf.getvalue()
+    assert len(other) < size
+    path.write_bytes(other + b"\0" * (size - len(other)))
+
+
+def test_a_thumbnail_is_of_the_bytes_there_now_not_of_a_size(tmp_path: Path):
+    from cleaner.pipeline.state.db import StateDB
+
+    root = tmp_path / "photos"
+    a = photos.save(photos.astronaut(), root / "a.jpg", quality=90)
+    sha = hashlib.sha256(a.read_bytes()).hexdigest()
+    write_log(root, [record(root, "a.jpg", sha256=sha, size=a.stat().st_size, width=512, height=512)])
+    with StateDB(root / ".face-clean/state.db") as state:  # a folder a run made: its database holds the cache
+        state.run_started("r1", root, "face-clean run", False)
+    first = page_of(root)
+    assert np.asarray(thumb(first, first["items"][0]).convert("L")).std() > 20  # the astronaut
+    assert "thumbnails: 0 made, 1 from the cache" in invoke("report", root).output  # unchanged: not read again
+    same_size_other_bytes(a)
+    again = page_of(root)
+    tile = again["items"][0]
+    assert np.asarray(thumb(again, tile).convert("L")).std() < 5 and "changed since the run" in tile["note"]
+
+
+def test_after_a_dry_run_and_a_real_one_the_report_is_not_a_dry_run(tmp_path: Path):
+    root = tmp_path / "photos"
+    photos.save(photos.astronaut(), root / "man.jpg", quality=90)
+    photos.save(photos.data.coffee(), root / "coffee.jpg", quality=90)
+    assert invoke("run", root, "--keep", "Man", "--dry-run").exit_code == 0  # the README's quick start
+    assert invoke("run", root, "--keep", "Man").exit_code == 0
+    data = page_of(root)
+    assert data["dryRun"] == 0 and {t["outcome"] for t in data["items"]} == {"kept", "quarantined"}
+    assert not (root / "coffee.jpg").exists()

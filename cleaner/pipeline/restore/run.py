@@ -11,11 +11,13 @@ restore the selected files in the order they were moved out.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 
+from cleaner.errors import StateError
 from cleaner.paths import Layout
 from cleaner.pipeline.audit import AuditLog, read
 from cleaner.pipeline.lock import lock_layout
@@ -30,6 +32,8 @@ from cleaner.pipeline.state.verdicts import KEEP, Verdict
 from cleaner.pipeline.verdicts.model import by_person
 from cleaner.records import AuditRecord, now
 
+log = logging.getLogger("face-clean")
+
 
 def restore(
     layout: Layout,
@@ -38,9 +42,10 @@ def restore(
     dry_run: bool,
     output: RestoreOutput,
     verdict_by: str | None = None,
+    invocation: str = "",
 ) -> RestoreSummary:
     """Restore what ``selection`` names, in order, each with a keep verdict by ``verdict_by`` if given;
-    SIGTERM or SIGINT stop after a whole file."""
+    SIGTERM or SIGINT stop after a whole file. ``invocation``: the command line, for the list of runs."""
     summary = RestoreSummary(dry_run)
     stop = threading.Event()
     prepare(layout)  # before anything is written there
@@ -53,11 +58,10 @@ def restore(
             output.recovered(r.src, r.outcome)
         records = read(layout.audit_log)
         view = read_log(records, layout.root)
-        keep = (
-            None
-            if dry_run or verdict_by is None
-            else _keeper(stack.enter_context(StateDB(layout.state_db)), verdict_by)
-        )
+        state = None if dry_run else stack.enter_context(StateDB(layout.state_db))
+        keep = None if state is None or verdict_by is None else _keeper(state, verdict_by)
+        if state is not None and invocation and any(selection.matches(c) for c in view.pending):
+            _listed(state, restorer.run_id, layout, invocation)
         with stop_on_signals(stop):
             for c in view.pending:
                 if selection.matches(c):
@@ -71,6 +75,13 @@ def restore(
     _what_exists(records, view, layout, summary)
     output.summary(summary)
     return summary
+
+
+def _listed(state: StateDB, run_id: str, layout: Layout, invocation: str) -> None:
+    try:
+        state.run_listed(run_id, layout.root, invocation)
+    except StateError as err:  # a full disk: the restores matter, the list's line less
+        log.warning("the restore is not in the list of runs: %s", err)
 
 
 def _what_exists(records: list[AuditRecord], view: LogView, layout: Layout, summary: RestoreSummary) -> None:

@@ -3,8 +3,9 @@
 - **Filters combine with "and"**, repeated values of one filter with "or". Globs match the recorded
   path, ``*`` crossing ``/``. ``since``/``until`` select by when the file was moved out; since is
   inclusive, until exclusive, so consecutive ranges never overlap.
-- **A FILE** is a photo's path as recorded (below DIR), its old path (absolute or from the current
-  folder), or its path in the quarantine or review folder: whichever reading the log knows.
+- **A FILE** is a photo's path as recorded (below DIR), or its path in the quarantine or review folder;
+  relative to DIR, or absolute (never relative to the current directory: the same rule as verdict's
+  and report's): whichever reading the log knows.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class FileArg:
 
     @classmethod
     def parse(cls, text: str, layout: Layout) -> FileArg:
-        real = os.path.realpath(text)
+        real = os.path.realpath(os.path.join(layout.root, text))  # an absolute text stays itself
         paths = set() if os.path.isabs(text) else {PurePosixPath(text).as_posix()}
         if any(within(real, f) for f in (layout.quarantine, layout.review)):
             return cls(text, frozenset(paths), real)

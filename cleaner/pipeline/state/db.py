@@ -28,6 +28,7 @@ from cleaner.pipeline.state.decided import DECIDED_SCHEMA, Decided, migrate
 from cleaner.pipeline.state.decided import path_key as _key
 from cleaner.pipeline.state.people import PEOPLE_SCHEMA, People
 from cleaner.pipeline.state.runs import RUNS_SCHEMA, Runs
+from cleaner.pipeline.state.thumbnails import ThumbnailTable
 from cleaner.pipeline.state.tuning import TUNING_SCHEMA, Tunings
 from cleaner.pipeline.state.verdicts import VERDICTS_SCHEMA, Verdicts
 from cleaner.records import Box, Face, ImageAnalysis, Status
@@ -143,6 +144,13 @@ class StateDB(Decided, Runs, Tunings, Verdicts, People):
             self._conn = conn
         return self._conn
 
+    def thumbnails(self) -> ThumbnailTable:
+        """The thumbnail cache in this database, on its connection (its rows commit with the others)."""
+        try:
+            return ThumbnailTable.on(self._db)
+        except sqlite3.Error as err:
+            raise StateError(f"cannot write the state database {self.path}: {err}") from None
+
     # -- files ---------------------------------------------------------------------------
     @_guarded
     def remember(self, analysis: ImageAnalysis, identity: str) -> None:
@@ -184,6 +192,7 @@ class StateDB(Decided, Runs, Tunings, Verdicts, People):
     note_audit_position = _guarded(Decided.note_audit_position)
     run_started = _guarded(Runs.run_started)
     run_ended = _guarded(Runs.run_ended)
+    run_listed = _guarded(Runs.run_listed)
     # -- a person's verdicts (cleaner.pipeline.state.verdicts) ------------------------------------------------
     verdict = _guarded(Verdicts.verdict)
     all_verdicts = _guarded(Verdicts.all_verdicts)

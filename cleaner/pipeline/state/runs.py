@@ -2,8 +2,9 @@
 
 A row is written when a ``run`` or ``watch`` starts (its id, folder, command line, start time and
 whether it was a dry run) and completed when it ends (end time and counts). A row without an end
-is a run still going, or one that was killed. Restores are listed from the audit log, which holds
-their records (cleaner.settings.history).
+is a run still going, or one that was killed. Verdicts and restores get a row with their command
+line (``run_listed``); their counts come from the audit log, which holds their records
+(cleaner.settings.history).
 """
 
 from __future__ import annotations
@@ -49,6 +50,16 @@ class Runs:
             "INSERT OR REPLACE INTO runs (run_id, root, command, started, dry_run) VALUES (?, ?, ?, ?, ?)",
             (run_id, str(root), command, now(), int(dry_run)),
         )
+        self._db.commit()
+
+    def run_listed(self, run_id: str, root: Path, command: str) -> None:
+        """A run of verdicts or restores (``face-clean verdict``, the review page, restore): listed once, with
+        its command line; its counts are its records' (the audit log's)."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO runs (run_id, root, command, started, dry_run) VALUES (?, ?, ?, ?, 0)",
+            (run_id, str(root), command, now()),
+        )
+        self._db.execute("UPDATE runs SET ended = ? WHERE run_id = ?", (now(), run_id))
         self._db.commit()
 
     def run_ended(self, run_id: str, counts: Mapping[str, int]) -> None:

@@ -15,6 +15,7 @@ verdict is stored before the move: a crash between them leaves a verdict that th
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from cleaner.fs.hashing import hash_file
 from cleaner.fs.move import MoveError, free_name
+from cleaner.fs.names import shown
 from cleaner.paths import Layout
 from cleaner.pipeline.audit import AuditLog
 from cleaner.pipeline.mover import Mover
@@ -29,9 +31,10 @@ from cleaner.pipeline.restore.log import MOVED_FROM, Candidate
 from cleaner.pipeline.restore.restorer import Kind, Restorer
 from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.state.verdicts import KEEP, REJECT, REJECTED, Verdict
-from cleaner.pipeline.verdicts.model import PERSON, WITHDRAW
+from cleaner.pipeline.verdicts.model import PERSON, RULE, WITHDRAW
 from cleaner.records import AuditRecord, new_run_id, now
 
+log = logging.getLogger("face-clean")
 FOLDER, QUARANTINE, REVIEW = "folder", "quarantine", "review"
 ACTIONS = (KEEP, REJECT, WITHDRAW)
 
@@ -72,6 +75,10 @@ class Tools:
     run_id: str = field(default_factory=new_run_id)
     # told the other paths of bytes given a verdict (the watch daemon looks at them again at once)
     again: Callable[[list[str]], None] = lambda paths: None
+    # told where a keep put a photo back, and its sha256: the watch daemon, seeing it arrive, writes no
+    # second record of the same verdict
+    placed: Callable[[Path, str], None] = lambda path, sha256: None
+    listed: Callable[[], None] | None = None  # puts these verdicts in the list of runs, before the first
 
 
 def _base(layout: Layout, area: str) -> Path:
@@ -81,10 +88,26 @@ def _base(layout: Layout, area: str) -> Path:
 
 def apply(tools: Tools | None, layout: Layout, target: Target, action: str, who: str) -> Applied:
     """Give (or withdraw) the verdict ``action`` on ``target``; ``tools`` None is a dry run (the plan only)."""
+    if tools is not None and tools.listed is not None:
+        tools.listed()
+        tools.listed = None
     done = _apply(tools, layout, target, action, who)
+    if tools is not None:
+        _log(done, who)
     if tools is not None and done.copies:
         tools.again(done.copies)
     return done
+
+
+def _log(done: Applied, who: str) -> None:
+    """One line per verdict applied (the daemon's log, which ``docker logs`` shows); names as printable text."""
+    fields = {"event": "verdict", "action": done.action, "path": done.target.relpath, "who": who, "ok": done.ok}
+    if not done.ok:
+        text = f"verdict {done.action} on {done.target.relpath} by {who} failed: {done.detail}"
+        log.warning(shown(text), extra=fields)
+        return
+    where = f" -> {done.destination}" if done.moved else ""
+    log.info(shown(f"verdict {done.action} on {done.target.relpath} by {who}{where}"), extra=fields)
 
 
 def _apply(tools: Tools | None, layout: Layout, target: Target, action: str, who: str) -> Applied:
@@ -106,6 +129,8 @@ def _apply(tools: Tools | None, layout: Layout, target: Target, action: str, who
         verdict = Verdict(sha, action, who, now(), reason if action == REJECT else None)
         copies = tools.state.give_verdict(verdict, keep_path=str(target.path) if action == KEEP else None)
     record = _record(tools, target, sha, st.st_size, action, who, where)
+    if action == REJECT:
+        record = _overruled(record)
     tools.audit.write(record, durable=True)
     return Applied(target, action, True, destination=target.path, record=record, copies=_others(copies, target))
 
@@ -129,6 +154,8 @@ def _keep_back(tools: Tools | None, layout: Layout, target: Target, sha: str, wh
     result = tools.restorer.restore(candidate, mark=as_verdict, before_move=store)
     if result.kind is not Kind.RESTORED:
         return Applied(target, KEEP, False, destination=result.destination, detail=result.detail or result.kind.value)
+    if result.destination is not None:
+        tools.placed(Path(result.destination), sha)
     return Applied(target, KEEP, True, True, result.destination, copies=_others(copies, target))
 
 
@@ -141,7 +168,7 @@ def _reject_out(tools: Tools | None, layout: Layout, target: Target, sha: str, s
     moved_from = [f"{MOVED_FROM}{target.path}"] if target.area == REVIEW else []
 
     def record(final: Path) -> AuditRecord:
-        r = _record(tools, target, sha, size, REJECT, who, final)
+        r = _overruled(_record(tools, target, sha, size, REJECT, who, final))
         return replace(r, reason=REJECTED, moved=True, notes=[*r.notes, *moved_from])
 
     base = _base(tools.layout, target.area)
@@ -183,6 +210,13 @@ def _record(
         decided_by=PERSON,
         who=who,
     )
+
+
+def _overruled(r: AuditRecord) -> AuditRecord:
+    """A reject's record is the verdict's, not the rule's it overrules (``restore --rule keep-man`` must not
+    bring back what a person rejected); the overruled rule is kept in a note."""
+    notes = [*r.notes, f"overrules rule {r.rule}"] if r.rule and r.rule != RULE else r.notes
+    return replace(r, rule=RULE, notes=notes)
 
 
 def _others(copies: list[str], target: Target) -> list[str]:

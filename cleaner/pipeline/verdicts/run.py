@@ -12,11 +12,14 @@ from cleaner.pipeline.verdicts.session import open_tools
 from cleaner.pipeline.verdicts.targets import Finder
 
 
-def give(layout: Layout, names: list[str], action: str, who: str, dry_run: bool) -> list[Applied | str]:
-    """Each name's result: what was done (or would be), or why the name names no file of the folder."""
+def give(
+    layout: Layout, names: list[str], action: str, who: str, dry_run: bool, command: str = ""
+) -> list[Applied | str]:
+    """Each name's result: what was done (or would be), or why the name names no file of the folder;
+    ``command``: the command line, for the list of runs."""
     # a dry run reads only: no lock, no state, no record; a real one reads the log under the lock: nobody
     # moves a file meanwhile
-    with nullcontext(None) if dry_run else open_tools(layout) as tools:
+    with nullcontext(None) if dry_run else open_tools(layout, invocation=command) as tools:
         finder = Finder.of(layout)
         found = [finder.find(n) for n in names]
         return [t if isinstance(t, str) else apply(tools, layout, t, action, who) for t in found]

@@ -1,7 +1,10 @@
 """Which file a name on the command line means, and the latest record about it.
 
-A FILE is a path in the folder, in the quarantine or in the review folder. One in the quarantine
-or review folder must be one face-clean put there (the audit log says where it came from); one in
+A FILE is a path in the folder, in the quarantine or in the review folder: relative to the folder
+(``holiday/IMG_0002.jpg``, ``.face-clean/review/uncertain/grey.jpg``), or absolute; never relative to
+the current directory (the same rule as restore's and report's). A photo's recorded path that is no
+longer in the folder names it where face-clean moved it (``verdict keep DIR holiday/IMG_0002.jpg``).
+One in the quarantine or review folder must be one face-clean put there (the audit log says where it came from); one in
 the folder may be new (never decided: the verdict is given all the same). Nothing else is a target:
 not face-clean's own files, nothing outside those three folders.
 """
@@ -11,7 +14,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from cleaner.fs.safefs import within
 from cleaner.paths import Layout, below
@@ -53,7 +56,10 @@ class Finder:
 
     def find(self, name: str) -> Target | str:
         """The target ``name`` means, or why there is none."""
-        real = os.path.realpath(name)
+        real = os.path.realpath(os.path.join(self.layout.root, name))  # an absolute name stays itself
+        moved = None if os.path.lexists(real) else self._moved_out(name)
+        if moved is not None:
+            return moved
         area = area_of(self.layout, real)
         if area is None:
             return f"{name}: not in {self.layout.root}, its quarantine or its review folder"
@@ -68,6 +74,20 @@ class Finder:
         if record is None:
             return f"{name}: face-clean did not put it there (the audit log has no move to it)"
         return Target(Path(real), area, record.path, record)
+
+    def _moved_out(self, name: str) -> Target | None:
+        """A photo's recorded path (``holiday/IMG_0002.jpg``) that is no longer in the folder: where face-clean
+        moved it, in the quarantine or the review folder, if it is there still."""
+        if os.path.isabs(name):
+            return None
+        record = self.latest.get((str(self.layout.root), PurePosixPath(name).as_posix()))
+        if record is None:
+            return None
+        at = where(record)
+        area = area_of(self.layout, os.path.realpath(at))
+        if area not in (QUARANTINE, REVIEW) or not os.path.isfile(at) or os.path.islink(at):
+            return None
+        return Target(Path(os.path.realpath(at)), area, record.path, record)
 
     def everywhere(self, sha256: str) -> list[str]:
         """Where the files with these bytes are now, by their latest records."""

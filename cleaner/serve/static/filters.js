@@ -1,6 +1,7 @@
 "use strict";
-// The review page's counts (which are also the outcome filter), its rule, reason and name filters, and
-// its bulk actions. ``page`` is what serve.js lends; ``restart`` lays the files out afresh.
+// The review page's counts (which are also the outcome filter), its rule, reason and name filters, its
+// bulk actions, and the undo of the last verdicts. ``page`` is what serve.js lends; ``restart`` lays the
+// files out afresh.
 window.FaceCleanFilters = (page, restart, onPage) => {
   const T = window.FaceCleanTiles;
   const { el } = T;
@@ -51,5 +52,39 @@ window.FaceCleanFilters = (page, restart, onPage) => {
 
   function bulkCount() { $("selected-n").textContent = page.selected.size ? nf.format(page.selected.size) + " selected" : ""; }
 
-  return { counts, filters, bulkCount };
+  // Undo: the last verdicts given here are withdrawn, and the rules decide those photos again. A rejected
+  // photo comes back from the quarantine first (a keep, then its withdrawal), so that the rules can see it.
+  const KEPT = 20; // steps remembered
+  const steps = []; // newest last: [{ ids, action }]
+  const undos = {
+    given(ids, action) {
+      steps.push({ ids, action });
+      if (steps.length > KEPT) steps.shift();
+      bar();
+    },
+    undo() {
+      const last = steps.pop();
+      bar();
+      if (!last) return page.say("nothing to undo");
+      if (last.action === "reject") page.act(last.ids, "keep", true);
+      page.act(last.ids, "withdraw", true);
+      page.say("undone: " + describe(last) + " \u2014 left to the rules" + (last.action === "reject" ? ", back in the folder" : ""));
+    },
+    size: () => steps.length,
+  };
+
+  function describe(step) {
+    const one = step.ids.length === 1 && page.items.get(step.ids[0]);
+    const what = one ? one.path : nf.format(step.ids.length) + " photos";
+    return ({ keep: "kept ", reject: "rejected " }[step.action] || step.action + " ") + what;
+  }
+
+  function bar() {
+    const last = steps[steps.length - 1];
+    $("undo-bar").hidden = !last;
+    if (last) $("undo-bar").querySelector(".what").textContent = describe(last);
+  }
+  $("undo").addEventListener("click", () => undos.undo());
+
+  return { counts, filters, bulkCount, undos };
 };

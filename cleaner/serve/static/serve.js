@@ -13,6 +13,7 @@
   const items = new Map(); // id -> item, as the server last described it
   const state = { outcome: "", rule: "", reason: "", find: "", page: 0 };
   const acted = new Set(); // acted on here: they keep their place until a filter changes
+  const views = new Map(); // id -> the place (rank, group) a tile acted on keeps until a filter changes
   const marks = new Map(); // id -> "pending" | "keep" | "reject" | "withdraw" | "failed: ..."
   const selected = new Set();
   const queue = [];
@@ -64,14 +65,19 @@
   }
 
   // -- verdicts --------------------------------------------------------------------------------------
-  function act(ids, action) {
+  function act(ids, action, undoing) {
+    const sent = [];
     for (const id of ids) {
-      if (marks.get(id) === "pending") continue;
+      if (marks.get(id) === "pending" && !undoing) continue; // an undo comes after the verdict it undoes
+      const it = items.get(id);
+      if (it && !views.has(id)) views.set(id, { rank: it.rank, group: it.group });
       marks.set(id, "pending");
       acted.add(id);
       queue.push({ id, action });
+      sent.push(id);
       redraw(id);
     }
+    if (sent.length && !undoing && action !== "withdraw") undos.given(sent, action);
     flush();
   }
 
@@ -126,8 +132,7 @@
     (!state.find || it.path.toLowerCase().includes(state.find));
 
   function view(it) {
-    if (!acted.has(it.id) || !it.view) it.view = { rank: it.rank, group: it.group };
-    return it.view;
+    return (acted.has(it.id) && views.get(it.id)) || { rank: it.rank, group: it.group };
   }
 
   function layout() {
@@ -143,7 +148,7 @@
     render();
   }
 
-  function restart() { acted.clear(); state.page = 0; focus = null; layout(); }
+  function restart() { acted.clear(); views.clear(); state.page = 0; focus = null; layout(); }
 
   function picture(it) {
     if (!it.present || it.status !== "analysed") return null;
@@ -155,8 +160,11 @@
 
   function tile(id) {
     const it = items.get(id);
-    const fig = T.tile(it, picture(it));
+    const pic = picture(it);
+    const fig = T.tile(it, pic);
     fig.dataset.id = id;
+    const frame = fig.querySelector(".frame");
+    if (pic && frame) frame.style.setProperty("--ar", String(pic.w / pic.h)); // a phone's tiles scale it
     fig.tabIndex = -1;
     const mark = marks.get(id);
     if (mark === "pending") fig.classList.add("pending");
@@ -266,17 +274,23 @@
 
   // the keyboard and the full view (keys.js) work through these
   const page = {
-    items, state, selected, get focus() { return focus; }, step, go, act, render, redraw,
+    items, state, selected, get focus() { return focus; }, step, go, act, render, redraw, say,
+    undo: () => undos.undo(),
     bulkCount: () => bulkCount(),
     onViewer: (open) => { viewing = open; },
   };
   const keys = window.FaceCleanKeys(page);
-  const { counts, filters, bulkCount } = window.FaceCleanFilters(page, restart, onPage);
+  const { counts, filters, bulkCount, undos } = window.FaceCleanFilters(page, restart, onPage);
   const openViewer = keys.openViewer;
 
   // for tests and the curious
   window.faceCleanServe = () => ({ ...stats, queued: queue.length, shown: order.length, page: state.page, pages,
-    focus, cursor, items: items.size });
+    focus, cursor, items: items.size, undoable: undos.size() });
+
+  $("toggle-filters").addEventListener("click", () => {
+    const open = document.body.classList.toggle("filters-open");
+    $("toggle-filters").setAttribute("aria-expanded", String(open));
+  });
 
   load().then(() => { const ids = onPage(); if (ids.length) setFocus(ids[0], false); });
   setInterval(load, POLL_MS);
