@@ -14,9 +14,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-from numpy.typing import NDArray
+if TYPE_CHECKING:  # numpy is imported where a vector is made: the command line starts without it
+    import numpy as np
+    from numpy.typing import NDArray
 
 from cleaner.records import Box
 
@@ -59,6 +61,8 @@ class PersonVerdict:
 
 def vector_of(blob: object) -> NDArray[np.float32] | None:
     """A stored vector, or None for a blob that is not one (damaged or planted)."""
+    import numpy as np
+
     if not isinstance(blob, bytes) or len(blob) != VECTOR_BYTES:
         return None
     v = np.frombuffer(blob, dtype=np.float32)
@@ -116,6 +120,8 @@ class People:
 
     def centroids(self) -> tuple[list[int], NDArray[np.float32]]:
         """Every person's id and centroid (a row that is not one is left out)."""
+        import numpy as np
+
         ids, vectors = [], []
         for pid, blob in self._db.execute("SELECT id, centroid FROM people ORDER BY id"):
             v = vector_of(blob)
@@ -128,6 +134,8 @@ class People:
         self, sha256: str, idx: int, model: str, box: Box, vector: NDArray[np.float32], man: float | None, person: int
     ) -> None:
         """Store a face as ``person``'s (0: a new person) and move that person's centroid to the mean."""
+        import numpy as np
+
         if person == 0:
             person = int(
                 self._db.execute("INSERT INTO people (centroid, faces) VALUES (?, 0)", (vector.tobytes(),)).lastrowid
@@ -143,6 +151,8 @@ class People:
         self._db.commit()
 
     def _recentre(self, person: int) -> None:
+        import numpy as np
+
         vectors = [
             v
             for (b,) in self._db.execute("SELECT vector FROM faces WHERE person = ?", (person,))
