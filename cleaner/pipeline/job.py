@@ -102,6 +102,7 @@ class Job:
         # the watcher's: True to leave a file that looks cut off undecided for now
         self.defer: Callable[[ImageAnalysis], bool] | None = None
         self.stop = threading.Event()  # set from a signal handler: stop after the current file
+        self._checked: dict[str, int] = {}
 
     def recover(self) -> None:
         """Recover moves a crash left unfinished, before anything else is touched (a dry run only
@@ -115,6 +116,7 @@ class Job:
 
     def decide_each(self, files: list[Path]) -> Iterator[Done]:
         """Decide each file once, in order; returns early, between files, when ``stop`` is set."""
+        self._checked = {}  # cleaner.pipeline.state.decided.known_as: rows checked in this batch
         for analysis in self.analyzer.analyze_many(self.state.cached_many(files, self.identity)):
             done = self._finish(analysis)
             self.output.handled(done)
@@ -183,7 +185,7 @@ class Job:
     def _known(self, analysis: ImageAnalysis, said: str | None) -> bool:
         """These bytes were decided under the same rules, at this path (touched) or at one now gone
         (renamed): the decision stands and moves to this path, with no second record."""
-        known = self.state.known_as(analysis, self.decision_key)
+        known = self.state.known_as(analysis, self.decision_key, self._checked)
         if known is None:
             return False
         if known != path_key(analysis.path):
