@@ -21,6 +21,7 @@ from pathlib import Path
 
 from cleaner.fs.names import shown
 from cleaner.fs.safefs import open_folder
+from cleaner.fs.walking import walk
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def held_nearby(root: Path, state_dir: str, lock_name: str, mine: Iterable[int])
         holder = _held(folder / state_dir / lock_name, own)
         if holder:
             return f"{root} is inside {folder}, which is in use by another face-clean ({holder})"
-    for below, dirs, _files in os.walk(root):  # never follows a link
+    for below, dirs, _files in walk(str(root)):  # never follows a link, never recurses
         if below != str(root) and state_dir in dirs:
             holder = _held(Path(below) / state_dir / lock_name, own)
             if holder:

@@ -12,7 +12,8 @@ import logging
 import os
 import queue
 import re
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +32,10 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
-from watchdog.observers.polling import PollingObserverVFS
+from watchdog.observers.polling import PollingEmitter
+from watchdog.utils.dirsnapshot import DirectorySnapshot
 
+from cleaner.fs.walking import snapshot_walk, walk
 from cleaner.paths import STATE_DIR
 
 log = logging.getLogger("face-clean")
@@ -110,9 +113,41 @@ class _Handler(FileSystemEventHandler):
             self._put(DIR_APPEARED, e.src_path)
 
 
-def _poller() -> BaseObserver:
+class _Snapshot(DirectorySnapshot):
+    """watchdog's snapshot, its walk without recursion (cleaner.fs.walking): any depth."""
+
+    def walk(self, root: str) -> Iterator[tuple[str, os.stat_result]]:
+        if not self.recursive:
+            yield from super().walk(root)
+            return
+        yield from snapshot_walk(root, self.stat, self.listdir)
+
+
+class _PollingEmitter(PollingEmitter):
     """Polling that sees a link as a link (``lstat``): a linked folder is never walked, only reported."""
-    return PollingObserverVFS(os.lstat, os.scandir, polling_interval=POLL_INTERVAL)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        watch = self.watch
+        self._take_snapshot = lambda: _Snapshot(
+            watch.path, recursive=watch.is_recursive, stat=os.lstat, listdir=os.scandir
+        )
+
+
+class _IterativeOs:
+    """The ``os`` module as watchdog's inotify observer sees it on Python 3.11, whose ``os.walk``
+    recurses once per level (3.12's does not): the same module, with cleaner.fs.walking's walk."""
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(os, name)
+
+    @staticmethod
+    def walk(top: bytes, topdown: bool = True, onerror: object = None, followlinks: bool = False) -> object:
+        return walk(top)  # watchdog walks bytes paths, top-down, links not followed
+
+
+def _poller() -> BaseObserver:
+    return BaseObserver(_PollingEmitter, timeout=POLL_INTERVAL)
 
 
 def start_observer(
@@ -141,9 +176,12 @@ def _native_observer() -> BaseObserver:
     """inotify reporting a move from outside the watched folder as a move, not as a new file: such a
     file (``mv`` from elsewhere on the same disk) is complete at once, like a rename inside it."""
     try:
-        from watchdog.observers.inotify import InotifyObserver
+        from watchdog.observers import inotify
     except ImportError:  # not Linux: whatever watchdog offers here
         return Observer()
+    if sys.version_info < (3, 12):
+        setattr(inotify, "os", _IterativeOs())  # noqa: B010 - its watches of a deep tree, without recursion
+    InotifyObserver = inotify.InotifyObserver
     return InotifyObserver(generate_full_events=True)
 
 
