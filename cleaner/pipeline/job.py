@@ -27,6 +27,7 @@ from cleaner.pipeline.handled import Done, FailureEpisodes, Handled, vanished
 from cleaner.pipeline.journal import COMPLETED, Unfinished
 from cleaner.pipeline.mover import Mover
 from cleaner.pipeline.output import Quiet, RunOutput
+from cleaner.pipeline.sidecars import without_sidecars
 from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.state.decided import LogPosition, path_key
 from cleaner.pipeline.state.reconcile import reconcile
@@ -205,5 +206,6 @@ class Job:
         return True
 
     def undecided(self, files: list[Path]) -> list[Path]:
-        """Leave out the files decided before, unchanged since, under the same rules: a restart skips them."""
-        return self.state.undecided(files, self.decision_key)
+        """Leave out the files decided before, unchanged since, under the same rules: a restart skips them;
+        and the sidecars whose photo is beside them: they go where it goes (cleaner.pipeline.sidecars)."""
+        return self.state.undecided(without_sidecars(files), self.decision_key)
