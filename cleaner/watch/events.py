@@ -37,6 +37,7 @@ from watchdog.utils.dirsnapshot import DirectorySnapshot
 
 from cleaner.fs.walking import snapshot_walk, walk
 from cleaner.paths import STATE_DIR
+from cleaner.watch import fallback
 
 log = logging.getLogger("face-clean")
 
@@ -56,6 +57,7 @@ CHANGED, OPENED, CLOSED, CLOSED_NO_WRITE, RENAMED_IN, REMOVED, DIR_APPEARED = (
     "dir-appeared",
 )
 WAKE = "wake"  # not a file: work for the daemon came in (a verdict from the review page)
+FALL_BACK = "fall-back"  # not a file: inotify cannot keep up (cleaner.watch.fallback); poll instead
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,8 @@ def start_observer(
     """An inotify observer, or a polling one for network shares; inotify falls back to polling
     with a warning when the kernel's watch limit is reached."""
     handler = _Handler(root, own, ignored, out)
+    if not polling:
+        fallback.listen(root, lambda: out.put(Event(FALL_BACK, root)))
     try:
         observer: BaseObserver = _poller() if polling else _native_observer()
         observer.schedule(handler, str(root), recursive=True)
@@ -172,6 +176,33 @@ def start_observer(
     return observer
 
 
+def polling_instead(
+    observer: BaseObserver,
+    root: Path,
+    own: Iterable[Path],
+    ignored: Callable[[str, bool], bool],
+    out: queue.Queue[Event],
+) -> BaseObserver:
+    """A polling observer of ``root`` in place of ``observer`` (inotify that ran out of watches or
+    overflowed: cleaner.watch.fallback), which is stopped."""
+    fallback.forget(root)
+    logging.getLogger("watchdog.observers.inotify").setLevel(logging.CRITICAL)  # its reader, stopped mid-read
+    observer.stop()  # not waited for: busy with the flood, it ends in its own time
+    return start_observer(root, own, ignored, out, polling=True)
+
+
+def drain(out: queue.Queue[Event]) -> None:
+    """Drop the queued events of files, keeping a wake-up (a verdict waits)."""
+    woken = False
+    while True:
+        try:
+            woken |= out.get_nowait().kind == WAKE
+        except queue.Empty:
+            break
+    if woken:
+        out.put(Event(WAKE, Path()))
+
+
 def _native_observer() -> BaseObserver:
     """inotify reporting a move from outside the watched folder as a move, not as a new file: such a
     file (``mv`` from elsewhere on the same disk) is complete at once, like a rename inside it."""
@@ -181,6 +212,7 @@ def _native_observer() -> BaseObserver:
         return Observer()
     if sys.version_info < (3, 12):
         setattr(inotify, "os", _IterativeOs())  # noqa: B010 - its watches of a deep tree, without recursion
+    fallback.install()
     InotifyObserver = inotify.InotifyObserver
     return InotifyObserver(generate_full_events=True)
 
