@@ -17,7 +17,7 @@ import pillow_heif
 from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from cleaner.analysis.containers import BadContainer, embedded_sizes
+from cleaner.analysis.containers import BadContainer, embedded_sizes, tiff_pages
 from cleaner.analysis.kinds import content_kind
 
 # We enforce our own, configurable limit from the header (see decode()).
@@ -169,9 +169,10 @@ def _decode(data: bytes, max_pixels: int, draft_to: int | None, budget: int) -> 
         raise Unreadable(too_big) from None
     except Exception as err:
         raise Unreadable(f"truncated or corrupt {fmt}: {err}") from None
-    frames = int(getattr(img, "n_frames", 1))
+    pages = tiff_pages(data) if fmt == "TIFF" else None  # counted here: a TIFF's pages can be countless
+    frames = pages if pages is not None else int(getattr(img, "n_frames", 1))
     if frames > 1:
-        notes.append(f"first of {frames} frames analysed")
+        notes.append(f"first of {frames}{' or more' if pages == 1000 else ''} frames analysed")
     loaded = img.size
     try:
         ImageOps.exif_transpose(img, in_place=True)
