@@ -147,6 +147,8 @@ class AuditRecord:
     decision_key: str | None = None  # the rules and models that decided (cleaner.pipeline.job.decision_key)
     decided_by: str | None = None  # "person": a person's verdict decided (cleaner.pipeline.verdicts); None: the rules
     who: str | None = None  # who gave that verdict: the OS user, or the web page's user
+    sidecars: list[str] = field(default_factory=list)  # the sidecars moved with it (cleaner.pipeline.sidecars)
+    sidecar_of: str | None = None  # a sidecar's record: the photo it moved with (its path below root)
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> AuditRecord:
@@ -164,7 +166,7 @@ class AuditRecord:
 _EMPTY: dict[str, Any] = dict(time="", run_id="", root="", path="", size=0, sha256=None, status="", error=None)
 _EMPTY.update(width=None, height=None, faces=[], faces_considered=0, cached=False, rule="", action="", reason=None)
 _EMPTY.update(uncertain=False, destination=None, moved=False, dry_run=False, engine="", detector="", model_files=[])
-_EMPTY.update(model_sha256=[], deepface_version="", tool_version="", notes=[])
+_EMPTY.update(model_sha256=[], deepface_version="", tool_version="", notes=[], sidecars=[])
 
 
 def now() -> str:

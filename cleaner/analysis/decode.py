@@ -17,6 +17,7 @@ import pillow_heif
 from numpy.typing import NDArray
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from cleaner.analysis.containers import BadContainer, embedded_sizes, tiff_pages
 from cleaner.analysis.kinds import content_kind
 
 # We enforce our own, configurable limit from the header (see decode()).
@@ -124,11 +125,28 @@ def _check_size(width: int, height: int, max_pixels: int) -> None:
         raise Unreadable(f"image too large: {width}x{height} = {width * height} pixels exceeds max_pixels {max_pixels}")
 
 
+def _check_frames(data: bytes, max_pixels: int, budget: int) -> None:
+    """Every image an icon file holds, by its own header (cleaner.analysis.containers): Pillow decodes
+    one while opening the file, whatever the directory said."""
+    try:
+        sizes = embedded_sizes(data)
+    except (BadContainer, struct.error) as err:
+        raise Unreadable(f"truncated or corrupt icon file: {err}") from None
+    for width, height in sizes or ():
+        if width * height > max_pixels:
+            raise Unreadable(
+                f"image too large: it holds an image of {width}x{height} = {width * height} pixels,"
+                f" which exceeds max_pixels {max_pixels}"
+            )
+        check_budget(width, height, "RGBA", "other", len(data), budget)
+
+
 def _decode(data: bytes, max_pixels: int, draft_to: int | None, budget: int) -> Decoded:
     webp = webp_size(data)
     if webp is not None:
         _check_size(*webp, max_pixels)
         check_budget(*webp, "RGB", "WEBP", len(data), budget)
+    _check_frames(data, max_pixels, budget)
     try:
         img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
@@ -151,9 +169,10 @@ def _decode(data: bytes, max_pixels: int, draft_to: int | None, budget: int) -> 
         raise Unreadable(too_big) from None
     except Exception as err:
         raise Unreadable(f"truncated or corrupt {fmt}: {err}") from None
-    frames = int(getattr(img, "n_frames", 1))
+    pages = tiff_pages(data) if fmt == "TIFF" else None  # counted here: a TIFF's pages can be countless
+    frames = pages if pages is not None else int(getattr(img, "n_frames", 1))
     if frames > 1:
-        notes.append(f"first of {frames} frames analysed")
+        notes.append(f"first of {frames}{' or more' if pages == 1000 else ''} frames analysed")
     loaded = img.size
     try:
         ImageOps.exif_transpose(img, in_place=True)
@@ -187,7 +206,10 @@ HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"
 
 
 # Other beginnings Pillow opens: a file that begins like none of these (a video, an archive) is not read whole.
-OTHER_SIGNATURES = (b"BM", b"\x00\x00\x01\x00", b"8BPS", b"\x00\x00\x00\x0cjP  ", b"\xff\x4f\xff\x51", b"DDS ", b"qoif")
+OTHER_SIGNATURES = (
+    *(b"BM", b"\x00\x00\x01\x00", b"\x00\x00\x02\x00", b"icns", b"8BPS"),
+    *(b"\x00\x00\x00\x0cjP  ", b"\xff\x4f\xff\x51", b"DDS ", b"qoif"),
+)
 NETPBM = tuple(f"P{n}".encode() for n in range(1, 8))
 
 

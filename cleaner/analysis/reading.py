@@ -23,6 +23,7 @@ from pathlib import Path
 from cleaner.analysis.decode import DEFAULT_BUDGET, budget_note, sniff, unidentified
 from cleaner.analysis.kinds import claims_image, content_kind, not_an_image
 from cleaner.errors import UnsafePath
+from cleaner.fs.hashing import hash_fd
 from cleaner.fs.safefs import ROOT, open_folder
 from cleaner.records import ImageAnalysis, Status
 
@@ -97,8 +98,7 @@ def read_file(path: Path, root: Path | None = None, budget: int = DEFAULT_BUDGET
 
 
 def _read(fd: int, path: Path, st: os.stat_result, budget: int) -> FileBytes | ImageAnalysis:
-    head = _read_up_to(fd, HEAD)
-    digest = hashlib.sha256(head)
+    head = _read_at(fd, HEAD, 0)
     if sniff(head) is None:
         image = claims_image(path.name)
         if not image and (st.st_size > SMALL or content_kind(head) is not None):
@@ -107,24 +107,25 @@ def _read(fd: int, path: Path, st: os.stat_result, budget: int) -> FileBytes | I
             status, error = Status.UNREADABLE, unidentified(head, path.name)
         else:
             status = None
-        if status is not None:
-            for chunk in iter(lambda: os.read(fd, 1 << 20), b""):
-                digest.update(chunk)
-            return ImageAnalysis(path, st.st_size, digest.hexdigest(), status, error, mtime_ns=st.st_mtime_ns)
-    rest = _read_up_to(fd, budget + 1 - len(head)) if len(head) == HEAD else b""
-    data = head + rest
-    if len(data) > budget:
+        if status is not None:  # hashed as a stream, never held; one larger than the budget not at all
+            sha = hash_fd(fd) if st.st_size <= budget or not image else None
+            return ImageAnalysis(path, st.st_size, sha, status, error, mtime_ns=st.st_mtime_ns)
+    if st.st_size > budget:  # its size says so before a byte more is read (a sparse 8 GB "photo", say)
         return _skipped(path, st, f"a {st.st_size / 2**20:.0f} MB file, {budget_note(budget)}")
-    digest.update(rest)
-    return FileBytes(path, os.fstat(fd), data, digest.hexdigest(), budget)
+    data = _read_at(fd, st.st_size + 1, 0)  # one byte more: a file that grew since is noticed
+    if len(data) > budget:
+        return _skipped(path, st, f"a file that grew past {st.st_size / 2**20:.0f} MB, {budget_note(budget)}")
+    return FileBytes(path, os.fstat(fd), data, hashlib.sha256(data).hexdigest(), budget)
 
 
-def _read_up_to(fd: int, n: int) -> bytes:
-    parts, left = [], n
-    while left > 0:
-        chunk = os.read(fd, min(left, 1 << 20))
-        if not chunk:
-            break
+def _read_at(fd: int, n: int, offset: int) -> bytes:
+    """Up to ``n`` bytes from ``offset``: one read, and one buffer, for a regular file (a loop of
+    small reads joined at the end would hold the file twice)."""
+    data = os.pread(fd, n, offset)
+    if len(data) == n or not data:
+        return data
+    parts, got = [data], len(data)
+    while got < n and (chunk := os.pread(fd, min(n - got, 1 << 20), offset + got)):
         parts.append(chunk)
-        left -= len(chunk)
+        got += len(chunk)
     return b"".join(parts)

@@ -88,12 +88,64 @@ def listed(source: str, problems: list[str]) -> str:
     return f"{source}: {len(problems)} problems:\n" + "\n".join(f"  - {line}" for line in lines)
 
 
+MOST_VALUES = 100_000  # scalars, lists and mappings a file may stand for, its aliases expanded
+
+
+class TooManyValues(yaml.YAMLError):
+    """The document would stand for more values than MOST_VALUES once its aliases are expanded."""
+
+
+def expanded_size(root: yaml.Node) -> int:
+    """How many nodes ``root`` stands for with every alias expanded, counted without expanding one:
+    PyYAML composes an alias as the very node its anchor names, so a tree of a few hundred bytes
+    can stand for 10^9 values, cheap to hold and ruinous to walk (``str``, a listing, a comparison)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:  # post-order without recursion, each shared node counted once
+        node, done = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = _children(node)
+        if done or not children:
+            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[id(node)] > MOST_VALUES:
+                return sizes[id(node)]
+            continue
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+class GuardedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a document standing for more than MOST_VALUES values (an alias bomb)
+    before a single Python object is built for it."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        size = expanded_size(node)
+        if size > MOST_VALUES:
+            raise TooManyValues(
+                f"its aliases (*name) stand for more than {MOST_VALUES:,} values; an alias bomb is not accepted"
+            )
+        return super().construct_document(node)
+
+
 def load_yaml(text: str, source: str, what: str, error: type[RulesError]) -> Any:
-    """``yaml.safe_load`` of a file's text; a mistake names the file, its line and column."""
+    """A file's text parsed by GuardedLoader (yaml.safe_load's rules, alias bombs refused); a mistake
+    names the file, its line and column."""
     stream = io.StringIO(text)
     stream.name = source  # PyYAML names the stream in its marks: the file, not "<unicode string>"
     try:
-        return yaml.safe_load(stream)
+        return yaml.load(stream, Loader=GuardedLoader)  # a SafeLoader: only plain YAML
+    except TooManyValues as err:
+        raise error(f"{source}: {err}; this is not a {what}") from None
     except RecursionError:
         raise error(f"{source}: nested too deeply; this is not a {what}") from None
     except yaml.YAMLError as err:

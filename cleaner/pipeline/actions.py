@@ -16,6 +16,7 @@ from pathlib import Path
 from cleaner.fs.move import MoveError, free_name
 from cleaner.paths import Layout, below
 from cleaner.pipeline.mover import Mover
+from cleaner.pipeline.sidecars import move_sidecars, sidecars_of
 from cleaner.records import Action, AuditRecord, Decision, ImageAnalysis, Outcome, now
 
 
@@ -66,8 +67,11 @@ class MoveTo(FileAction):
         if self.mover is None:
             raise RuntimeError("a real move needs the run's mover")
 
+        sidecars = sidecars_of(item.analysis.path)
+        named = [item.relpath.rpartition("/")[0] + "/" + s if "/" in item.relpath else s for s in sidecars]
+
         def moved_to(destination: Path) -> AuditRecord:
-            return replace(item.record, time=now(), destination=str(destination), moved=True)
+            return replace(item.record, time=now(), destination=str(destination), moved=True, sidecars=named)
 
         try:
             # below the photo folder and the quarantine no link is followed; the bytes moved are the ones analysed
@@ -76,6 +80,7 @@ class MoveTo(FileAction):
             )
         except MoveError as err:
             return Outcome(self.kind, None, moved=False, error=str(err))
+        move_sidecars(self.mover, item, sidecars, Path(str(written.destination)), self.folder)
         return Outcome(self.kind, Path(str(written.destination)), moved=True, record=written)
 
 

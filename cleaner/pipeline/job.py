@@ -28,6 +28,7 @@ from cleaner.pipeline.journal import COMPLETED, Unfinished
 from cleaner.pipeline.mover import Mover
 from cleaner.pipeline.output import Quiet, RunOutput
 from cleaner.pipeline.people.step import PeopleStep, recorded
+from cleaner.pipeline.sidecars import without_sidecars
 from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.state.decided import LogPosition, path_key
 from cleaner.pipeline.state.reconcile import reconcile
@@ -104,6 +105,7 @@ class Job:
         # the watcher's: True to leave a file that looks cut off undecided for now
         self.defer: Callable[[ImageAnalysis], bool] | None = None
         self.stop = threading.Event()  # set from a signal handler: stop after the current file
+        self._checked: dict[str, int] = {}
         self.people = PeopleStep.of(state, layout.root)  # faces grouped into people, and their verdicts
         # photos a person's keep just put back (path -> sha256): their arrival is that verdict, already recorded
         self.placed: dict[str, str] = {}
@@ -122,6 +124,7 @@ class Job:
 
     def decide_each(self, files: list[Path]) -> Iterator[Done]:
         """Decide each file once, in order; returns early, between files, when ``stop`` is set."""
+        self._checked = {}  # cleaner.pipeline.state.decided.known_as: rows checked in this batch
         for analysis in self.analyzer.analyze_many(self.state.cached_many(files, self.identity)):
             done = self._finish(analysis)
             self.output.handled(done)
@@ -196,7 +199,7 @@ class Job:
     def _known(self, analysis: ImageAnalysis, said: str | None) -> bool:
         """These bytes were decided under the same rules, at this path (touched) or at one now gone
         (renamed): the decision stands and moves to this path, with no second record."""
-        known = self.state.known_as(analysis, self.decision_key)
+        known = self.state.known_as(analysis, self.decision_key, self._checked)
         if known is None:
             return False
         if known != path_key(analysis.path):
@@ -224,5 +227,6 @@ class Job:
         return True
 
     def undecided(self, files: list[Path]) -> list[Path]:
-        """Leave out the files decided before, unchanged since, under the same rules: a restart skips them."""
-        return self.state.undecided(files, self.decision_key)
+        """Leave out the files decided before, unchanged since, under the same rules: a restart skips them;
+        and the sidecars whose photo is beside them: they go where it goes (cleaner.pipeline.sidecars)."""
+        return self.state.undecided(without_sidecars(files), self.decision_key)

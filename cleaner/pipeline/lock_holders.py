@@ -21,6 +21,7 @@ from pathlib import Path
 
 from cleaner.fs.names import shown
 from cleaner.fs.safefs import open_folder
+from cleaner.fs.walking import walk
 from cleaner.paths import FOLDER_NAME, ROOT_LOCK, STATE_DIR, outside_state, state_home
 
 
@@ -86,7 +87,7 @@ def held_nearby(root: Path, mine: Iterable[int]) -> str | None:
         holder = _held(lock, own)
         if holder:
             return f"{root} holds {below}, which is in use by another face-clean ({holder})"
-    for below, dirs, _files in os.walk(root):  # never follows a link
+    for below, dirs, _files in walk(str(root)):  # never follows a link, never recurses
         if below != str(root) and STATE_DIR in dirs:
             holder = _held(Path(below) / STATE_DIR / ROOT_LOCK, own)
             if holder:

@@ -9,6 +9,7 @@ from cleaner.errors import StateError
 from cleaner.pipeline.job import Job
 from cleaner.pipeline.people.pull import pull
 from cleaner.pipeline.scan import Patterns, scan
+from cleaner.pipeline.sidecars import without_sidecars
 from cleaner.pipeline.signals import stop_on_signals
 from cleaner.pipeline.summary import Summary
 
@@ -19,7 +20,7 @@ def run_once(job: Job, recursive: bool = True) -> Summary:
     try:
         job.recover()  # first: a move a crash left half done changes what the scan finds
         patterns = Patterns(job.rules.exclude, job.rules.include)
-        files = scan(job.layout.root, recursive, patterns, job.layout.own_paths)
+        files = without_sidecars(scan(job.layout.root, recursive, patterns, job.layout.own_paths))
         todo = job.undecided(files)  # a second run, or one after a crash, repeats nothing
         job.summary.unchanged = len(files) - len(todo)
         job.output.planned(len(todo))

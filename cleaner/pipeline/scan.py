@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from cleaner.fs.walking import walk
 from cleaner.paths import STATE_DIR
 
 
@@ -32,14 +33,22 @@ class Patterns:
         self._include_paths = matcher(tuple(p.strip("/") for p in include if "/" in p), ignore_case=True)
         self._include = bool(include)
 
-    def skips(self, relpath: str, is_dir: bool = False) -> bool:
-        """True for a file or folder (``relpath`` below the photo folder, "/"-separated) not to scan."""
-        parts = relpath.split("/")
-        if any(self._names(p) for p in parts):
-            return True
-        if any(self._paths("/".join(parts[: i + 1])) for i in range(len(parts))):
-            return True
-        return self._include and not is_dir and not (self._include_names(parts[-1]) or self._include_paths(relpath))
+    def skips(self, relpath: str, is_dir: bool = False, parents_checked: bool = False) -> bool:
+        """True for a file or folder (``relpath`` below the photo folder, "/"-separated) not to scan.
+        ``parents_checked``: the folders above it were asked already (a walk that prunes what is
+        skipped), so only the name and the whole path are, not every prefix again (a tree 1,400
+        folders deep made that a billion string joins)."""
+        if parents_checked:
+            if self._names(relpath.rpartition("/")[2]) or self._paths(relpath):
+                return True
+        else:
+            parts = relpath.split("/")
+            if any(self._names(p) for p in parts):
+                return True
+            if any(self._paths("/".join(parts[: i + 1])) for i in range(len(parts))):
+                return True
+        name = relpath.rpartition("/")[2]
+        return self._include and not is_dir and not (self._include_names(name) or self._include_paths(relpath))
 
 
 def scan(root: Path, recursive: bool, patterns: Patterns | tuple[str, ...], own: Iterable[Path]) -> list[Path]:
@@ -66,13 +75,13 @@ def scan(root: Path, recursive: bool, patterns: Patterns | tuple[str, ...], own:
         if err.filename and not isinstance(err, (FileNotFoundError, NotADirectoryError)):  # gone: nothing to lose
             found.append(Path(err.filename))
 
-    for folder, dirs, files in os.walk(start, onerror=unlistable, followlinks=False):
+    for folder, dirs, files in walk(str(start), onerror=unlistable):  # no recursion: any depth
         below = os.path.relpath(folder, start).replace(os.sep, "/")
         prefix = "" if below == "." else below + "/"
         keep_dirs = []
         for d in sorted(dirs):
             full = os.path.join(folder, d)
-            if chosen.skips(prefix + d, is_dir=True) or full in own_real:
+            if chosen.skips(prefix + d, is_dir=True, parents_checked=True) or full in own_real:
                 continue
             if os.path.islink(full):
                 found.append(Path(full))  # recorded as a link, never walked
@@ -81,6 +90,6 @@ def scan(root: Path, recursive: bool, patterns: Patterns | tuple[str, ...], own:
         dirs[:] = keep_dirs if recursive else []
         for name in sorted(files):
             full = os.path.join(folder, name)
-            if not chosen.skips(prefix + name) and full not in own_real:
+            if not chosen.skips(prefix + name, parents_checked=True) and full not in own_real:
                 found.append(Path(full))
     return found

@@ -12,7 +12,8 @@ import logging
 import os
 import queue
 import re
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,9 +32,12 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
-from watchdog.observers.polling import PollingObserverVFS
+from watchdog.observers.polling import PollingEmitter
+from watchdog.utils.dirsnapshot import DirectorySnapshot
 
+from cleaner.fs.walking import snapshot_walk, walk
 from cleaner.paths import STATE_DIR
+from cleaner.watch import fallback
 
 log = logging.getLogger("face-clean")
 
@@ -53,6 +57,7 @@ CHANGED, OPENED, CLOSED, CLOSED_NO_WRITE, RENAMED_IN, REMOVED, DIR_APPEARED = (
     "dir-appeared",
 )
 WAKE = "wake"  # not a file: work for the daemon came in (a verdict from the review page)
+FALL_BACK = "fall-back"  # not a file: inotify cannot keep up (cleaner.watch.fallback); poll instead
 
 
 @dataclass(frozen=True)
@@ -110,9 +115,41 @@ class _Handler(FileSystemEventHandler):
             self._put(DIR_APPEARED, e.src_path)
 
 
-def _poller() -> BaseObserver:
+class _Snapshot(DirectorySnapshot):
+    """watchdog's snapshot, its walk without recursion (cleaner.fs.walking): any depth."""
+
+    def walk(self, root: str) -> Iterator[tuple[str, os.stat_result]]:
+        if not self.recursive:
+            yield from super().walk(root)
+            return
+        yield from snapshot_walk(root, self.stat, self.listdir)
+
+
+class _PollingEmitter(PollingEmitter):
     """Polling that sees a link as a link (``lstat``): a linked folder is never walked, only reported."""
-    return PollingObserverVFS(os.lstat, os.scandir, polling_interval=POLL_INTERVAL)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        watch = self.watch
+        self._take_snapshot = lambda: _Snapshot(
+            watch.path, recursive=watch.is_recursive, stat=os.lstat, listdir=os.scandir
+        )
+
+
+class _IterativeOs:
+    """The ``os`` module as watchdog's inotify observer sees it on Python 3.11, whose ``os.walk``
+    recurses once per level (3.12's does not): the same module, with cleaner.fs.walking's walk."""
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(os, name)
+
+    @staticmethod
+    def walk(top: bytes, topdown: bool = True, onerror: object = None, followlinks: bool = False) -> object:
+        return walk(top)  # watchdog walks bytes paths, top-down, links not followed
+
+
+def _poller() -> BaseObserver:
+    return BaseObserver(_PollingEmitter, timeout=POLL_INTERVAL)
 
 
 def start_observer(
@@ -121,6 +158,8 @@ def start_observer(
     """An inotify observer, or a polling one for network shares; inotify falls back to polling
     with a warning when the kernel's watch limit is reached."""
     handler = _Handler(root, own, ignored, out)
+    if not polling:
+        fallback.listen(root, lambda: out.put(Event(FALL_BACK, root)))
     try:
         observer: BaseObserver = _poller() if polling else _native_observer()
         observer.schedule(handler, str(root), recursive=True)
@@ -137,13 +176,44 @@ def start_observer(
     return observer
 
 
+def polling_instead(
+    observer: BaseObserver,
+    root: Path,
+    own: Iterable[Path],
+    ignored: Callable[[str, bool], bool],
+    out: queue.Queue[Event],
+) -> BaseObserver:
+    """A polling observer of ``root`` in place of ``observer`` (inotify that ran out of watches or
+    overflowed: cleaner.watch.fallback), which is stopped."""
+    fallback.forget(root)
+    logging.getLogger("watchdog.observers.inotify").setLevel(logging.CRITICAL)  # its reader, stopped mid-read
+    observer.stop()  # not waited for: busy with the flood, it ends in its own time
+    return start_observer(root, own, ignored, out, polling=True)
+
+
+def drain(out: queue.Queue[Event]) -> None:
+    """Drop the queued events of files, keeping a wake-up (a verdict waits)."""
+    woken = False
+    while True:
+        try:
+            woken |= out.get_nowait().kind == WAKE
+        except queue.Empty:
+            break
+    if woken:
+        out.put(Event(WAKE, Path()))
+
+
 def _native_observer() -> BaseObserver:
     """inotify reporting a move from outside the watched folder as a move, not as a new file: such a
     file (``mv`` from elsewhere on the same disk) is complete at once, like a rename inside it."""
     try:
-        from watchdog.observers.inotify import InotifyObserver
+        from watchdog.observers import inotify
     except ImportError:  # not Linux: whatever watchdog offers here
         return Observer()
+    if sys.version_info < (3, 12):
+        setattr(inotify, "os", _IterativeOs())  # noqa: B010 - its watches of a deep tree, without recursion
+    fallback.install()
+    InotifyObserver = inotify.InotifyObserver
     return InotifyObserver(generate_full_events=True)
 
 

@@ -36,6 +36,7 @@ from cleaner.pipeline.verdicts.inbox import Inbox
 from cleaner.pipeline.verdicts.session import tools_of
 from cleaner.records import ImageAnalysis
 from cleaner.watch import events as watch
+from cleaner.watch import fallback
 from cleaner.watch.heartbeat import Heartbeat
 from cleaner.watch.pending import Pending
 from cleaner.watch.retry import INCOMPLETE_FACTOR, MOVE_RETRY_FIRST, MOVE_RETRY_MAX, RetryQueue, reads_cut_off
@@ -90,7 +91,7 @@ class Watcher:
         stop = self.job.stop
         reason = "stopped on request (SIGTERM or SIGINT)"
         with stop_on_signals(stop), ExitStack() as serving:
-            observer = self._start_observer()  # first, so nothing written during catch-up is missed
+            self.observer = self._start_observer()  # first, so nothing written during catch-up is missed
             try:
                 log.info("watching %s (settle %.1f s), run %s", self.layout.root, self.options.settle, self.job.run_id)
                 self.job.recover()
@@ -113,8 +114,8 @@ class Watcher:
                     self.inbox.close()
                 # watchdog logs an error when its reader thread is stopped mid-read: expected here
                 logging.getLogger("watchdog.observers.inotify").setLevel(logging.CRITICAL)
-                observer.stop()
-                observer.join(timeout=5)
+                self.observer.stop()
+                self.observer.join(timeout=5)
                 self._close(reason)
 
     def _open_inbox(self, stack: ExitStack) -> None:
@@ -188,6 +189,8 @@ class Watcher:
         except queue.Empty:
             return
         while True:
+            if event.kind != watch.WAKE and fallback.gave_up(self.layout.root):
+                event = watch.Event(watch.FALL_BACK, self.layout.root)  # the events queued before it are moot
             self._apply(event)
             try:
                 event = self.events.get_nowait()
@@ -198,6 +201,11 @@ class Watcher:
         now, p = time.monotonic(), self.pending
         if e.kind == watch.WAKE:
             return  # it woke the loop, which answers the verdicts next
+        if e.kind == watch.FALL_BACK:  # inotify gave up (cleaner.watch.fallback): poll, and look at everything
+            args = (self.layout.root, self.own, self.patterns.skips, self.events)
+            self.observer = watch.polling_instead(self.observer, *args)
+            watch.drain(self.events)  # all lost or all seen again: every file is looked at now
+            return self._catch_up()
         if e.kind == watch.DIR_APPEARED:
             # A folder created and filled at once (cp -r): its files may predate our watch on it.
             if self.options.recursive:

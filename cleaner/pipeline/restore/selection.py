@@ -51,6 +51,9 @@ class FileArg:
         return cls(text, frozenset(paths), None)
 
     def matches(self, c: Candidate) -> bool:
+        """The file itself, or a sidecar that moved with the photo named (cleaner.pipeline.sidecars)."""
+        if c.record.sidecar_of is not None and c.record.sidecar_of in self.paths:
+            return True
         return c.relpath in self.paths or (self.source is not None and os.path.realpath(c.source) == self.source)
 
 
@@ -87,8 +90,13 @@ class Selection:
             (not self.reasons or c.reason in self.reasons)
             and (not self.rules or c.rule in self.rules)
             and (not self.runs or c.record.run_id in self.runs)
-            and (not self.globs or any(fnmatch.fnmatchcase(c.relpath, g) for g in self.globs))
+            and (not self.globs or any(fnmatch.fnmatchcase(p, g) for g in self.globs for p in _names(c)))
             and (self.since is None or (moved_at is not None and moved_at >= self.since))
             and (self.until is None or (moved_at is not None and moved_at < self.until))
             and (not self.files or any(f.matches(c) for f in self.files))
         )
+
+
+def _names(c: Candidate) -> tuple[str, ...]:
+    """The paths a filter matches: a sidecar's own, and its photo's (it comes back with the photo)."""
+    return (c.relpath,) if c.record.sidecar_of is None else (c.relpath, c.record.sidecar_of)

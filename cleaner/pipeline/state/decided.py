@@ -110,19 +110,31 @@ class Decided:
         """Every decided path and its decision key (for checks and tests)."""
         return dict(self._db.execute("SELECT path, decision_key FROM decided").fetchall())
 
-    def known_as(self, analysis: ImageAnalysis, decision_key: str) -> str | None:
+    def known_as(self, analysis: ImageAnalysis, decision_key: str, checked: dict[str, int] | None = None) -> str | None:
         """The decided path whose bytes these are, under the same key, if this file is that one
-        touched or renamed (its old path gone); None for new content, and for a copy."""
+        touched or renamed (its old path gone); None for new content, and for a copy.
+
+        ``checked``, kept by the caller for one batch of files, remembers per content the last row
+        whose path was found still there, so that each row is looked at once a batch: 8,000 hard
+        links of one file cost 8,000 looks, not 32 million (each link's row would be checked again
+        for every later one)."""
         if analysis.sha256 is None or analysis.status is Status.ERROR:
             return None
-        here = path_key(analysis.path)
-        rows = self._db.execute(
-            "SELECT path FROM decided WHERE sha256 = ? AND decision_key = ?", (analysis.sha256, decision_key)
-        ).fetchall()
-        paths = [str(r[0]) for r in rows]
-        if here in paths:
+        here, sha = path_key(analysis.path), analysis.sha256
+        q = "SELECT 1 FROM decided WHERE path = ? AND sha256 = ? AND decision_key = ?"
+        if self._db.execute(q, (here, sha, decision_key)).fetchone() is not None:
             return here  # the same file, touched
-        return next((p for p in paths if not os.path.lexists(p)), None)
+        after = checked.get(sha, 0) if checked is not None else 0
+        rows = self._db.execute(
+            "SELECT rowid, path FROM decided WHERE sha256 = ? AND decision_key = ? AND rowid > ? ORDER BY rowid",
+            (sha, decision_key, after),
+        )
+        for rowid, path in rows:
+            if not os.path.lexists(path):
+                return str(path)
+            if checked is not None:
+                checked[sha] = int(rowid)
+        return None
 
     # -- the audit log's position ----------------------------------------------------------
     def audit_position(self, name: str) -> LogPosition | None:
