@@ -58,6 +58,8 @@ class Face:
     gender: dict[str, float] | None = None  # {"Man": p, "Woman": p}, probabilities in [0, 1]
     dominant_gender: str | None = None
     age: float | None = None
+    yaw: float | None = None  # degrees turned from the camera, from the 5 landmarks (cleaner.analysis.yunet)
+    sharpness: float | None = None  # Laplacian variance of the face, 64 x 64 grey (cleaner.analysis.face_crops)
 
     @property
     def gender_confidence(self) -> float | None:
@@ -80,6 +82,7 @@ class ImageAnalysis:
     mtime_ns: int | None = None
     notes: tuple[str, ...] = ()
     cached: bool = False  # taken from the state database, not analysed again
+    near_misses: tuple[Face, ...] = ()  # detections under the detector's threshold: maybe a face (box, score)
 
     @property
     def readable(self) -> bool:
@@ -147,6 +150,7 @@ class AuditRecord:
     decision_key: str | None = None  # the rules and models that decided (cleaner.pipeline.job.decision_key)
     decided_by: str | None = None  # "person": a person's verdict decided (cleaner.pipeline.verdicts); None: the rules
     who: str | None = None  # who gave that verdict: the OS user, or the web page's user
+    near_misses: list[dict[str, Any]] = field(default_factory=list)  # detections under the threshold (box, score)
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> AuditRecord:
