@@ -31,7 +31,7 @@ import numpy as np
 from cleaner.analysis.batch_tuning import BatchTuning, TuningStore
 from cleaner.analysis.classifiers import GENDER_ORDER, DeepFaceClassifier
 from cleaner.analysis.face_analyzer import FaceAnalyzer
-from cleaner.analysis.face_crops import FaceView, sharpness
+from cleaner.analysis.face_crops import FaceView, photo_box, sharpness
 from cleaner.analysis.fast_detect import Detectors
 from cleaner.analysis.protocol import ModelIdentity
 from cleaner.analysis.reading import FileBytes, read_file
@@ -183,7 +183,7 @@ class BatchAnalyzer:
         found_faces, weak = self.detectors.detect(small, aligned, photo, scale)
         if weak:
             near = tuple(
-                Face(_full_box(w.area, scale, width, height), round(float(w.area.confidence), 2)) for w in weak
+                Face(photo_box(w.area, scale, width, height), round(float(w.area.confidence), 2)) for w in weak
             )
             prepared.analysis = replace(analysis, near_misses=near)
         source, ratio = drafted.bgr, 1.0  # where faces are cut from; its scale relative to ``small``
@@ -206,7 +206,7 @@ class BatchAnalyzer:
             inputs = {task: c.prepare(view) for task, c in self.analyzer.classifiers.items()}
             if any(v is None for v in inputs.values()):
                 continue  # an empty crop: deepface drops such a face too
-            box = _full_box(area, 1.0, width, height)
+            box = photo_box(area, 1.0, width, height)
             prepared.boxes.append((box, round(float(area.confidence or 0), 2), yaw(found.area), sharpness(view)))
             prepared.crops.append(inputs)
         return prepared
@@ -273,12 +273,6 @@ class BatchAnalyzer:
         if "age" in outputs:
             age = float(outputs["age"][i])
         return Face(box[0], box[1], gender, dominant, age, yaw=box[2], sharpness=box[3])
-
-
-def _full_box(area: Any, scale: float, width: int, height: int) -> Box:
-    """A detected region (in pixels of a copy ``scale`` x the photo) as a box in the photo, inside it."""
-    x, y = max(0, int(area.x / scale)), max(0, int(area.y / scale))
-    return Box(x, y, min(width - x - 1, int(area.w / scale)), min(height - y - 1, int(area.h / scale)))
 
 
 def scaled_areas(area: Any, scale: float, ratio: float) -> tuple[Any, Any]:

@@ -143,3 +143,9 @@ def sharpness(view: FaceView) -> float:
     grey = cv2.cvtColor(src, cv2.COLOR_RGB2GRAY)
     chip = cv2.resize(grey, (SHARPNESS_SIDE, SHARPNESS_SIDE), interpolation=cv2.INTER_AREA)
     return round(float(cv2.Laplacian(chip, cv2.CV_64F).var()), 1)
+
+
+def photo_box(area: Any, scale: float, width: int, height: int) -> Box:
+    """A detected region (in pixels of a copy ``scale`` x the photo) as a box in the photo, inside it."""
+    x, y = max(0, int(area.x / scale)), max(0, int(area.y / scale))
+    return Box(x, y, min(width - x - 1, int(area.w / scale)), min(height - y - 1, int(area.h / scale)))

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from cleaner.eval.evaluation import Evaluation
 from cleaner.records import Action, ImageAnalysis
 from cleaner.rules.deciding import considered_faces, decide
 from cleaner.rules.model import RuleSet
@@ -120,3 +121,23 @@ def _cells(p: Point) -> str:
 
 def _line(p: Point, name: str, threshold: str) -> str:
     return f"  {name:<12}{threshold:>10}{p.photos:>8}" + _cells(p)
+
+
+def of_evaluation(rs: RuleSet, ev: Evaluation) -> list[Point]:
+    """The table for an eval's labelled photos, under the rules' settings."""
+    return table(rs, [(o.label, o.groups, o.analysis) for o in ev.evaluated if o.analysis is not None])
+
+
+def to_json(points: list[Point]) -> list[dict[str, object]]:
+    return [
+        {
+            "policy": p.policy,
+            "threshold": p.threshold,
+            "group": p.group,
+            "photos": p.photos,
+            "right": p.right,
+            "misplaced": p.misplaced,
+            "review": p.review,
+        }
+        for p in points
+    ]
