@@ -58,7 +58,11 @@ def rebuild(d: dict):
         return Face(**{**known, "box": Box(**f["box"])})
 
     return ImageAnalysis(
-        Path(d["path"]), 0, None, Status(d["status"]), faces=tuple(map(face, d["faces"])),
+        Path(d["path"]),
+        0,
+        None,
+        Status(d["status"]),
+        faces=tuple(map(face, d["faces"])),
         near_misses=tuple(map(face, d["near"])),
     )
 
@@ -70,6 +74,11 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
+def found_in(r: dict, faces: tuple) -> bool:
+    box = tuple(map(float, r["face_box_xywh"].split()))
+    return any(iou(box, (f.box.x, f.box.y, f.box.w, f.box.h)) >= 0.3 for f in faces)
+
+
 def report(name: str, rows: list[dict], analyses: list, doubts: bool) -> None:
     from cleaner.eval import risk
     from cleaner.rules import loading
@@ -78,28 +87,25 @@ def report(name: str, rows: list[dict], analyses: list, doubts: bool) -> None:
     base = loading.load(None, keep="Man")
     if not doubts:
         base = replace(base, cannot_tell=CannotTell(near_miss=False, small_faces=0, child_age=0))
+    pairs = list(zip(rows, analyses, strict=True))
     print(f"== {name}")
     for policy in risk.POLICIES:
         rs = risk.policy_rules(base, policy, 0.8)
-        got = [risk.outcome(rs, policy, r["label"], a) for r, a in zip(rows, analyses)]
+        got = [risk.outcome(rs, policy, r["label"], a) for r, a in pairs]
         n = len(got)
-        print(f"  --keep {policy:<6} " + "   ".join(f"{o} {got.count(o)}/{n} ({100 * got.count(o) / n:.1f} %)" for o in risk.OUTCOMES))
-    single = [(r, a) for r, a in zip(rows, analyses) if r.get("face_box_xywh") and "single" in r.get("dataset", "")]
+        shares = [f"{o} {got.count(o)}/{n} ({100 * got.count(o) / n:.1f} %)" for o in risk.OUTCOMES]
+        print(f"  --keep {policy:<6} " + "   ".join(shares))
+    single = [(r, a) for r, a in pairs if r.get("face_box_xywh") and "single" in r.get("dataset", "")]
     if single:
-        found = 0
-        for r, a in single:
-            box = tuple(map(float, r["face_box_xywh"].split()))
-            found += any(iou(box, (f.box.x, f.box.y, f.box.w, f.box.h)) >= 0.3 for f in a.faces)
-        near = sum(
-            any(iou(tuple(map(float, r["face_box_xywh"].split())), (f.box.x, f.box.y, f.box.w, f.box.h)) >= 0.3 for f in a.near_misses)
-            for r, a in single
-        )
-        print(f"  annotated single faces found: {found}/{len(single)} ({100 * found / len(single):.1f} %); as a near miss only: {near}")
-    noface = [a for r, a in zip(rows, analyses) if r["label"] == "none"]
+        found = sum(found_in(r, a.faces) for r, a in single)
+        near = sum(found_in(r, a.near_misses) and not found_in(r, a.faces) for r, a in single)
+        share = 100 * found / len(single)
+        print(f"  annotated single faces found: {found}/{len(single)} ({share:.1f} %); as a near miss only: {near}")
+    noface = [a for r, a in pairs if r["label"] == "none"]
     false = sum(any(f.box.size >= base.min_face_size for f in a.faces) for a in noface)
     print(f"  no-face photos with a counted face (>= {base.min_face_size} px): {false}/{len(noface)}")
-    points = risk.table(base, [(r["label"], tuple((k, r[k]) for k in ("age", "dataset") if r.get(k)), a) for r, a in zip(rows, analyses)])
-    print("\n".join("  " + line for line in risk.render(points).splitlines()))
+    labelled = [(r["label"], tuple((k, r[k]) for k in ("age", "dataset") if r.get(k)), a) for r, a in pairs]
+    print("\n".join("  " + line for line in risk.render(risk.table(base, labelled)).splitlines()))
 
 
 def main() -> None:
