@@ -11,9 +11,11 @@ and the threshold mean what they say, in the photo's pixels.
   threshold (``yunet_score_threshold``, 0.7) is a face, what scores between the two is a *near
   miss* (a face the detector is not sure of: the rules send a photo with near misses and no face
   to review, never to ``no-face``).
-* **Second pass, only on a photo where the first found no face**: the photo at full resolution in
-  overlapping tiles of ``detect_size`` when the copy was reduced; a small photo (under
-  ``UPSCALE_BELOW`` px) upscaled twice.  Its faces join the first pass's.
+* **Second pass, only on a photo where the first found no face and only when the copy was
+  reduced**: the photo at full resolution, whole up to twice ``detect_size``, beyond that in
+  overlapping tiles of ``detect_size``.  Its faces join the first pass's.  A photo the first pass
+  saw whole gets no second look: upscaling finds faces under about 20 px, which no rule counts
+  (``min_face_size``, ``cannot_tell: small_faces``), at four times the cost.
 
 Landmarks come back as DeepFace names them (``left_eye`` is the eye on the image's left); ``yaw``
 estimates how far a face is turned from its 5 landmarks.
@@ -29,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 NEAR_MISS = 0.6  # the floor below which a detection is nothing at all (docs/ml/accuracy.md says why)
-UPSCALE_BELOW = 1024  # a photo smaller than this (longest side) is upscaled twice by the second pass
+TILED_FROM = 2  # a photo more than this many times the copy's size is seen in tiles by the second pass
 TILE_OVERLAP = 0.25  # share of a tile that overlaps its neighbour, so a face on a seam is whole in one
 SAME_FACE_IOU = 0.4  # two detections overlapping this much are the same face
 THRESHOLD_ENV = "yunet_score_threshold"
@@ -69,20 +71,17 @@ class YuNet:
     def detect(self, img: Any, full: Callable[[], Any], scale: float) -> list[Any]:
         """The faces and near misses of ``img`` (the copy, ``scale`` x the photo), as deepface's
         FacialAreaRegion in ``img``'s pixels; ``full()`` is the photo itself (None: over budget)."""
-        import cv2
-
         found = [_region(r, 1.0) for r in self.raw(img)]
         if any(a.confidence >= threshold() for a in found):
             return found
-        more: list[Any] = []
-        if scale < 1.0:
-            photo = full()
-            if photo is not None:
-                more = [_region(r, scale) for r in self._tiles(photo, max(img.shape[:2]))]
-        elif max(img.shape[:2]) < UPSCALE_BELOW:
-            big = cv2.resize(img, (2 * img.shape[1], 2 * img.shape[0]), interpolation=cv2.INTER_LINEAR)
-            more = [_region(r, 0.5) for r in self.raw(big)]
-        return _merge(found, more)
+        if scale >= 1.0:
+            return found  # the detector saw the photo itself: a second look sees nothing new
+        photo = full()
+        if photo is None:
+            return found
+        side = max(img.shape[:2])
+        rows = self.raw(photo) if max(photo.shape[:2]) <= TILED_FROM * side else self._tiles(photo, side)
+        return _merge(found, [_region(r, scale) for r in rows])
 
     def _tiles(self, photo: Any, side: int) -> list[Any]:
         """Detections on the photo in overlapping tiles ``side`` px square, in the photo's pixels."""
