@@ -9,8 +9,8 @@ and the threshold mean what they say, in the photo's pixels.
 
 * **First pass**: the copy, at the near-miss floor (``NEAR_MISS``); what scores at least the
   threshold (``yunet_score_threshold``, 0.7) is a face, what scores between the two is a *near
-  miss* (a face the detector is not sure of: the rules send a photo with near misses and no face
-  to review, never to ``no-face``).
+  miss* (a face the detector is not sure of: where counting it would change the decision, the
+  rules send the photo to review, never to ``no-face``; cleaner.rules.doubts).
 * **Second pass, only on a photo where the first found no face and only when the copy was
   reduced**: the photo at full resolution, whole up to twice ``detect_size``, beyond that in
   overlapping tiles of ``detect_size``.  Its faces join the first pass's.  A photo the first pass

@@ -73,7 +73,7 @@ def cannot_tell(rs: RuleSet) -> list[str]:
     lines = ["Cannot tell -> review, with these reasons:"]
     if ct.near_miss:
         lines.append(
-            "  near-miss: no face counted, but a detection just under the detector's threshold, counted as a "
+            "  near-miss: a detection just under the detector's threshold, counted as a "
             "face of unknown gender, would change the decision"
         )
     if ct.small_faces and ct.small_faces < rs.min_face_size:

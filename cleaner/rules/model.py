@@ -83,7 +83,7 @@ CANNOT_TELL_REASONS = (NEAR_MISS, SMALL_FACE, BLURRED, TURNED, CHILD)
 class CannotTell:
     """When the evidence is too weak to judge (cleaner.rules.doubts); 0 / False turns a check off."""
 
-    near_miss: bool = True  # no face counted, but a near miss would change the decision -> review
+    near_miss: bool = True  # a near miss, counted as a face of unknown gender, would change the decision -> review
     small_faces: int = 24  # faces from this size to min_face_size that would change the decision -> review
     min_sharpness: float = 0.0  # a face less sharp than this gets no gender decision (blurred)
     max_yaw: float = 90.0  # a face turned further than this (degrees) gets no gender decision (turned)
