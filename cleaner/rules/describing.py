@@ -82,7 +82,11 @@ def cannot_tell(rs: RuleSet) -> list[str]:
             "change the decision (a group photo whose only man is small)"
         )
     if judged:
-        if ct.child_age > 0:
+        if ct.child_age > 0 and "age" not in rs.attributes:
+            lines.append(
+                "  child: off here: no age is analysed (the built-in age model, or a rule on age, turns it on)"
+            )
+        elif ct.child_age > 0:
             lines.append(
                 f"  child: the deciding face is under {ct.child_age:g} by the age model; no gender is judged "
                 "for it (cannot_tell: child_age: 0 turns this off)"

@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from cleaner.analysis.builtin_models import BUILTIN
 from cleaner.errors import RulesError
 from cleaner.fs.yaml_fields import listed, load_yaml, read_text, show
 from cleaner.records import Action
@@ -106,15 +107,16 @@ def parse(data: Any, source: str, keep: str | None = None) -> RuleSet:
     if any(r.when.age is not None for r in rules):
         attributes.add("age")
     cannot_tell = _cannot_tell(f, source, problems)
-    if cannot_tell.child_age > 0:
-        # a child's gender is not judged: the age model says who is one (whatever the rules, so
-        # that one analysis serves every rule set from the cache)
+    chosen = {task: _model(f, task, source, problems) for task in ("gender", "age")}
+    if cannot_tell.child_age > 0 and chosen["age"] == BUILTIN:
+        # a child's gender is not judged: the built-in age model says who is one (whatever the
+        # rules, so that one analysis serves every rule set from the cache).  Another age model
+        # (DeepFace's, a manifest's) runs only where the rules ask for age: its weights may be absent.
         attributes.add("age")
     detector = f.data.get("detector") or model_choice.default_detector()
     if not isinstance(detector, str):
         f.report(f.fail("detector", "a deepface detector name such as yunet"))
         detector = model_choice.default_detector()
-    chosen = {task: _model(f, task, source, problems) for task in ("gender", "age")}
     result = RuleSet(
         rules=tuple(rules),
         default_action=default_action,
