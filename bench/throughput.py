@@ -110,9 +110,9 @@ def plain(folder: Path, env: dict[str, str]) -> Row:
     return Row("(a) `DeepFace.analyze` per file (opencv)", seconds, counts["images"], counts["faces"], mb)
 
 
-def face_clean(name: str, folder: Path, env: dict[str, str], state: Path) -> Row:
+def face_clean(name: str, folder: Path, env: dict[str, str], state: Path, *extra: str) -> Row:
     audit = state / "audit.jsonl"
-    cmd = [sys.executable, "-m", "cleaner", "run", str(folder), "--keep", "Man", "--dry-run", "-q"]
+    cmd = [sys.executable, "-m", "cleaner", "run", str(folder), "--keep", "Man", "--dry-run", "-q", *extra]
     seconds, mb, _ = timed([*cmd, "--audit-log", str(audit)], env)
     records = [json.loads(line) for line in audit.read_text().splitlines()]
     times = sorted(datetime.fromisoformat(r["time"]).timestamp() for r in records)
@@ -164,6 +164,7 @@ def main() -> None:
     parser.add_argument("--builtin-copies", type=int, default=4, help="copies for the built-in models (they are fast)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds of (a) and (b), alternating")
     parser.add_argument("--models", choices=("both", "vgg", "builtin"), default="both")
+    parser.add_argument("--baseline", type=Path, help="built-in models: also run this checkout's code (today's main)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="face-clean-bench-"))
@@ -208,6 +209,15 @@ def main() -> None:
         row = face_clean("(d) `face-clean run`, built-in models", folder, env, work / "state-d")
         after = stages(folder, env)
         print(f"\nbuilt-in models (yunet):\n{header}\n{row.line()}")
+        if args.baseline:
+            # the same run by the baseline's code, and by this tree without the age model (child_age: 0)
+            no_age = work / "no-age.yaml"
+            no_age.write_text("cannot_tell: {child_age: 0}\n")
+            base_env = {**env, "PYTHONPATH": str(args.baseline)}
+            base = face_clean(f"(d0) the same, {args.baseline}'s code", folder, base_env, work / "state-d0")
+            lean = face_clean("(d1) (d) without the age model", folder, env, work / "state-d1", "--rules", str(no_age))
+            again = face_clean("(d) again", folder, env, work / "state-d2")
+            print(f"{base.line()}\n{lean.line()}\n{again.line()}")
         show_stages(before, row, after)
     print(f"{presets.load()}, numpy {presets.gflops():.0f} GFLOP/s at the end", flush=True)
 

@@ -58,6 +58,8 @@ class Face:
     gender: dict[str, float] | None = None  # {"Man": p, "Woman": p}, probabilities in [0, 1]
     dominant_gender: str | None = None
     age: float | None = None
+    yaw: float | None = None  # degrees turned from the camera, from the 5 landmarks (cleaner.analysis.yunet)
+    sharpness: float | None = None  # Laplacian variance of the face, 64 x 64 grey (cleaner.analysis.face_crops)
 
     @property
     def gender_confidence(self) -> float | None:
@@ -80,6 +82,7 @@ class ImageAnalysis:
     mtime_ns: int | None = None
     notes: tuple[str, ...] = ()
     cached: bool = False  # taken from the state database, not analysed again
+    near_misses: tuple[Face, ...] = ()  # detections under the detector's threshold: maybe a face (box, score)
 
     @property
     def readable(self) -> bool:
@@ -149,6 +152,7 @@ class AuditRecord:
     who: str | None = None  # who gave that verdict: the OS user, or the web page's user
     sidecars: list[str] = field(default_factory=list)  # the sidecars moved with it (cleaner.pipeline.sidecars)
     sidecar_of: str | None = None  # a sidecar's record: the photo it moved with (its path below root)
+    near_misses: list[dict[str, Any]] = field(default_factory=list)  # detections under the threshold (box, score)
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> AuditRecord:
@@ -166,7 +170,7 @@ class AuditRecord:
 _EMPTY: dict[str, Any] = dict(time="", run_id="", root="", path="", size=0, sha256=None, status="", error=None)
 _EMPTY.update(width=None, height=None, faces=[], faces_considered=0, cached=False, rule="", action="", reason=None)
 _EMPTY.update(uncertain=False, destination=None, moved=False, dry_run=False, engine="", detector="", model_files=[])
-_EMPTY.update(model_sha256=[], deepface_version="", tool_version="", notes=[], sidecars=[])
+_EMPTY.update(model_sha256=[], deepface_version="", tool_version="", notes=[], sidecars=[], near_misses=[])
 
 
 def now() -> str:

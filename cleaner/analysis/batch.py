@@ -31,11 +31,12 @@ import numpy as np
 from cleaner.analysis.batch_tuning import BatchTuning, TuningStore
 from cleaner.analysis.classifiers import GENDER_ORDER, DeepFaceClassifier
 from cleaner.analysis.face_analyzer import FaceAnalyzer
-from cleaner.analysis.face_crops import FaceView
+from cleaner.analysis.face_crops import FaceView, photo_box, sharpness
 from cleaner.analysis.fast_detect import Detectors
 from cleaner.analysis.protocol import ModelIdentity
 from cleaner.analysis.reading import FileBytes, read_file
 from cleaner.analysis.stage_clock import StageClock
+from cleaner.analysis.yunet import yaw
 from cleaner.records import Box, Face, ImageAnalysis, Status
 
 PREFETCH = 4  # images read and detected ahead of the model
@@ -47,7 +48,7 @@ class Prepared:
     """An image up to, not including, the demography models."""
 
     analysis: ImageAnalysis
-    boxes: list[tuple[Box, float]] = field(default_factory=list)
+    boxes: list[tuple[Box, float, float | None, float | None]] = field(default_factory=list)  # and yaw, sharpness
     crops: list[dict[str, Any]] = field(default_factory=list)  # per box: each classifier's input, by task
 
 
@@ -71,7 +72,7 @@ class BatchAnalyzer:
         self.tuning = BatchTuning(analyzer, tuning_store, workers, batch_faces)
         self.lookup = lookup
         self.read = read
-        self.detectors = Detectors(analyzer.detector)
+        self.detectors = Detectors(analyzer.detector, analyzer.yunet_file)
         self._deepface_models = any(isinstance(c, DeepFaceClassifier) for c in analyzer.classifiers.values())
         # kept between calls (the watch daemon's batches): each worker keeps its own detector
         self._pool = ThreadPoolExecutor(self.tuning.most_workers, thread_name_prefix="face-clean-detect")
@@ -172,7 +173,19 @@ class BatchAnalyzer:
         # DeepFace's aligned face image is used only by its own models, and only when the faces are
         # cut from the very image detection ran on (cleaner.analysis.fast_detect)
         aligned = scale >= 1.0 and self._deepface_models
-        found_faces = self.detectors.detect(small, aligned)
+
+        def photo() -> Any:  # the photo at full resolution, for a second pass (None: over the memory budget)
+            if max(drafted.bgr.shape[:2]) >= max(width, height):
+                return drafted.bgr
+            full = self.analyzer.decode(f)[1]
+            return None if full is None else full.bgr
+
+        found_faces, weak = self.detectors.detect(small, aligned, photo, scale)
+        if weak:
+            near = tuple(
+                Face(photo_box(w.area, scale, width, height), round(float(w.area.confidence), 2)) for w in weak
+            )
+            prepared.analysis = replace(analysis, near_misses=near)
         source, ratio = drafted.bgr, 1.0  # where faces are cut from; its scale relative to ``small``
         side = max((c.side for c in self.analyzer.classifiers.values()), default=0)
         if found_faces and scale < 1.0 and side:
@@ -193,9 +206,8 @@ class BatchAnalyzer:
             inputs = {task: c.prepare(view) for task, c in self.analyzer.classifiers.items()}
             if any(v is None for v in inputs.values()):
                 continue  # an empty crop: deepface drops such a face too
-            x, y = max(0, int(area.x)), max(0, int(area.y))
-            box = Box(x, y, min(width - x - 1, int(area.w)), min(height - y - 1, int(area.h)))
-            prepared.boxes.append((box, round(float(area.confidence or 0), 2)))
+            box = photo_box(area, 1.0, width, height)
+            prepared.boxes.append((box, round(float(area.confidence or 0), 2), yaw(found.area), sharpness(view)))
             prepared.crops.append(inputs)
         return prepared
 
@@ -251,7 +263,7 @@ class BatchAnalyzer:
         return faces
 
     @staticmethod
-    def _face(box: tuple[Box, float], outputs: dict[str, Any], i: int) -> Face:
+    def _face(box: tuple[Box, float, float | None, float | None], outputs: dict[str, Any], i: int) -> Face:
         gender = dominant = age = None
         if "gender" in outputs:
             probs = outputs["gender"][i]
@@ -260,7 +272,7 @@ class BatchAnalyzer:
             dominant = GENDER_ORDER[int(np.argmax(probs))]
         if "age" in outputs:
             age = float(outputs["age"][i])
-        return Face(box[0], box[1], gender, dominant, age)
+        return Face(box[0], box[1], gender, dominant, age, yaw=box[2], sharpness=box[3])
 
 
 def scaled_areas(area: Any, scale: float, ratio: float) -> tuple[Any, Any]:

@@ -100,6 +100,11 @@ class FaceAnalyzer:
             detector_settings=settings,
         )
 
+    @property
+    def yunet_file(self) -> Path | None:
+        """The YuNet model file the yunet detector runs (cleaner.analysis.yunet); None for another detector."""
+        return self._detector_files[0].path if self.detector == "yunet" and self._detector_files else None
+
     def _role(self, path: Path) -> str:
         for task, c in self.classifiers.items():
             if path in (p for p, _ in c.files()):

@@ -126,3 +126,26 @@ class Aligner:
         chip = np.ascontiguousarray(dlib.extract_image_chip(rgb, details))
         view.memo[key] = chip
         return chip
+
+
+SHARPNESS_SIDE = 64  # the chip's side for the sharpness measure: one scale for every face
+
+
+def sharpness(view: FaceView) -> float:
+    """How sharp the face is: the variance of the Laplacian of its box, grey, resized to 64 x 64
+    (a blurred or tiny face scores low: under about 50 the gender net is guessing)."""
+    import cv2
+
+    b = view.box
+    src, _, _ = view.rgb(int(b.x), int(b.y), int(b.x + b.w), int(b.y + b.h))
+    if not src.size:
+        return 0.0
+    grey = cv2.cvtColor(src, cv2.COLOR_RGB2GRAY)
+    chip = cv2.resize(grey, (SHARPNESS_SIDE, SHARPNESS_SIDE), interpolation=cv2.INTER_AREA)
+    return round(float(cv2.Laplacian(chip, cv2.CV_64F).var()), 1)
+
+
+def photo_box(area: Any, scale: float, width: int, height: int) -> Box:
+    """A detected region (in pixels of a copy ``scale`` x the photo) as a box in the photo, inside it."""
+    x, y = max(0, int(area.x / scale)), max(0, int(area.y / scale))
+    return Box(x, y, min(width - x - 1, int(area.w / scale)), min(height - y - 1, int(area.h / scale)))

@@ -1,5 +1,6 @@
 """Face detection for the fast path: DeepFace's detectors, on several threads, without work nobody uses.
 
+* **yunet is OpenCV's own** (cleaner.analysis.yunet): no border, no shrink, near misses kept apart.
 * **A detector per thread.** DeepFace keeps one instance of each detector per process, and some
   cannot be shared: two threads in YuNet's ``detect`` crash the process (OpenCV's
   ``FaceDetectorYN`` holds the input size between ``setInputSize`` and ``detect``).  The light
@@ -21,8 +22,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from cleaner.analysis.yunet import YuNet
+from cleaner.analysis.yunet import threshold as yunet_threshold
 
 # Detectors that are small and cheap to build: one instance per worker thread.
 PER_THREAD = frozenset({"opencv", "yunet", "ssd", "centerface", "dlib"})
@@ -40,8 +46,10 @@ class Found:
 class Detectors:
     """One detector by name, safe to call from several threads at once."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, yunet_file: Path | None = None) -> None:
         self.name = name
+        # yunet: OpenCV's own, at the copy's resolution, without DeepFace's border and shrink
+        self._yunet = YuNet(yunet_file) if name == "yunet" and yunet_file is not None else None
         self._local = threading.local()
         self._shared_lock = threading.Lock()  # DeepFace's own instance: one thread at a time
 
@@ -59,9 +67,21 @@ class Detectors:
             self._local.detector = detector
         return detector
 
-    def detect(self, img: Any, aligned: bool) -> list[Found]:
-        """The faces in ``img`` (BGR); with ``aligned``, DeepFace's aligned face image too: what
-        ``detection.detect_faces(img, align=True)`` returns, from this thread's detector."""
+    def detect(
+        self, img: Any, aligned: bool, photo: Callable[[], Any] | None = None, scale: float = 1.0
+    ) -> tuple[list[Found], list[Found]]:
+        """The faces in ``img`` (BGR, ``scale`` x the photo ``photo()`` returns) and the near misses
+        (yunet's, cleaner.analysis.yunet).  Other detectors: with ``aligned``, DeepFace's aligned face
+        image too, what ``detection.detect_faces(img, align=True)`` returns, from this thread's detector."""
+        if self._yunet is not None:
+            found = self._yunet.detect(img, photo or (lambda: None), scale)
+            accept = yunet_threshold()
+            return [Found(a) for a in found if a.confidence >= accept], [
+                Found(a) for a in found if a.confidence < accept
+            ]
+        return self._deepface(img, aligned), []
+
+    def _deepface(self, img: Any, aligned: bool) -> list[Found]:
         import cv2
         from deepface.modules import detection
 

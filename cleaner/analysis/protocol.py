@@ -15,7 +15,7 @@ from typing import Protocol
 
 from cleaner.records import ImageAnalysis
 
-ANALYSIS_VERSION = 3  # bump when a change in cleaner.analysis changes what is found
+ANALYSIS_VERSION = 4  # bump when a change in cleaner.analysis changes what is found
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def eval_command(
     --detector and --gender-model may name several, comma-separated: each pair is measured and
     compared in one table.
     """
-    from cleaner.eval import plots, text
+    from cleaner.eval import plots, risk, text
     from cleaner.eval.observe import measure, numbers
 
     logs.setup(verbose, quiet=False)
@@ -134,20 +134,23 @@ def eval_command(
         (one,) = runs
         ev, rate = one.evaluation, one.row.images_per_s
         click.echo(text.render(ev, labels, one.rules) + "\n" + text.extras(ev, rate))
+        risks = risk.of_evaluation(one.rules, ev)
+        click.echo("\n" + risk.render(risks) + "\n" + risk.render_groups(risks, ev.threshold))
     else:
         click.echo(f"{labels.source}: {len(labels.items)} labelled photos")
         click.echo(text.comparison([m.row for m in runs], markdown))
         click.echo("(definitions: README, 'Evaluating the filter'; every number of each: --json)")
     curves = [(f"{m.row.detector} + {m.row.gender_model}", m.evaluation) for m in runs]
+    first_risks = risk.of_evaluation(runs[0].rules, runs[0].evaluation) if plot_path or roc_path else None
 
     def write_json(path: Path) -> None:
         write_atomically(path, (json.dumps(numbers(labels, runs), indent=2) + "\n").encode(), chosen=True)
 
     def plot_sweep(path: Path) -> None:
-        plots.plot(runs[0].evaluation, path)
+        plots.plot(runs[0].evaluation, path, first_risks)
 
     def plot_roc(path: Path) -> None:
-        plots.plot_roc(curves, path)
+        plots.plot_roc(curves, path, first_risks)
 
     for path, write in ((json_path, write_json), (plot_path, plot_sweep), (roc_path, plot_roc)):
         try:

@@ -61,9 +61,13 @@ class Observation:
     man: float | None = None  # the largest face's probability of Man (the ROC's score)
     face_size: int | None = None  # the largest face's shorter side, pixels
     genders: tuple[tuple[str, float], ...] = ()  # every considered face: (dominant gender, confidence)
+    analysis: ImageAnalysis | None = None  # what the rules decide on (the risk-coverage table, cleaner.eval.risk)
+    groups: tuple[tuple[str, str], ...] = ()  # what else the labels say of it (age, dataset)
 
     @classmethod
-    def of(cls, rs: RuleSet, label: str, analysis: ImageAnalysis) -> Observation:
+    def of(
+        cls, rs: RuleSet, label: str, analysis: ImageAnalysis, groups: tuple[tuple[str, str], ...] = ()
+    ) -> Observation:
         if not analysis.readable:
             reason = analysis.error or analysis.status.value
             return cls(analysis.path, label, False, reason, cached=analysis.cached)
@@ -84,6 +88,8 @@ class Observation:
                 for f in faces
                 if f.dominant_gender is not None and f.gender_confidence is not None
             ),
+            analysis=analysis,
+            groups=groups,
         )
 
     def predicted(self, threshold: float) -> str:

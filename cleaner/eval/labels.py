@@ -22,6 +22,7 @@ from cleaner.paths import DEFAULT_EXCLUDE, STATE_DIR
 from cleaner.pipeline.scan import matcher, scan
 
 LABELS = ("Man", "Woman", "none", "mixed")
+GROUP_COLUMNS = ("age", "dataset")  # a CSV's columns the risk-coverage table is broken down by (cleaner.eval.risk)
 FORMATS = ("csv", "imdb-wiki", "folders")
 ALIASES = {
     **dict.fromkeys(("man", "men", "male", "m"), "Man"),
@@ -39,6 +40,7 @@ class MissingExtra(LabelError):
 class Labelled:
     path: Path  # absolute
     label: str  # one of LABELS
+    groups: tuple[tuple[str, str], ...] = ()  # what else the labels say of it (GROUP_COLUMNS): by age, by source
 
 
 @dataclass(frozen=True)
@@ -101,14 +103,17 @@ class _Collector:
 
     def __init__(self) -> None:
         self.labels: dict[Path, str] = {}
+        self.groups: dict[Path, tuple[tuple[str, str], ...]] = {}
 
-    def add(self, path: Path, label: str, where: str) -> None:
+    def add(self, path: Path, label: str, where: str, groups: tuple[tuple[str, str], ...] = ()) -> None:
         previous = self.labels.setdefault(path, label)
         if previous != label:
             raise LabelError(f"{where}: {path} is labelled both {previous} and {label}")
+        if groups:
+            self.groups[path] = groups
 
     def items(self) -> tuple[Labelled, ...]:
-        return tuple(Labelled(p, lab) for p, lab in self.labels.items())
+        return tuple(Labelled(p, lab, self.groups.get(p, ())) for p, lab in self.labels.items())
 
 
 def _column(wanted: str, columns: list[str], source: Path, option: str) -> str:
@@ -147,7 +152,8 @@ def read_csv(source: Path, path_column: str = "path", label_column: str = "label
             name = (row.get(path_key) or "").strip()
             if not name:
                 raise LabelError(f"{where}: empty path")
-            found.add(root / name, parse_label(row.get(label_key) or "", where), where)
+            groups = tuple((c, v.strip()) for c in GROUP_COLUMNS if isinstance(v := row.get(c), str) and v.strip())
+            found.add(root / name, parse_label(row.get(label_key) or "", where), where, groups)
     except csv.Error as err:
         raise LabelError(f"{source}: line {reader.line_num}: not valid CSV: {err}") from None
     return LabelSet(source, "csv", root, found.items())

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from cleaner.eval import risk
 from cleaner.eval.breakdown import ComparisonRow, extra_json, summarise
 from cleaner.eval.evaluation import MISSING, Evaluation, Observation, rules_threshold
 from cleaner.eval.labels import LabelSet
@@ -50,7 +51,7 @@ def observe(
         try:
             for item, analysis in zip(present, analyses, strict=True):
                 state.remember(analysis, identity)
-                found[item.path] = Observation.of(rs, item.label, analysis)
+                found[item.path] = Observation.of(rs, item.label, analysis, item.groups)
                 bar.update()
         finally:
             state.commit()
@@ -84,5 +85,13 @@ def numbers(labels: LabelSet, runs: list[Measured]) -> dict[str, Any]:
     """Every number of every run, for ``--json``."""
     source = {"source": str(labels.source), "format": labels.format, "root": str(labels.root)}
     found: dict[str, Any] = {"labels": source, "skipped_labels": labels.skipped, "unlabelled_files": labels.unlabelled}
-    each = [{**m.evaluation.to_json(), **extra_json(m.evaluation), "summary": asdict(m.row)} for m in runs]
+    each = [
+        {
+            **m.evaluation.to_json(),
+            **extra_json(m.evaluation),
+            "summary": asdict(m.row),
+            "risk_coverage": risk.to_json(risk.of_evaluation(m.rules, m.evaluation)),
+        }
+        for m in runs
+    ]
     return found | (each[0] if len(each) == 1 else {"comparison": [asdict(m.row) for m in runs], "runs": each})

@@ -9,17 +9,21 @@ from typing import Any
 
 from cleaner.eval.breakdown import roc
 from cleaner.eval.evaluation import Evaluation
+from cleaner.eval.risk import POLICIES, Point
 from cleaner.fs.safefs import write_atomically
 
 
-def plot(ev: Evaluation, path: Path) -> None:
-    """Precision, recall and the uncertain share against the threshold, as a PNG."""
+def plot(ev: Evaluation, path: Path, risks: list[Point] | None = None) -> None:
+    """Precision, recall and the uncertain share against the threshold, and beside it the
+    risk-coverage curve of each policy (cleaner.eval.risk), as a PNG."""
     from matplotlib.figure import Figure
 
     points = ev.sweep()
     x = [p.threshold for p in points]
-    fig = Figure(figsize=(7, 5), dpi=100, layout="constrained")
-    ax = fig.add_subplot()
+    fig = Figure(figsize=(13 if risks else 7, 5), dpi=100, layout="constrained")
+    ax = fig.add_subplot(1, 2 if risks else 1, 1)
+    if risks:
+        risk_curve(fig.add_subplot(1, 2, 2), risks)
     ax.plot(x, [p.precision for p in points], marker="o", label="precision (mean of Man, Woman)")
     ax.plot(x, [p.recall for p in points], marker="s", label="recall (mean of Man, Woman)")
     ax.plot(x, [p.uncertain_share for p in points], marker="^", linestyle="--", label="share uncertain")
@@ -31,12 +35,26 @@ def plot(ev: Evaluation, path: Path) -> None:
     _save(fig, path)
 
 
-def plot_roc(evaluations: list[tuple[str, Evaluation]], path: Path) -> None:
-    """The ROC curve of Man for each combination, as a PNG (Woman's mirrors it)."""
+def risk_curve(ax: Any, risks: list[Point]) -> None:
+    """Share silently misplaced against share sent to review, one point per threshold, per policy."""
+    for policy in POLICIES:
+        line = sorted((p for p in risks if p.policy == policy and p.group == "all"), key=lambda p: p.threshold)
+        ax.plot([p.review_share for p in line], [p.misplaced_share for p in line], marker="o", label=f"--keep {policy}")
+        for p in line:
+            ax.annotate(f"{p.threshold:.2f}", (p.review_share, p.misplaced_share), fontsize="x-small")
+    ax.set(xlabel="share sent to review", ylabel="share silently misplaced", title="risk and coverage")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+
+
+def plot_roc(evaluations: list[tuple[str, Evaluation]], path: Path, risks: list[Point] | None = None) -> None:
+    """The ROC curve of Man for each combination, and the first one's risk-coverage curve, as a PNG."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6, 6), dpi=100, layout="constrained")
-    ax = fig.add_subplot()
+    fig = Figure(figsize=(12 if risks else 6, 6), dpi=100, layout="constrained")
+    ax = fig.add_subplot(1, 2 if risks else 1, 1)
+    if risks:
+        risk_curve(fig.add_subplot(1, 2, 2), risks)
     for name, ev in evaluations:
         curve = roc(list(ev.evaluated), "Man")
         if curve["auc"] is None:

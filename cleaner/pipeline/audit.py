@@ -77,7 +77,7 @@ def move_ids(path: Path) -> set[str]:
 _TYPES: dict[str, tuple[type, ...]] = dict.fromkeys(("path", "root", "run_id", "action", "time"), (str,))
 _OPTIONAL_TEXT = ("destination", "sha256", "move_id", "error", "reason", "rule", "status", "decided_by", "who")
 _TYPES.update(dict.fromkeys(_OPTIONAL_TEXT, (str, type(None))))
-_TYPES.update(moved=(bool,), dry_run=(bool,), size=(int,), notes=(list,), faces=(list,))
+_TYPES.update(moved=(bool,), dry_run=(bool,), size=(int,), notes=(list,), faces=(list,), near_misses=(list,))
 
 
 def is_record(r: dict[str, Any]) -> bool:

@@ -52,6 +52,7 @@ def decided(
         age_model=identity.age_model,
         notes=list(a.notes),
         decision_key=decision_key,
+        near_misses=[asdict(f) for f in a.near_misses],
     )
 
 

@@ -60,6 +60,39 @@ def describe(rs: RuleSet) -> str:
             line += f"; if uncertain -> {_target(rule.on_uncertain, rule.uncertain_reason)}"
         lines.append(line)
     lines.append(f"  otherwise -> {_target(rs.default_action, rs.default_reason)}")
+    lines += cannot_tell(rs)
     if not any(r.when.unreadable for r in rs.rules):
         lines.append("  unreadable files -> keep (left in place, recorded)")
     return "\n".join(lines)
+
+
+def cannot_tell(rs: RuleSet) -> list[str]:
+    """What sends a photo to review because the evidence is too weak (cleaner.rules.doubts)."""
+    ct = rs.cannot_tell
+    judged = any(r.when.gender is not None for r in rs.rules)
+    lines = ["Cannot tell -> review, with these reasons:"]
+    if ct.near_miss:
+        lines.append(
+            "  near-miss: a detection just under the detector's threshold, counted as a "
+            "face of unknown gender, would change the decision"
+        )
+    if ct.small_faces and ct.small_faces < rs.min_face_size:
+        lines.append(
+            f"  small-face: a face of {ct.small_faces} to {rs.min_face_size - 1} px, too small to count, would "
+            "change the decision (a group photo whose only man is small)"
+        )
+    if judged:
+        if ct.child_age > 0 and "age" not in rs.attributes:
+            lines.append(
+                "  child: off here: no age is analysed (the built-in age model, or a rule on age, turns it on)"
+            )
+        elif ct.child_age > 0:
+            lines.append(
+                f"  child: the deciding face is under {ct.child_age:g} by the age model; no gender is judged "
+                "for it (cannot_tell: child_age: 0 turns this off)"
+            )
+        if ct.min_sharpness > 0:
+            lines.append(f"  blurred: the deciding face's sharpness is under {ct.min_sharpness:g}")
+        if ct.max_yaw < 90:
+            lines.append(f"  turned: the deciding face is turned more than {ct.max_yaw:g} degrees from the camera")
+    return lines if len(lines) > 1 else []

@@ -15,12 +15,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from cleaner.analysis.builtin_models import BUILTIN
 from cleaner.errors import RulesError
 from cleaner.fs.yaml_fields import listed, load_yaml, read_text, show
 from cleaner.records import Action
 from cleaner.rules import model_choice
 from cleaner.rules.fields import RuleFields
-from cleaner.rules.model import ENGINES, POLICIES, RuleSet
+from cleaner.rules.model import ENGINES, POLICIES, CannotTell, RuleSet
 from cleaner.rules.parsing import RuleDefaults, keep_rules, rule
 
 MAX_RULES_BYTES = 1_000_000  # a rules file is a few hundred bytes; refuse anything absurd
@@ -28,8 +29,9 @@ MAX_RULES_BYTES = 1_000_000  # a rules file is a few hundred bytes; refuse anyth
 TOP_KEYS = set(
     "version engine detector min_face_size min_detector_confidence max_pixels detect_size memory_budget "
     "min_gender_confidence multi_face uncertain no_face default rules exclude include analyze gender_model "
-    "age_model".split()
+    "age_model cannot_tell".split()
 )
+CANNOT_TELL_KEYS = {"near_miss", "small_faces", "min_sharpness", "max_yaw", "child_age"}
 NOT_DEFAULTED = ("version", "rules")  # the documented file's rules are a policy, not a default
 
 
@@ -104,11 +106,17 @@ def parse(data: Any, source: str, keep: str | None = None) -> RuleSet:
         attributes.add("gender")
     if any(r.when.age is not None for r in rules):
         attributes.add("age")
+    cannot_tell = _cannot_tell(f, source, problems)
+    chosen = {task: _model(f, task, source, problems) for task in ("gender", "age")}
+    if cannot_tell.child_age > 0 and chosen["age"] == BUILTIN:
+        # a child's gender is not judged: the built-in age model says who is one (whatever the
+        # rules, so that one analysis serves every rule set from the cache).  Another age model
+        # (DeepFace's, a manifest's) runs only where the rules ask for age: its weights may be absent.
+        attributes.add("age")
     detector = f.data.get("detector") or model_choice.default_detector()
     if not isinstance(detector, str):
         f.report(f.fail("detector", "a deepface detector name such as yunet"))
         detector = model_choice.default_detector()
-    chosen = {task: _model(f, task, source, problems) for task in ("gender", "age")}
     result = RuleSet(
         rules=tuple(rules),
         default_action=default_action,
@@ -125,11 +133,29 @@ def parse(data: Any, source: str, keep: str | None = None) -> RuleSet:
         exclude=_patterns(f, "exclude"),
         include=_patterns(f, "include"),
         attributes=frozenset(attributes),
+        cannot_tell=cannot_tell,
         source=source,
     )
     if problems:
         raise RulesError(listed(source, problems))
     return result
+
+
+def _cannot_tell(f: RuleFields, source: str, problems: list[str]) -> CannotTell:
+    """The ``cannot_tell`` block: when evidence too weak to judge sends a photo to review."""
+    cf = RuleFields(f.data.get("cannot_tell") or {}, f"{source}: cannot_tell", CANNOT_TELL_KEYS, problems=problems)
+    near_miss = cf.data.get("near_miss", True)
+    if not isinstance(near_miss, bool):
+        cf.report(cf.fail("near_miss", "true or false"))
+        near_miss = True
+    d = CannotTell()
+    return CannotTell(
+        near_miss=near_miss,
+        small_faces=int(cf.number("small_faces", d.small_faces, 0, 100_000)),
+        min_sharpness=cf.number("min_sharpness", d.min_sharpness, 0, 1e9),
+        max_yaw=cf.number("max_yaw", d.max_yaw, 0, 90),
+        child_age=cf.number("child_age", d.child_age, 0, 150),
+    )
 
 
 def _model(f: RuleFields, task: str, source: str, problems: list[str]) -> str:

@@ -74,6 +74,22 @@ class Rule:
     uncertain_reason: str | None
 
 
+# The reasons a photo goes to review because what would decide it is too weak to judge
+NEAR_MISS, SMALL_FACE, BLURRED, TURNED, CHILD = "near-miss", "small-face", "blurred", "turned", "child"
+CANNOT_TELL_REASONS = (NEAR_MISS, SMALL_FACE, BLURRED, TURNED, CHILD)
+
+
+@dataclass(frozen=True)
+class CannotTell:
+    """When the evidence is too weak to judge (cleaner.rules.doubts); 0 / False turns a check off."""
+
+    near_miss: bool = True  # a near miss, counted as a face of unknown gender, would change the decision -> review
+    small_faces: int = 24  # faces from this size to min_face_size that would change the decision -> review
+    min_sharpness: float = 0.0  # a face less sharp than this gets no gender decision (blurred)
+    max_yaw: float = 90.0  # a face turned further than this (degrees) gets no gender decision (turned)
+    child_age: float = 13.0  # a face the age model puts under this age gets no gender decision (child)
+
+
 @dataclass(frozen=True)
 class RuleSet:
     rules: tuple[Rule, ...]
@@ -91,6 +107,7 @@ class RuleSet:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     include: tuple[str, ...] = ()  # when given, only files that match one of these are scanned
     attributes: frozenset[str] = field(default_factory=lambda: frozenset({"gender"}))
+    cannot_tell: CannotTell = CannotTell()
     source: str = "<built-in>"
 
     @property

@@ -1,8 +1,9 @@
 """What the speed work must not change, and the settings it chooses by measuring.
 
 * The lean detection (cleaner.analysis.fast_detect) finds exactly the boxes and eyes DeepFace's own
-  ``detect_faces`` finds; several workers, each with its own detector, give the same analyses as
-  one (two threads in DeepFace's shared YuNet crashed the process).
+  ``detect_faces`` finds (yunet run directly: at least its faces, in the same places); several
+  workers, each with its own detector, give the same analyses as one (two threads in DeepFace's
+  shared YuNet crashed the process).
 * The tuner (cleaner.analysis.tuning) settles on the fastest setting and follows a change of load; what it
   learnt is kept in state.db for the next run, and a planted value cannot break a run.
 * FACE_CLEAN_DEVICE: a GPU asked for where there is none runs on the CPU, saying why.
@@ -53,15 +54,45 @@ def test_lean_detection_finds_what_deepface_finds(tmp_path: Path, detector: str)
         img = cv2.imread(str(path))
         faces = detection.detect_faces(detector_backend=detector, img=img, align=True)
         theirs = sorted(((repr(f.facial_area), f.img) for f in faces), key=lambda t: t[0])
-        ours = lean.detect(img, aligned=False)
+        ours, weak = lean.detect(img, aligned=False)
+        assert weak == []  # near misses are yunet's own (cleaner.analysis.yunet), never DeepFace's
         # the same faces (opencv's cascade may list them in another order from one call to the next)
         assert sorted(repr(f.area) for f in ours) == [area for area, _ in theirs], path.name
         assert all(f.img is None for f in ours)  # no rotation paid for
-        aligned = sorted(((repr(f.area), f.img) for f in lean.detect(img, aligned=True)), key=lambda t: t[0])
+        aligned = sorted(((repr(f.area), f.img) for f in lean.detect(img, aligned=True)[0]), key=lambda t: t[0])
         assert [a for a, _ in aligned] == [a for a, _ in theirs], path.name
         assert all(np.array_equal(mine, deepface) for (_, mine), (_, deepface) in zip(aligned, theirs, strict=True))
         found += len(ours)
     assert found >= 10  # the portraits' faces, the astronaut's, the pair's
+
+
+def test_yunet_on_its_own_finds_every_face_deepface_finds(tmp_path: Path):
+    """OpenCV's YuNet run directly (no border, no shrink to 640 px) finds at least the faces DeepFace's
+    YuNet finds on the same photos, each in about the same place."""
+    from deepface.modules import detection
+
+    from cleaner.analysis.builtin_models import YUNET, use_yunet_threshold
+    from cleaner.analysis.downloads import forbid_downloads
+    from cleaner.analysis.fast_detect import Detectors
+
+    use_yunet_threshold()
+    forbid_downloads()
+    direct, found = Detectors("yunet", YUNET.path), 0
+    for path in real_photos(tmp_path):
+        img = cv2.imread(str(path))
+        theirs = [f.facial_area for f in detection.detect_faces(detector_backend="yunet", img=img, align=False)]
+        ours, _ = direct.detect(img, aligned=False)
+        for t in theirs:
+            best = max((_iou(t, o.area) for o in ours), default=0.0)
+            assert best >= 0.5, (path.name, t, [o.area for o in ours])
+        found += len(ours)
+    assert found >= 10
+
+
+def _iou(a, b) -> float:
+    ix = max(0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
+    iy = max(0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
+    return ix * iy / (a.w * a.h + b.w * b.h - ix * iy)
 
 
 def test_two_workers_give_the_same_analyses_as_one(tmp_path: Path):

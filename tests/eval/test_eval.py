@@ -188,7 +188,10 @@ def test_csv_labels(csv_run: SimpleNamespace):
     png = csv_run.png.read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
     with Image.open(csv_run.png) as img:
-        assert img.size == (700, 500)
+        assert img.size == (1300, 500)  # the threshold sweep, and beside it the risk-coverage curve
+    assert "Risk and coverage" in result.output
+    assert re.search(r"^  --keep Man +0\.80 +9 ", result.output, re.MULTILINE)  # the readable photos, each policy
+    assert {(r["policy"], r["group"]) for r in numbers["risk_coverage"]} >= {("Man", "all"), ("Woman", "all")}
     # nothing moved, nothing written but the cache
     assert listing(root) == csv_run.before and (root / STATE).exists()
     assert not list(root.rglob("*.jsonl"))

@@ -185,13 +185,22 @@ def test_multi_face_policy_from_rules_file(cli, tmp_path: Path):
 def test_small_faces_are_ignored_below_min_face_size(cli, tmp_path: Path):
     root = tmp_path / "p"
     photos.save(photos.small_face(0.4), root / "small.jpg", quality=95)  # a face of about 39 px
-    assert cli("run", root, "--keep", "Man").exit_code == 0  # default rules: min_face_size 40
+    ignored = tmp_path / "ignored.yaml"
+    ignored.write_text("cannot_tell: {small_faces: 0}\n")  # no review of faces too small to count
+    assert cli("run", root, "--keep", "Man", "--rules", ignored).exit_code == 0  # min_face_size 40
     [record] = audit_records(root / LOG)
     assert record["faces"] and record["faces_considered"] == 0 and record["rule"] == "no-face"
 
+    # by default a face too small to count that would change the decision sends the photo to review
+    shutil.move(root / Q / "no-face" / "small.jpg", root / "small.jpg")
+    assert cli("run", root, "--keep", "Man").exit_code == 0
+    record = audit_records(root / LOG)[-1]
+    assert (record["action"], record["reason"], record["faces_considered"]) == ("review", "small-face", 0)
+    assert (root / R / "small-face" / "small.jpg").exists()
+
     rules = tmp_path / "rules.yaml"
     rules.write_text("min_face_size: 20\n")
-    shutil.move(root / Q / "no-face" / "small.jpg", root / "small.jpg")
+    shutil.move(root / R / "small-face" / "small.jpg", root / "small.jpg")
     assert cli("run", root, "--keep", "Man", "--rules", rules).exit_code == 0
     assert (root / "small.jpg").exists()
 

@@ -80,11 +80,44 @@ def test_uncertain_action_is_configurable_globally_and_per_rule():
 
 
 def test_small_and_doubtful_faces_are_ignored_everywhere():
-    rs = ruleset(KEEP_MEN.replace("POLICY", "any") + "min_face_size: 40\nmin_detector_confidence: 0.5\n")
+    # with the small-face check off (cannot_tell: small_faces: 0), as with a face under its floor
+    rs = ruleset(
+        KEEP_MEN.replace("POLICY", "any")
+        + "min_face_size: 40\nmin_detector_confidence: 0.5\ncannot_tell: {small_faces: 0}\n"
+    )
     assert decide(rs, image(face("Man", 0.99, size=30))).rule == "no-face"
     assert decide(rs, image(face("Man", 0.99, conf=0.3))).rule == "no-face"
     d = decide(rs, image(face("Man", 0.99, size=30), face("Woman", 0.99, size=80)))
     assert (d.rule, d.faces_considered) == ("rest", 1)
+    on = ruleset(KEEP_MEN.replace("POLICY", "any") + "min_face_size: 40\nmin_detector_confidence: 0.5\n")
+    assert decide(on, image(face("Man", 0.99, size=20))).rule == "no-face"  # under small_faces (24): nothing
+    assert decide(on, image(face("Man", 0.99, conf=0.3))).rule == "no-face"
+
+
+def test_a_small_face_that_would_change_the_decision_sends_the_photo_to_review():
+    rs = ruleset(KEEP_MEN.replace("POLICY", "any") + "min_face_size: 40\n")
+    d = decide(rs, image(face("Man", 0.99, size=30), face("Woman", 0.99, size=80)))
+    assert (d.action, d.reason, d.faces_considered) == (Action.REVIEW, "small-face", 1)
+    d = decide(rs, image(face("Man", 0.99, size=30)))
+    assert (d.action, d.reason) == (Action.REVIEW, "small-face")
+    # a small woman beside a man changes nothing: kept
+    assert decide(rs, image(face("Man", 0.99, size=80), face("Woman", 0.99, size=30))).action is Action.KEEP
+
+
+def test_near_misses_children_blurred_and_turned_faces_go_to_review_with_their_reason():
+    rs = ruleset(KEEP_MEN.replace("POLICY", "any") + "cannot_tell: {min_sharpness: 30, max_yaw: 50}\n")
+    near = ImageAnalysis(Path("/x/a.jpg"), 10, "0" * 64, near_misses=(Face(Box(0, 0, 90, 90), 0.65),))
+    d = decide(rs, near)
+    assert (d.action, d.rule, d.reason) == (Action.REVIEW, "near-miss", "near-miss")
+    assert decide(rs, image(face("Man", 0.99, age=6))).reason == "child"
+    assert decide(rs, image(face("Man", 0.99, age=30))).action is Action.KEEP
+    blurred = Face(Box(0, 0, 90, 90), 0.9, {"Man": 0.99, "Woman": 0.01}, "Man", 30, yaw=5, sharpness=10)
+    turned = Face(Box(0, 0, 90, 90), 0.9, {"Man": 0.99, "Woman": 0.01}, "Man", 30, yaw=70, sharpness=300)
+    assert decide(rs, image(blurred)).reason == "blurred"
+    assert decide(rs, image(turned)).reason == "turned"
+    off = ruleset(KEEP_MEN.replace("POLICY", "any") + "cannot_tell: {child_age: 0, near_miss: false}\n")
+    assert decide(off, image(face("Man", 0.99, age=6))).action is Action.KEEP
+    assert decide(off, near).rule == "no-face"
 
 
 def test_face_size_confidence_and_age_conditions():

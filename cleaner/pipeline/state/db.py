@@ -58,6 +58,7 @@ def _to_json(a: ImageAnalysis) -> str:
             "height": a.height,
             "faces": [asdict(f) for f in a.faces],
             "notes": list(a.notes),
+            "near_misses": [asdict(f) for f in a.near_misses],
         }
     )
 
@@ -67,11 +68,14 @@ def _from_json(text: Any, path: Path, size: int, sha256: str, mtime_ns: int) -> 
     try:
         d: dict[str, Any] = json.loads(text)
         faces = tuple(Face(**{**f, "box": Box(**f["box"])}) for f in d["faces"])
+        near = tuple(Face(**{**f, "box": Box(**f["box"])}) for f in d.get("near_misses", []))
         status, error, width, height, notes = Status(d["status"]), d["error"], d["width"], d["height"], d["notes"]
-        analysis = ImageAnalysis(path, size, sha256, status, error, width, height, faces, mtime_ns, tuple(notes), True)
+        analysis = ImageAnalysis(
+            path, size, sha256, status, error, width, height, faces, mtime_ns, tuple(notes), True, near_misses=near
+        )
     except (TypeError, ValueError, KeyError, AttributeError, RecursionError):
         return None
-    valid = all(_sane(f) for f in faces) and isinstance(error, (str, type(None)))
+    valid = all(_sane(f) for f in (*faces, *near)) and isinstance(error, (str, type(None)))
     return analysis if valid and all(isinstance(v, (int, type(None))) for v in (width, height)) else None
 
 
@@ -83,7 +87,9 @@ def _sane(f: Face) -> bool:
     genders: object = f.gender
     gender = genders is None or (isinstance(genders, dict) and all(isinstance(v, number) for v in genders.values()))
     confidence, age, dominant = (cast(object, v) for v in (f.detector_confidence, f.age, f.dominant_gender))
-    rest = isinstance(confidence, number) and isinstance(age, (*number, type(None)))
+    rest = isinstance(confidence, number) and all(
+        isinstance(v, (*number, type(None))) for v in (age, f.yaw, f.sharpness)
+    )
     return box and gender and rest and isinstance(dominant, (str, type(None)))
 
 
