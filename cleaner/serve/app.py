@@ -132,7 +132,7 @@ def create_app(
     def items() -> Any:
         auth.require_session()
         since = request.args.get("since", "0")
-        tiles, cursor = catalogue.items(int(since) if since.isdigit() else 0)
+        tiles, cursor = catalogue.items(int(since) if since.isascii() and since.isdigit() else 0)
         return jsonify(items=tiles, cursor=cursor, thumbSize=pictures.thumb_size, folder=str(layout.root))
 
     def picture(token: str, full: bool) -> Response:

@@ -50,7 +50,8 @@ def parse_bind(text: str) -> Bind:
     """``PORT``, ``HOST:PORT`` or ``[IPv6]:PORT``; a bare port listens on 127.0.0.1."""
     host, _, port = text.rpartition(":")
     host = host.strip("[]") or DEFAULT_HOST
-    if not port.isdigit() or not 0 <= int(port) <= 65535:
+    # ASCII digits only: str.isdigit() also takes "²", which int() then rejects
+    if not (port.isascii() and port.isdigit()) or not 0 <= int(port) <= 65535:
         raise ServeError(f"{text!r} is not an address to listen on: give PORT or HOST:PORT (e.g. 0.0.0.0:8080)")
     return Bind(host, int(port))
 
