@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-import cleaner
 from cleaner import api
 from cleaner.errors import RulesError
 from cleaner.records import Action, Status
@@ -49,7 +48,7 @@ def test_the_documented_example_runs_on_a_real_photo(tmp_path: Path, monkeypatch
 def test_a_woman_s_portrait_is_quarantined_by_keep_man(analyzer: api.Analyzer):
     analysis = analyzer.analyze(WOMAN)
     assert analysis.faces[0].dominant_gender == "Woman"
-    decision = cleaner.decide(cleaner.load_rules(keep="Man"), analysis)
+    decision = api.decide(api.load_rules(keep="Man"), analysis)
     assert (decision.action, decision.rule, decision.reason) == (Action.QUARANTINE, "not-man", "not-man")
 
 
@@ -75,9 +74,3 @@ def test_a_wrong_array_or_rules_text_raises_with_the_reason(analyzer: api.Analyz
         analyzer.analyze(np.zeros((10, 10, 4), np.uint8))
     with pytest.raises(RulesError, match="min_face_size"):
         api.load_rules("version: 1\nmin_face_size: -3\nrules: []\n")
-
-
-def test_the_package_names_the_api():
-    assert (cleaner.Analyzer, cleaner.decide, cleaner.load_rules) == (api.Analyzer, api.decide, api.load_rules)
-    with pytest.raises(AttributeError):
-        cleaner.nothing_of_that_name  # noqa: B018
