@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from cleaner import environment
 from cleaner.errors import ServeError
 from cleaner.fs.safefs import read_regular
 
@@ -58,7 +58,8 @@ def parse_bind(text: str) -> Bind:
 
 def load_password(password_file: Path | None) -> str | None:
     """The password, from the file given, the file FACE_CLEAN_PASSWORD_FILE names, or FACE_CLEAN_PASSWORD."""
-    named = password_file or (Path(os.environ[PASSWORD_FILE_ENV]) if os.environ.get(PASSWORD_FILE_ENV) else None)
+    env = environment.read()
+    named = password_file or env.password_file
     if named is not None:
         try:
             text = read_regular(named, 4096).decode("utf-8").splitlines()
@@ -68,7 +69,7 @@ def load_password(password_file: Path | None) -> str | None:
             ) from None
         password = text[0] if text else ""
     else:
-        password = os.environ.get(PASSWORD_ENV, "")
+        password = env.password or ""
     if password and len(password) < MIN_PASSWORD:
         raise ServeError(f"the password is too short: at least {MIN_PASSWORD} characters")
     return password or None

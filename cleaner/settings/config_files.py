@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cleaner import environment
 from cleaner.errors import ConfigError, UnsafePath
 from cleaner.fs.safefs import check_private, open_folder
 from cleaner.fs.yaml_fields import Fields, listed, load_yaml, read_text
@@ -47,16 +48,15 @@ def user_config() -> Path:
 
 def env_config() -> Path | None:
     """``$FACE_CLEAN_CONFIG``: a file, or a folder holding config.yaml (the container's /config)."""
-    value = os.environ.get(ENV)
-    if not value:
+    path = environment.read().config
+    if path is None:
         return None
-    path = Path(value).expanduser()
     return path / CONFIG_NAME if path.is_dir() else path
 
 
 def env_is_folder() -> bool:
-    value = os.environ.get(ENV)
-    return bool(value) and Path(str(value)).expanduser().is_dir()
+    path = environment.read().config
+    return path is not None and path.is_dir()
 
 
 def folder_config(root: Path) -> Path:
