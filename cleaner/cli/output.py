@@ -20,7 +20,9 @@ from cleaner.paths import Layout
 from cleaner.pipeline.handled import Done
 from cleaner.pipeline.restore.restorer import Kind, RestoreSummary, Result
 from cleaner.pipeline.summary import Summary
-from cleaner.records import AuditRecord
+from cleaner.records import AuditAction, AuditRecord
+
+KEEP, QUARANTINE, REVIEW = AuditAction.KEEP.value, AuditAction.QUARANTINE.value, AuditAction.REVIEW.value
 
 log = logging.getLogger("face-clean")
 
@@ -39,13 +41,13 @@ def decision_fields(r: AuditRecord) -> dict[str, Any]:
 
 def file_line(r: AuditRecord, dry_run: bool) -> str:
     """``run -v``'s line for one file: what became of it, and why (the reason an unreadable file has)."""
-    if r.status in ("unreadable", "skipped", "error") and r.action == "keep":
+    if r.status in ("unreadable", "skipped", "error") and r.action == AuditAction.KEEP:
         return shown(f"{r.status} {r.path}: {r.error or r.rule}")
-    verb = {"keep": "keep", "quarantine": "quarantine", "review": "send to review"}.get(r.action, r.action)
+    verb = {KEEP: "keep", QUARANTINE: "quarantine", REVIEW: "send to review"}.get(r.action, r.action)
     why = f" ({r.reason or r.rule})"
     if r.failed_move:
         return shown(f"failed to {verb} {r.path}{why}: {r.error}")
-    done = {"keep": "kept", "quarantine": "quarantined", "review": "sent to review"}.get(r.action, r.action)
+    done = {KEEP: "kept", QUARANTINE: "quarantined", REVIEW: "sent to review"}.get(r.action, r.action)
     return shown(f"{'would ' + verb if dry_run else done} {r.path}{why}")
 
 

@@ -13,12 +13,14 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
+from cleaner.records import AuditAction
+
 VERDICTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS verdicts (
     sha256 TEXT PRIMARY KEY, verdict TEXT NOT NULL, who TEXT NOT NULL, time TEXT NOT NULL, reason TEXT
 );
 """
-KEEP, REJECT = "keep", "reject"
+KEEP, REJECT = AuditAction.KEEP.value, AuditAction.REJECT.value  # a verdict; its records' action too
 VERDICTS = (KEEP, REJECT)
 REJECTED = "rejected"  # the quarantine subfolder of a photo a person rejected that no rule had a reason for
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
