@@ -25,6 +25,7 @@ from conftest import all_hashes, audit_records
 from watching import noise_jpegs
 
 need_module("ray", "the test extra installs it")
+pytestmark = pytest.mark.slow  # real Ray instances: 5.5 min for this module on 2 loaded cores
 
 
 def test_local_cluster_decides_and_records_as_one_process(tmp_path: Path) -> None:
