@@ -51,6 +51,8 @@ class AuditAction(str, Enum):
         return cls(action.value)
 
 
+PERSON = "person"  # AuditRecord.decided_by of every record a person's verdict decided
+
 # The version of the audit record's fields and words, written in every record (``schema``). A line
 # without one was written before versions (face-clean 0.1.0 up to the catch-all): version 1, read
 # as it is; its vocabulary is the same. Bump it when a field or an action changes meaning.
@@ -166,7 +168,7 @@ class AuditRecord:
     deepface_version: str
     tool_version: str = __version__
     notes: list[str] = field(default_factory=list)
-    move_id: str | None = None  # ties a move to its journal entry (cleaner.pipeline.journal)
+    move_id: str | None = None  # ties a move to its journal entry (cleaner.moves.journal)
     gender_model: str | None = None  # builtin, deepface or a manifest's path; None: no gender analysed
     age_model: str | None = None
     decision_key: str | None = None  # the rules and models that decided (cleaner.pipeline.job.decision_key)

@@ -9,7 +9,7 @@
 
 Each is fixed instead when the caller or ``FACE_CLEAN_BATCH``, ``FACE_CLEAN_THREADS`` or
 ``FACE_CLEAN_WORKERS`` say so (for measurements).  The best settings found are kept per model
-files and machine (cleaner.pipeline.state.tuning).
+files and machine (cleaner.store.tuning).
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ def _act(action: str) -> click.Command:
         as_json: bool,
         dry_run: bool,
     ) -> None:
-        from cleaner.pipeline.verdicts.run import give
+        from cleaner.commands.verdict import give
 
         logs.setup(0, False)
         layout = remembered_layout(directory, quarantine, review_dir, audit_log, tell=not as_json)
@@ -120,7 +120,7 @@ def list_verdicts(
     directory: Path, quarantine: Path | None, review_dir: Path | None, audit_log: Path | None, as_json: bool
 ) -> None:
     """Every verdict, with who gave it, when, and where its photo is now."""
-    from cleaner.pipeline.verdicts.run import listing
+    from cleaner.commands.verdict import listing
 
     logs.setup(0, False)
     layout = remembered_layout(directory, quarantine, review_dir, audit_log, tell=not as_json)

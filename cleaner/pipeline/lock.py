@@ -253,7 +253,7 @@ def lock_layout(layout: Layout, command: str, dry_run: bool) -> Iterator[list[Fo
             if path not in seen:
                 seen.add(path)
                 hint = f"; choose another place with {option}" if option else ""
-                private = folder in (root, log_folder)  # in a state folder (cleaner.pipeline.state.folders)
+                private = folder in (root, log_folder)  # in a state folder (cleaner.store.folders)
                 lock = FolderLock(
                     folder,
                     f"face-clean {command} {root}",

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cleaner.audit.current import Place, current, place, where
+from cleaner.audit.log import read
 from cleaner.errors import ReportError
 from cleaner.paths import STATE_DB
-from cleaner.pipeline.audit import read
-from cleaner.pipeline.current import Place, current, place, where
 from cleaner.records import AuditAction, AuditRecord
 from cleaner.report.thumbnails import Thumb, Thumbnails
 

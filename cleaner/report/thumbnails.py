@@ -1,6 +1,6 @@
 """The report's thumbnails: each file read from where it is now (never through a link, never more than
 the memory budget), decoded upright into a small JPEG, by content, in parallel; kept in the state
-database between reports (cleaner.pipeline.state.thumbnails)."""
+database between reports (cleaner.store.thumbnails)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from PIL import Image
 
 from cleaner.analysis.decode import DEFAULT_BUDGET, Unreadable, decode
 from cleaner.fs.safefs import open_folder
-from cleaner.pipeline.state.thumbnails import ThumbnailTable
+from cleaner.store.thumbnails import ThumbnailTable
 
 QUALITY = 70
 MAX_BYTES = DEFAULT_BUDGET  # a bigger "photo" is not read for a thumbnail
@@ -61,7 +61,7 @@ def _why_not(err: OSError, path: str) -> str:
 
 class Thumbnails:
     """Thumbnails by content: each distinct photo is decoded once, and once only across reports
-    when the state database is there to keep them (cleaner.pipeline.state.thumbnails)."""
+    when the state database is there to keep them (cleaner.store.thumbnails)."""
 
     def __init__(self, state_db: Path | None, size: int, max_pixels: int) -> None:
         self.size, self.max_pixels, self.spec = size, max_pixels, f"{size}px-q{QUALITY}"

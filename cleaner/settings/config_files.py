@@ -7,7 +7,7 @@ did-you-mean for an unknown key, and stops the command (exit code 2).
 
 The folder's own config file, ``DIR/.face-clean/config.yaml``, is read only from a state folder
 face-clean can trust (owned by the account it runs as, or root, and writable by no one else: the
-check of cleaner.pipeline.state.folders) and only if the file is owned the same way and writable by
+check of cleaner.store.folders) and only if the file is owned the same way and writable by
 no one else: someone who can only upload to the photo folder cannot plant one.
 """
 

@@ -8,10 +8,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from cleaner.pipeline.audit import read
-from cleaner.pipeline.state.runs import RunRow, read_runs
+from cleaner.audit.log import read
 from cleaner.pipeline.verdicts.model import WITHDRAW
 from cleaner.records import AuditAction, AuditRecord
+from cleaner.store.runs import RunRow, read_runs
 
 RESTORE = AuditAction.RESTORE.value
 

@@ -14,9 +14,9 @@ HEAVY = ("numpy", "PIL", "cv2", "deepface", "onnxruntime", "onnx", "tensorflow",
 @pytest.mark.parametrize(
     "module",
     [
-        "cleaner.pipeline.restore.run",
+        "cleaner.commands.restore",
         "cleaner.cli",
-        "cleaner.pipeline.audit",
+        "cleaner.audit.log",
         "cleaner.watch.heartbeat",
         "cleaner.api",  # the Python API: the models load when an Analyzer is built
     ],

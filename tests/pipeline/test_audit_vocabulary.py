@@ -11,7 +11,7 @@ from pathlib import Path
 import photos
 from conftest import invoke
 
-from cleaner.pipeline.audit import read
+from cleaner.audit.log import read
 from cleaner.records import SCHEMA, UNVERSIONED, AuditAction, AuditRecord
 
 LOG, Q, R = Path(".face-clean/audit.jsonl"), Path(".face-clean/quarantine"), Path(".face-clean/review")

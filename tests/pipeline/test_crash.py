@@ -23,7 +23,7 @@ from conftest import all_hashes, audit_records, sha256
 from watching import noise_jpegs, start_process, wait_for
 from watching import records as complete_records
 
-from cleaner.pipeline.journal import MoveJournal
+from cleaner.moves.journal import MoveJournal
 
 LOG = Path(".face-clean/audit.jsonl")
 
@@ -31,7 +31,7 @@ LOG = Path(".face-clean/audit.jsonl")
 DRIVER = r"""
 import os, sys
 point, root = sys.argv[1], sys.argv[2]
-import cleaner.fs.move as move, cleaner.pipeline.journal as journal, cleaner.pipeline.audit as audit
+import cleaner.fs.move as move, cleaner.moves.journal as journal, cleaner.audit.log as audit
 
 def die(*args, **kwargs):
     os._exit(137)

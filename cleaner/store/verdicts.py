@@ -3,7 +3,7 @@
 A verdict (keep or reject) names bytes, not a path: it holds for that content wherever it sits in
 the folder, under whatever rules, until it is withdrawn; a changed file is other bytes and is
 decided afresh. Giving or withdrawing one forgets the ``decided`` rows of that content
-(cleaner.pipeline.state.decided), so the next ``run`` or ``watch`` looks at every copy again and
+(cleaner.store.decided), so the next ``run`` or ``watch`` looks at every copy again and
 applies it. Rows are committed at once: a verdict is a person's work, never lost to a batch.
 """
 

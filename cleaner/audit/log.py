@@ -20,7 +20,7 @@ from cleaner.records import SCHEMA, AuditRecord
 
 
 class AuditLog:
-    """Append-only JSONL file in a private folder (cleaner.pipeline.state.folders), opened without
+    """Append-only JSONL file in a private folder (cleaner.store.folders), opened without
     following a link; each write reaches the OS before it returns, and the disk too when asked (the
     records of moves)."""
 
@@ -48,7 +48,7 @@ class AuditLog:
             ) from None
 
     def position(self) -> tuple[int, int]:
-        """(inode, size) after the last record: where the next one starts (cleaner.pipeline.state.reconcile)."""
+        """(inode, size) after the last record: where the next one starts (cleaner.store.reconcile)."""
         st = os.fstat(self._log.fd)
         return st.st_ino, st.st_size
 
