@@ -249,6 +249,7 @@ def ten_thousand(root: Path, scratch: Path) -> list[AuditRecord]:
     return records
 
 
+@pytest.mark.slow  # 10,000 files in Chromium
 def test_ten_thousand_files_page_by_page(browser, tmp_path: Path):
     """The DOM holds one page of tiles, the first page appears within seconds (the thumbnails of
     the others are read after it), paging and filters answer at once."""
