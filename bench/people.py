@@ -60,8 +60,8 @@ def photos(lfw: Path, strangers: Path) -> list[tuple[Path, str, str]]:
 def cluster(vectors: list[np.ndarray], threshold: float) -> list[int]:
     """Incremental grouping as the job does it, in a state database of its own."""
     from cleaner.pipeline.people.grouping import Grouper
-    from cleaner.pipeline.state.db import StateDB
     from cleaner.records import Box
+    from cleaner.store.db import StateDB
 
     with tempfile.TemporaryDirectory() as tmp, StateDB(Path(tmp) / "state.db") as state:
         g = Grouper(state, None, threshold=threshold)

@@ -6,11 +6,11 @@ elsewhere. The photo folder's lock and restore's journal stay in its state folde
 ``--audit-log`` says: every process on the folder must find them there.
 
     DIR/.face-clean/
-    ├── audit.jsonl         one JSON line per file per decision (cleaner.pipeline.audit)
+    ├── audit.jsonl         one JSON line per file per decision (cleaner.audit.log)
     ├── quarantine/         rejected photos, under the rule's reason
     ├── review/             photos a person should look at
     ├── state.db            the analysis cache, the decided files, the report's thumbnails
-    ├── moves.journal       intent and end of each move (cleaner.pipeline.journal)
+    ├── moves.journal       intent and end of each move (cleaner.moves.journal)
     ├── restores.journal    the same for restore, always here
     ├── journal.key         the key the journals' lines are signed with
     ├── lock                one face-clean at a time on DIR (cleaner.pipeline.lock)

@@ -27,9 +27,36 @@ class Status(str, Enum):
 
 
 class Action(str, Enum):
+    """What the rules may decide for a file (a rules file's ``action``)."""
+
     KEEP = "keep"
     QUARANTINE = "quarantine"
     REVIEW = "review"
+
+
+class AuditAction(str, Enum):
+    """Every value an audit record's ``action`` takes: the one owner of that vocabulary
+    (docs/reference/audit-record.md). A str enum: a record's ``action`` (a str) equals its member."""
+
+    KEEP = "keep"  # the rules, or a person's verdict, kept it (in place, or back in the folder)
+    QUARANTINE = "quarantine"  # the rules sent it to the quarantine
+    REVIEW = "review"  # the rules sent it to a person (the review folder)
+    REJECT = "reject"  # a person's verdict sent it to the quarantine
+    WITHDRAW = "withdraw"  # a person's verdict was withdrawn: the rules decide it again
+    RESTORE = "restore"  # `face-clean restore` put it back where it was
+
+    @classmethod
+    def of(cls, action: Action) -> AuditAction:
+        """The record's word for a decision of the rules."""
+        return cls(action.value)
+
+
+PERSON = "person"  # AuditRecord.decided_by of every record a person's verdict decided
+
+# The version of the audit record's fields and words, written in every record (``schema``). A line
+# without one was written before versions (face-clean 0.1.0 up to the catch-all): version 1, read
+# as it is; its vocabulary is the same. Bump it when a field or an action changes meaning.
+SCHEMA, UNVERSIONED = 2, 1
 
 
 @dataclass(frozen=True)
@@ -144,7 +171,7 @@ class AuditRecord:
     deepface_version: str
     tool_version: str = __version__
     notes: list[str] = field(default_factory=list)
-    move_id: str | None = None  # ties a move to its journal entry (cleaner.pipeline.journal)
+    move_id: str | None = None  # ties a move to its journal entry (cleaner.moves.journal)
     gender_model: str | None = None  # builtin, deepface or a manifest's path; None: no gender analysed
     age_model: str | None = None
     decision_key: str | None = None  # the rules and models that decided (cleaner.pipeline.job.decision_key)
@@ -153,6 +180,7 @@ class AuditRecord:
     sidecars: list[str] = field(default_factory=list)  # the sidecars moved with it (cleaner.pipeline.sidecars)
     sidecar_of: str | None = None  # a sidecar's record: the photo it moved with (its path below root)
     near_misses: list[dict[str, Any]] = field(default_factory=list)  # detections under the threshold (box, score)
+    schema: int = SCHEMA  # the record's version (SCHEMA above); a line without one reads as UNVERSIONED
 
     @classmethod
     def of(cls, values: dict[str, Any]) -> AuditRecord:
@@ -164,13 +192,14 @@ class AuditRecord:
     @property
     def failed_move(self) -> bool:
         """The rules asked for a move, and it did not happen."""
-        return bool(self.error) and self.action != Action.KEEP.value and not self.moved and not self.dry_run
+        return bool(self.error) and self.action != AuditAction.KEEP and not self.moved and not self.dry_run
 
 
 _EMPTY: dict[str, Any] = dict(time="", run_id="", root="", path="", size=0, sha256=None, status="", error=None)
 _EMPTY.update(width=None, height=None, faces=[], faces_considered=0, cached=False, rule="", action="", reason=None)
 _EMPTY.update(uncertain=False, destination=None, moved=False, dry_run=False, engine="", detector="", model_files=[])
 _EMPTY.update(model_sha256=[], deepface_version="", tool_version="", notes=[], sidecars=[], near_misses=[])
+_EMPTY.update(schema=UNVERSIONED)
 
 
 def now() -> str:

@@ -30,6 +30,9 @@ DEEPFACE_HOME = Path(tempfile.mkdtemp(prefix="face-clean-deepface-home-"))
 tiny_models.install(DEEPFACE_HOME)
 os.environ["DEEPFACE_HOME"] = str(DEEPFACE_HOME)
 os.environ["DEEPFACE_BACKEND_ENGINE"] = "onnx"
+# Every Ray process a test starts (a local instance, the test head, the drivers that join it) takes
+# 127.0.0.1 as its node's address and listens there, never on the machine's network address
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 STAND_IN_DEFAULTS = {
     "FACE_CLEAN_DETECTOR": "opencv",
     "FACE_CLEAN_GENDER_MODEL": "deepface",

@@ -18,15 +18,15 @@ import numpy as np
 from conftest import all_hashes
 from PIL import Image
 
+from cleaner.audit.log import AuditLog
 from cleaner.cli.output import LogLines
+from cleaner.commands.session import local_analyzer
+from cleaner.moves.mover import Mover
 from cleaner.paths import Layout
-from cleaner.pipeline.audit import AuditLog
 from cleaner.pipeline.job import Job
-from cleaner.pipeline.mover import Mover
-from cleaner.pipeline.session import local_analyzer
-from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.verdicts.inbox import Inbox
 from cleaner.rules import loading as rules
+from cleaner.store.db import StateDB
 from cleaner.watch.loop import Watcher, WatchOptions
 
 

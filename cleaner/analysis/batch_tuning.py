@@ -9,15 +9,15 @@
 
 Each is fixed instead when the caller or ``FACE_CLEAN_BATCH``, ``FACE_CLEAN_THREADS`` or
 ``FACE_CLEAN_WORKERS`` say so (for measurements).  The best settings found are kept per model
-files and machine (cleaner.pipeline.state.tuning).
+files and machine (cleaner.store.tuning).
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any, Protocol
 
+from cleaner import environment
 from cleaner.analysis import devices, onnx_session
 from cleaner.analysis.machine import tuning_key
 from cleaner.analysis.tuning import Tuner
@@ -33,10 +33,9 @@ class TuningStore(Protocol):
 
 
 def _fixed(name: str) -> int | None:
-    try:
-        return max(1, int(os.environ[name]))
-    except (KeyError, ValueError):
-        return None
+    """FACE_CLEAN_BATCH, _THREADS or _WORKERS (cleaner.environment: a bad value stops the command)."""
+    env = environment.read()
+    return {"FACE_CLEAN_BATCH": env.batch, "FACE_CLEAN_THREADS": env.threads, "FACE_CLEAN_WORKERS": env.workers}[name]
 
 
 class Gate:

@@ -20,25 +20,19 @@ import os
 from importlib import metadata
 from typing import Any
 
-from cleaner.errors import UnknownDetector
+from cleaner import environment
 
 DEVICE_ENV = "FACE_CLEAN_DEVICE"
-CHOICES = ("auto", "cpu", "cuda")
+CHOICES = environment.DEVICES
 CUDA, CPU = "CUDAExecutionProvider", "CPUExecutionProvider"
 GPU_PIN = "onnxruntime-gpu==1.30.0"  # the same release as the onnxruntime pin: the files they share match
 log = logging.getLogger("face-clean")
 _warned: set[str] = set()
 
 
-class UnknownDevice(UnknownDetector):
-    """FACE_CLEAN_DEVICE names no device face-clean knows (a usage error, like an unknown detector)."""
-
-
 def wanted() -> str:
-    value = (os.environ.get(DEVICE_ENV) or "auto").strip().lower()
-    if value not in CHOICES:
-        raise UnknownDevice(f"${DEVICE_ENV} is {value!r}; choose one of {', '.join(CHOICES)}")
-    return value
+    """auto, cpu or cuda; another value stops the command (cleaner.environment: a usage error)."""
+    return environment.read().device
 
 
 def _installed(dist: str) -> bool:

@@ -7,7 +7,7 @@ walks a small grid of settings (each axis an ordered list of values), measuring 
 tries over a window of real work: it moves to a neighbouring setting while that is faster by
 more than ``MARGIN``, stays on the best, and now and then measures a neighbour again, so a
 change of load moves it too.  Measurements are smoothed (an exponential moving average), and
-the best setting found is kept (cleaner.pipeline.state.tuning) to start the next run from.
+the best setting found is kept (cleaner.store.tuning) to start the next run from.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The ``face-clean`` command line: options and printing only. Each command reads its options, hands
 the work to the pipeline, watch, eval or report, and says what happened; every expected failure
-ends with a message and an exit code from one table (cleaner.cli.exits).
+ends with a message and an exit code from one table (cleaner.cli.exits); anything else, a bug, with
+"internal error", the version and platform, and its own exit code.
 
 The commands are registered here, explicitly; none of them imports this module.
 """
@@ -15,12 +16,13 @@ import click
 
 from cleaner import __version__
 from cleaner.cli import config, eval, invocation, models, report, restore, run, runs, serve, verdict, watch
-from cleaner.cli.exits import HANDLED, explain, fail
+from cleaner.cli.exits import HANDLED, explain, fail, internal
 from cleaner.cli.help import RUN_CODES, epilog
 
 
 class Main(click.Group):
-    """The command group: runs a command and turns the errors of the table into message and exit code."""
+    """The command group: runs a command and turns the errors of the table into message and exit code,
+    and any other exception (click's own excepted) into the catch-all's."""
 
     def main(self, args: Sequence[str] | None = None, *more: Any, **kwargs: Any) -> Any:
         invocation.keep(sys.argv[1:] if args is None else args)
@@ -31,6 +33,10 @@ class Main(click.Group):
             return super().invoke(ctx)
         except HANDLED as err:
             fail(*explain(err))
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as err:
+            internal(err, invocation.verbose())
 
 
 EXAMPLES = (
@@ -44,7 +50,13 @@ EXAMPLES = (
 
 @click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]}, epilog=epilog(EXAMPLES, RUN_CODES))
 @click.version_option(__version__, prog_name="face-clean")
-def main() -> None:
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="On an internal error (a bug), print its traceback; every command's own -v does so too.",
+)
+def main(verbose: int) -> None:
     """Sweep a folder of photos: detect faces, decide by rules, quarantine (never delete) rejects."""
 
 

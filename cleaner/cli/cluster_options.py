@@ -17,7 +17,7 @@ from cleaner.records import ImageAnalysis
 if TYPE_CHECKING:  # imported when the run needs them (numpy, Ray)
     from cleaner.analysis.batch import BatchAnalyzer
     from cleaner.cluster.analyzer import ClusterAnalyzer
-    from cleaner.pipeline.state.db import StateDB
+    from cleaner.store.db import StateDB
 
 ADDRESS = re.compile(r"^(ray|auto|(ray://)?[\w.\-\[\]:]+:\d+)$")
 

@@ -1,14 +1,15 @@
-"""``face-clean config``: each setting in force and where it comes from; the config files, opened in
-an editor; forgetting what a folder remembers (cleaner.settings)."""
+"""``face-clean config``: each setting in force and where it comes from, and every ``FACE_CLEAN_*``
+variable with its origin (cleaner.environment); the config files, opened in an editor; forgetting
+what a folder remembers (cleaner.settings)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
+from cleaner import environment
 from cleaner.cli import logs
 from cleaner.cli.exits import EXIT_USAGE, fail
 from cleaner.cli.help import OK, USAGE, epilog
@@ -65,7 +66,8 @@ ENV["age_model"] = model_choice.ENV["age"]
 @click.option("--edit", is_flag=True, help="Open the config file in $EDITOR (made from a template if missing).")
 @click.option("--forget", is_flag=True, help="Forget the options remembered for DIRECTORY.")
 def config(directory: Path | None, show_paths: bool, edit: bool, forget: bool, **options: Any) -> None:
-    """Show each setting in force (for DIRECTORY, if given) and where it comes from.
+    """Show each setting in force (for DIRECTORY, if given) and where it comes from, and every
+    FACE_CLEAN_* environment variable (env: set; default: not set).
 
     The first source that sets an option wins: the command line, what DIRECTORY remembers from the
     last run or watch on it, DIRECTORY/.face-clean/config.yaml, $FACE_CLEAN_CONFIG (a file, or a
@@ -110,6 +112,18 @@ def _show(directory: Path | None, s: Settings) -> None:
         click.echo(shown(f"Remembered: {state / REMEMBERED} ({remembered}; --forget forgets it)"))
     for note in s.shadowed:
         click.echo(shown(f"note: {note}"))
+    _environment()
+
+
+def _environment() -> None:
+    """Every FACE_CLEAN_* variable, its value (a password never) and its origin: env or default."""
+    try:
+        env = environment.read()
+    except RulesError as err:
+        fail(str(err), EXIT_USAGE)
+    click.echo("Environment:")
+    for var in environment.VARIABLES:
+        click.echo(shown(f"  {var.name:<25} {env.shown(var.field):<31} {env.origin(var.field)}"))
 
 
 def _config_files(directory: Path | None, indent: str) -> None:
@@ -146,7 +160,7 @@ def _rules_values(s: Settings) -> dict[str, tuple[Any, str]]:
     for name, value in values.items():
         if raw.get(RULE_KEYS[name]) is not None:
             origin = source
-        elif name in ENV and os.environ.get(ENV[name]):
+        elif name in ENV and name in environment.read().given:
             origin = f"environment {ENV[name]}"
         elif name in ENV:
             origin = "built-in default"

@@ -1,21 +1,26 @@
-"""Exit codes, and the one table from an error to its message and exit code.
+"""Exit codes, the one table from an error to its message and exit code, and the catch-all.
 
 Every command runs inside it (cleaner.cli.Main): a failure the user can do something about ends
 with ``face-clean: <what and where>`` on stderr and its code, never a traceback. The errors come
-from cleaner.errors, which imports nothing: naming ClusterError here imports no Ray.
+from cleaner.errors, which imports nothing: naming ClusterError here imports no Ray. Anything else
+is a bug: ``face-clean: internal error: <type>: <message>``, the version and platform, the
+traceback only under ``-v``, and its own exit code (EXIT_INTERNAL), as borg does.
 """
 
 from __future__ import annotations
 
+import platform
 import sys
+import traceback
 from collections.abc import Callable
 from typing import NoReturn
 
 import click
 
-from cleaner import errors
+from cleaner import __version__, errors
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_MODELS, EXIT_CLUSTER, EXIT_IN_USE, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
+EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: a bug in face-clean, not something the user did
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -61,3 +66,16 @@ def explain(err: Exception) -> tuple[str, int]:
         if isinstance(err, kind):
             return message(err), code(err)
     raise err
+
+
+def internal(err: Exception, with_traceback: bool) -> NoReturn:
+    """An error outside the table: a bug. What it was, where it ran, the traceback under ``-v``."""
+    click.echo(f"face-clean: internal error: {type(err).__name__}: {err}", err=True)
+    click.echo(
+        f"face-clean {__version__}, Python {platform.python_version()}, {platform.platform(terse=True)}", err=True
+    )
+    if with_traceback:
+        click.echo("".join(traceback.format_exception(type(err), err, err.__traceback__)).rstrip(), err=True)
+    else:
+        click.echo("face-clean: run it again with -v for the traceback, and report it with these lines", err=True)
+    sys.exit(EXIT_INTERNAL)

@@ -6,7 +6,6 @@ the watch daemon. Names are anyone's: every name is printed with its control cha
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Mapping
@@ -15,12 +14,16 @@ from typing import Any
 
 import click
 
+from cleaner.cli import events
+from cleaner.cli.events import Decided
 from cleaner.fs.names import shown
 from cleaner.paths import Layout
 from cleaner.pipeline.handled import Done
 from cleaner.pipeline.restore.restorer import Kind, RestoreSummary, Result
 from cleaner.pipeline.summary import Summary
-from cleaner.records import AuditRecord
+from cleaner.records import AuditAction, AuditRecord
+
+KEEP, QUARANTINE, REVIEW = AuditAction.KEEP.value, AuditAction.QUARANTINE.value, AuditAction.REVIEW.value
 
 log = logging.getLogger("face-clean")
 
@@ -33,19 +36,18 @@ def decision_line(r: AuditRecord) -> str:
 
 def decision_fields(r: AuditRecord) -> dict[str, Any]:
     """A decision's fields for JSON lines (``run --json -v``, ``watch --log-format json``)."""
-    fields = {"event": "decision", "path": r.path, "action": r.action, "reason": r.reason, "moved": r.moved}
-    return fields | {"destination": r.destination, "status": r.status, "error": r.error}
+    return Decided(r.path, r.action, r.reason, r.moved, r.destination, r.status, r.error).fields()
 
 
 def file_line(r: AuditRecord, dry_run: bool) -> str:
     """``run -v``'s line for one file: what became of it, and why (the reason an unreadable file has)."""
-    if r.status in ("unreadable", "skipped", "error") and r.action == "keep":
+    if r.status in ("unreadable", "skipped", "error") and r.action == AuditAction.KEEP:
         return shown(f"{r.status} {r.path}: {r.error or r.rule}")
-    verb = {"keep": "keep", "quarantine": "quarantine", "review": "send to review"}.get(r.action, r.action)
+    verb = {KEEP: "keep", QUARANTINE: "quarantine", REVIEW: "send to review"}.get(r.action, r.action)
     why = f" ({r.reason or r.rule})"
     if r.failed_move:
         return shown(f"failed to {verb} {r.path}{why}: {r.error}")
-    done = {"keep": "kept", "quarantine": "quarantined", "review": "sent to review"}.get(r.action, r.action)
+    done = {KEEP: "kept", QUARANTINE: "quarantined", REVIEW: "sent to review"}.get(r.action, r.action)
     return shown(f"{'would ' + verb if dry_run else done} {r.path}{why}")
 
 
@@ -170,48 +172,66 @@ class JsonLines:
         self.layout, self.verbose = layout, verbose
 
     @staticmethod
-    def emit(fields: Mapping[str, Any]) -> None:
-        click.echo(json.dumps(fields, ensure_ascii=True))
+    def emit(event: events.Event) -> None:
+        click.echo(event.line())
 
     def planned(self, total: int) -> None:
-        self.emit({"event": "planned", "files": total})
+        self.emit(events.Planned(total))
 
     def handled(self, done: Done) -> None:
-        if self.verbose and done.record is not None:
-            self.emit(decision_fields(done.record))
+        r = done.record
+        if self.verbose and r is not None:
+            self.emit(Decided(r.path, r.action, r.reason, r.moved, r.destination, r.status, r.error))
 
     def finished(self, s: Summary, dry_run: bool) -> None:
-        counts = {"event": "summary", "dry_run": dry_run, "interrupted": s.interrupted, "files": s.seen}
-        counts |= {"kept": s.kept, "quarantined": dict(s.quarantined), "review": dict(s.review)}
-        counts |= {
-            "unreadable": s.unreadable,
-            "skipped": s.skipped,
-            "errors": s.errors,
-            "failed_moves": s.move_failures,
-        }
-        counts |= {"analysed_now": s.analysed_now, "from_cache": s.cached, "already_decided": s.unchanged}
-        counts |= {"run_id": s.run_id, "problems": [{"path": p, "reason": why} for p, why in s.problems]}
-        self.emit(counts | {"seconds": round(s.seconds, 3), "audit_log": str(self.layout.audit_log)})
+        self.emit(
+            events.RunSummary(
+                dry_run=dry_run,
+                interrupted=s.interrupted,
+                files=s.seen,
+                kept=s.kept,
+                quarantined=dict(s.quarantined),
+                review=dict(s.review),
+                unreadable=s.unreadable,
+                skipped=s.skipped,
+                errors=s.errors,
+                failed_moves=s.move_failures,
+                analysed_now=s.analysed_now,
+                from_cache=s.cached,
+                already_decided=s.unchanged,
+                run_id=s.run_id,
+                problems=[events.Problem(p, why) for p, why in s.problems],
+                seconds=round(s.seconds, 3),
+                audit_log=str(self.layout.audit_log),
+            )
+        )
 
     def close(self) -> None:
         pass
 
     def recovered(self, src: Path, outcome: str) -> None:
-        self.emit({"event": "recovered", "source": str(src), "outcome": outcome})
+        self.emit(events.Recovered(str(src), outcome))
 
     def restored(self, r: Result) -> None:
         c = r.candidate
-        fields = {"event": "restore", "result": r.kind.value, "path": c.relpath, "reason": c.reason}
         where = None if r.destination is None else str(r.destination)
-        self.emit(fields | {"source": c.source, "destination": where, "detail": r.detail or None})
+        self.emit(events.Restored(r.kind.value, c.relpath, c.reason, c.source, where, r.detail or None))
 
     def summary(self, s: RestoreSummary) -> None:
         kinds = s.counts
-        fields = {"event": "summary", "dry_run": s.dry_run, "interrupted": s.interrupted}
-        fields |= {"restored": kinds[Kind.RESTORED], "by_reason": dict(s.by_reason)}
-        fields |= {"skipped": {k.value: kinds[k] for k in Kind if k is not Kind.RESTORED}}
-        fields |= {"not_found": s.unknown, "already_restored": [{"file": f, "to": to} for f, to in s.already]}
-        self.emit(fields | {"left_alone": dict(s.other_roots), "audit_log": str(self.layout.audit_log)})
+        self.emit(
+            events.RestoreSummary(
+                dry_run=s.dry_run,
+                interrupted=s.interrupted,
+                restored=kinds[Kind.RESTORED],
+                by_reason=dict(s.by_reason),
+                skipped={k.value: kinds[k] for k in Kind if k is not Kind.RESTORED},
+                not_found=list(s.unknown),
+                already_restored=[events.AlreadyRestored(f, str(to)) for f, to in s.already],
+                left_alone=dict(s.other_roots),
+                audit_log=str(self.layout.audit_log),
+            )
+        )
 
 
 class LogLines:

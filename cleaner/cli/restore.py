@@ -126,7 +126,7 @@ def restore(
     where it is (--no-verdict: none). The quarantine, review folder and audit log are those run
     used, remembered for DIRECTORY; give them only to look elsewhere.
     """
-    from cleaner.pipeline.restore.run import restore as restore_selected
+    from cleaner.commands.restore import restore as restore_selected
 
     logs.setup(verbose, quiet)
     layout = remembered_layout(directory, quarantine, review_dir, audit_log, tell=not quiet and not as_json)

@@ -47,9 +47,9 @@ def run(as_json: bool, **options: Any) -> None:
     `face-clean config DIRECTORY` shows them.
     """
     from cleaner.analysis.protocol import Analyzer
-    from cleaner.pipeline.run import run_once
-    from cleaner.pipeline.session import local_analyzer, open_job
-    from cleaner.pipeline.state.db import StateDB
+    from cleaner.commands.run import run_once
+    from cleaner.commands.session import local_analyzer, open_job
+    from cleaner.store.db import StateDB
 
     cluster = ClusterArgs.pop_from(options)
     args = FolderArgs(**options)

@@ -3,12 +3,12 @@ database and the audit log (cleaner.settings.history); ``restore --run ID`` undo
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from cleaner.cli import logs
+from cleaner.cli.events import RunListed
 from cleaner.cli.help import OK, USAGE, epilog
 from cleaner.cli.options import layout_for
 from cleaner.fs.names import shown
@@ -59,8 +59,8 @@ def runs_command(directory: Path, audit_log: Path | None, last: int | None, as_j
         found = found[-last:]
     if as_json:
         for info in found:
-            fields = {"run_id": info.run_id, "started": info.started, "ended": info.ended, "command": info.command}
-            click.echo(json.dumps(fields | {"dry_run": info.dry_run, "counts": counts(info)}, ensure_ascii=True))
+            listed = RunListed(info.run_id, info.started, info.ended, info.command, info.dry_run, counts(info))
+            click.echo(listed.line())
         return
     if not found:
         click.echo(f"no runs on {layout.root} in {layout.audit_log} or {layout.state_db}")

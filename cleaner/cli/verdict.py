@@ -9,7 +9,6 @@ it: use the review page of ``watch --serve``, or stop it).
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from typing import Any
 
 import click
 
-from cleaner.cli import invocation, logs
+from cleaner.cli import events, invocation, logs
 from cleaner.cli.exits import EXIT_OK, EXIT_PARTIAL
 from cleaner.cli.help import IN_USE, OK, USAGE, epilog
 from cleaner.cli.options import location_options, remembered_layout
@@ -84,7 +83,7 @@ def _act(action: str) -> click.Command:
         as_json: bool,
         dry_run: bool,
     ) -> None:
-        from cleaner.pipeline.verdicts.run import give
+        from cleaner.commands.verdict import give
 
         logs.setup(0, False)
         layout = remembered_layout(directory, quarantine, review_dir, audit_log, tell=not as_json)
@@ -99,15 +98,14 @@ def _act(action: str) -> click.Command:
 def _say(r: Applied | str, layout: Layout, as_json: bool, dry_run: bool) -> None:
     if isinstance(r, str):
         if as_json:
-            click.echo(json.dumps({"event": "verdict", "result": "unknown", "detail": r}, ensure_ascii=True))
+            click.echo(events.VerdictUnknown("unknown", r).line())
         else:
             click.echo(f"unknown: {shown(r)}", err=True)
         return
     if as_json:
-        fields: dict[str, Any] = {"event": "verdict", "action": r.action, "path": r.target.relpath}
-        fields |= {"result": "done" if r.ok else "failed"}
-        fields |= {"moved": r.moved, "destination": str(r.destination) if r.destination else None, "detail": r.detail}
-        click.echo(json.dumps(fields | {"dry_run": dry_run}, ensure_ascii=True))
+        where = str(r.destination) if r.destination else None
+        result = "done" if r.ok else "failed"
+        click.echo(events.VerdictGiven(r.action, r.target.relpath, result, r.moved, where, r.detail, dry_run).line())
         return
     verb = ("would be " if dry_run else "") + DONE[r.action]
     if not r.ok:
@@ -123,14 +121,13 @@ def list_verdicts(
     directory: Path, quarantine: Path | None, review_dir: Path | None, audit_log: Path | None, as_json: bool
 ) -> None:
     """Every verdict, with who gave it, when, and where its photo is now."""
-    from cleaner.pipeline.verdicts.run import listing
+    from cleaner.commands.verdict import listing
 
     logs.setup(0, False)
     layout = remembered_layout(directory, quarantine, review_dir, audit_log, tell=not as_json)
     for v, places in listing(layout):
         if as_json:
-            fields = {"event": "verdict", "sha256": v.sha256, "verdict": v.verdict, "who": v.who, "time": v.time}
-            click.echo(json.dumps(fields | {"reason": v.reason, "where": places}, ensure_ascii=True))
+            click.echo(events.VerdictListed(v.sha256, v.verdict, v.who, v.time, v.reason, list(places)).line())
         else:
             at = ", ".join(shown(p) for p in places) or "(not in the folder's audit log)"
             click.echo(f"{v.verdict:<7} {v.time[:19].replace('T', ' ')}  {shown(v.who)}  {at}")

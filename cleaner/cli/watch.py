@@ -103,7 +103,7 @@ def watch(
     SIGINT stop it cleanly (exit 0) and a restart repeats nothing.  If DIRECTORY is deleted,
     renamed or unmounted, it stops with exit code 1 (or waits for it: --on-folder-gone wait).
     """
-    from cleaner.pipeline.session import on_this_machine
+    from cleaner.commands.session import on_this_machine
     from cleaner.watch.loop import WatchOptions
     from cleaner.watch.service import watch as watch_folder
 

@@ -9,7 +9,10 @@ them apart.
 
 A cluster that stops answering (workers that cannot be placed, a lost node) fails the run
 after ``timeout`` seconds without a result, with what was asked and what the cluster has;
-files decided until then stay recorded and cached, and a rerun skips their analysis.
+files decided until then stay recorded and cached, and a rerun skips their analysis. Joining a
+cluster is bounded by the same ``timeout`` (an address that accepts and never answers, a Ray
+Client proxy that never starts the driver's server). The local instance of ``--cluster ray``
+listens on 127.0.0.1 only: nothing of it is reachable from the network.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ from cleaner.records import ImageAnalysis
 log = logging.getLogger("face-clean")
 
 PASSED_ENV = ("DEEPFACE_HOME",)  # weights at the same path on every node, like the photos
+# read when Ray is imported: "0" makes Ray's node address the loopback one (named for Windows and
+# macOS, where it is Ray's default; on Linux too it keeps a one-machine instance off the network)
+LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 CLIENT_ATTEMPTS = 3  # connections tried when the head's server for this driver dies at start
 SERVER_DIED = "Starting Ray client server failed"
 
@@ -106,6 +112,8 @@ class ClusterAnalyzer:
             return self._ray
         # no Ray call may quietly start a second, unconfigured instance (after shutdown, say)
         os.environ.setdefault("RAY_ENABLE_AUTO_CONNECT", "0")
+        if self.options.local:  # Ray's "one machine" mode: its node address is 127.0.0.1, not the network's
+            os.environ.setdefault(LOOPBACK_ONLY, "0")
         try:
             import ray
             import ray.data
@@ -125,11 +133,18 @@ class ClusterAnalyzer:
         handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
         try:
             if o.local:
-                ray.init(address="local", num_cpus=o.local_cpus, include_dashboard=False, **kwargs)
+                ray.init(
+                    address="local",
+                    num_cpus=o.local_cpus,
+                    include_dashboard=False,
+                    **kwargs,
+                )
             elif o.address.startswith(CLIENT):
-                init_client(ray, o.address, **kwargs)
+                within(o.timeout, functools.partial(init_client, ray, o.address, **kwargs), o.address)
             else:
-                ray.init(address=o.address, **kwargs)
+                within(o.timeout, functools.partial(ray.init, address=o.address, **kwargs), o.address)
+        except ClusterError:
+            raise
         except (ConnectionError, RuntimeError, ValueError) as err:
             if o.local:
                 raise ClusterError(f"cannot start a local Ray instance: {err}") from None
@@ -193,6 +208,30 @@ class ClusterAnalyzer:
             "are recorded and cached, and a rerun skips their analysis. Check `ray status`, ask for fewer "
             "or smaller workers, or give slow workers longer with --cluster-timeout"
         )
+
+
+def within(seconds: float, join: Callable[[], object], address: str) -> None:
+    """``join()`` (a ray.init), given up after ``seconds``: on a thread, which is left behind (Ray
+    offers no way to cancel a connection); the process then ends with the cluster's exit code."""
+    done = threading.Event()
+    failed: list[BaseException] = []
+
+    def attempt() -> None:
+        try:
+            join()
+        except BaseException as err:  # handed to the caller's thread, raised there
+            failed.append(err)
+        finally:
+            done.set()
+
+    threading.Thread(target=attempt, name="face-clean-ray-join", daemon=True).start()
+    if not done.wait(seconds):
+        raise ClusterError(
+            f"cannot join the Ray cluster at {address}: no answer within {seconds:g} s (--cluster-timeout); "
+            "check the address and that the head is running (`ray status` on it)"
+        )
+    if failed:
+        raise failed[0]
 
 
 def init_client(ray: Any, address: str, **kwargs: Any) -> None:

@@ -18,8 +18,8 @@ from cleaner.eval.breakdown import ComparisonRow, extra_json, summarise
 from cleaner.eval.evaluation import MISSING, Evaluation, Observation, rules_threshold
 from cleaner.eval.labels import LabelSet
 from cleaner.paths import STATE_DB
-from cleaner.pipeline.state.db import StateDB
 from cleaner.rules.model import RuleSet
+from cleaner.store.db import StateDB
 
 log = logging.getLogger("face-clean")
 
@@ -39,7 +39,7 @@ def observe(
     the rate of the images analysed now (model loading left out; None if all came from the cache)."""
     from tqdm import tqdm
 
-    from cleaner.pipeline.session import local_analyzer
+    from cleaner.commands.session import local_analyzer
 
     present = [i for i in labels.items if os.path.lexists(i.path)]
     found: dict[Path, Observation] = {}

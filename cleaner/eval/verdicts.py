@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cleaner.paths import Layout
-from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.verdicts.targets import Finder
 from cleaner.records import Action
 from cleaner.rules.deciding import decide
 from cleaner.rules.model import RuleSet
+from cleaner.store.db import StateDB
 
 AGREES = {"keep": (Action.KEEP.value,), "reject": (Action.QUARANTINE.value,)}
 
@@ -34,7 +34,7 @@ class Compared:
 
 def compare(rs: RuleSet, layout: Layout, verbose: int) -> tuple[list[Compared], int]:
     """Every verdict whose photo is found, compared; and how many verdicts have no photo left."""
-    from cleaner.pipeline.session import local_analyzer
+    from cleaner.commands.session import local_analyzer
 
     if not layout.state_db.is_file():
         return [], 0

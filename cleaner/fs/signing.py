@@ -3,7 +3,7 @@
 Recovery acts on journal lines (it completes a move, removing a source), so a forged line must not
 be able to name anything. The key is 32 random bytes in ``journal.key`` beside the journal, made
 ``0600`` by face-clean in its own state folder, which is owned by the account it runs as and
-writable by nobody else (cleaner.pipeline.state.folders): someone who can write to the photo folder can neither
+writable by nobody else (cleaner.store.folders): someone who can write to the photo folder can neither
 read the key (another account's private file) nor replace it. The key file itself is checked the
 same way before it is trusted: a regular file, not a link, one name, owned by us, readable by no one else.
 """

@@ -2,7 +2,7 @@
 
 Each action is a small class with one ``pipeline()`` method and a ``simulate`` flag, so a
 dry run walks exactly the same code as a real one and only skips the final step. A move goes
-through the run's Mover (cleaner.pipeline.mover), which journals it and writes its audit record.
+through the run's Mover (cleaner.moves.mover), which journals it and writes its audit record.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from functools import cached_property
 from pathlib import Path
 
 from cleaner.fs.move import MoveError, free_name
+from cleaner.moves.mover import Mover
 from cleaner.paths import Layout, below
-from cleaner.pipeline.mover import Mover
 from cleaner.pipeline.sidecars import move_sidecars, sidecars_of
 from cleaner.records import Action, AuditRecord, Decision, ImageAnalysis, Outcome, now
 

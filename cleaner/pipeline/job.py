@@ -2,8 +2,8 @@
 
 Each file is finished (moved or not, and its audit record durable) before the next one is
 opened, so an interrupted run leaves a log that matches the folder exactly. ``run`` hands the
-job the whole folder once (cleaner.pipeline.run), ``watch`` each batch of files that arrived
-(cleaner.watch.loop); both get it from cleaner.pipeline.session, which opens what it uses.
+job the whole folder once (cleaner.commands.run), ``watch`` each batch of files that arrived
+(cleaner.watch.loop); both get it from cleaner.commands.session, which opens what it uses.
 """
 
 from __future__ import annotations
@@ -18,26 +18,26 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from cleaner.analysis.protocol import Analyzer
+from cleaner.audit.log import AuditLog
 from cleaner.fs.safefs import within
+from cleaner.moves.journal import COMPLETED, Unfinished
+from cleaner.moves.mover import Mover
 from cleaner.paths import Layout
 from cleaner.pipeline import recording
 from cleaner.pipeline.actions import Item, MoveTo, for_decision
-from cleaner.pipeline.audit import AuditLog
 from cleaner.pipeline.handled import Done, FailureEpisodes, Handled, vanished
-from cleaner.pipeline.journal import COMPLETED, Unfinished
-from cleaner.pipeline.mover import Mover
 from cleaner.pipeline.output import Quiet, RunOutput
 from cleaner.pipeline.people.step import PeopleStep, recorded
 from cleaner.pipeline.sidecars import without_sidecars
-from cleaner.pipeline.state.db import StateDB
-from cleaner.pipeline.state.decided import LogPosition, path_key
-from cleaner.pipeline.state.reconcile import reconcile
 from cleaner.pipeline.summary import Summary
 from cleaner.pipeline.thumbs import DecisionThumbs
 from cleaner.pipeline.verdicts.model import by_person, decision_of
 from cleaner.records import AuditRecord, Decision, ImageAnalysis, Outcome, new_run_id
 from cleaner.rules.deciding import decide
 from cleaner.rules.model import RuleSet, canonical
+from cleaner.store.db import StateDB
+from cleaner.store.decided import LogPosition, path_key
+from cleaner.store.reconcile import reconcile
 
 log = logging.getLogger("face-clean")
 MOVE_RECOVERED = "move completed by recovery after an interruption"
@@ -124,7 +124,7 @@ class Job:
 
     def decide_each(self, files: list[Path]) -> Iterator[Done]:
         """Decide each file once, in order; returns early, between files, when ``stop`` is set."""
-        self._checked = {}  # cleaner.pipeline.state.decided.known_as: rows checked in this batch
+        self._checked = {}  # cleaner.store.decided.known_as: rows checked in this batch
         for analysis in self.analyzer.analyze_many(self.state.cached_many(files, self.identity)):
             done = self._finish(analysis)
             self.output.handled(done)

@@ -256,7 +256,7 @@ def lock_layout(layout: Layout, command: str, dry_run: bool) -> Iterator[list[Fo
             if path not in seen:
                 seen.add(path)
                 hint = f"; choose another place with {option}" if option else ""
-                # in a state folder (cleaner.pipeline.state.folders); a shared folder's quarantine and review
+                # in a state folder (cleaner.store.folders); a shared folder's quarantine and review
                 # folder in its private state folder outside are made 0700 too
                 private = folder in (root, log_folder) or (layout.outside and folder.parent == layout.state_dir)
                 lock = FolderLock(

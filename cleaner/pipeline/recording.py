@@ -9,7 +9,7 @@ from pathlib import Path
 from cleaner.analysis.protocol import ModelIdentity
 from cleaner.paths import below
 from cleaner.pipeline.actions import Item
-from cleaner.records import AuditRecord, Decision, ImageAnalysis, Outcome, now
+from cleaner.records import AuditAction, AuditRecord, Decision, ImageAnalysis, Outcome, now
 
 
 def decided(
@@ -37,7 +37,7 @@ def decided(
         faces_considered=d.faces_considered,
         cached=a.cached,
         rule=d.rule,
-        action=d.action.value,
+        action=AuditAction.of(d.action).value,
         reason=d.reason,
         uncertain=d.uncertain,
         destination=None,

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from cleaner.fs.hashing import hash_file
 from cleaner.fs.move import MoveError
+from cleaner.moves.mover import Mover, NameTaken
 from cleaner.paths import below
-from cleaner.pipeline.mover import Mover, NameTaken
 from cleaner.records import AuditRecord, Status, now
 
 if TYPE_CHECKING:

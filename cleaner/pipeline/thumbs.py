@@ -5,7 +5,7 @@ report open with pictures instead of making them on request.
 What a thumbnail is lives here too (the report and the page make theirs the same way): the file read
 without following a link and never beyond the memory budget, decoded upright (a JPEG at a reduced
 scale while decoding), a small JPEG. Stored by content in the state database, with the fingerprint of
-the file it was read from (cleaner.pipeline.state.thumbnails). The cost is bounded: one reduced-scale
+the file it was read from (cleaner.store.thumbnails). The cost is bounded: one reduced-scale
 decode per moved photo (bench/thumbs_at_decision.py measures it), none for a kept photo, none in a dry
 run; any failure costs the page its early picture, never the decision.
 """
@@ -26,7 +26,7 @@ from PIL import Image
 from cleaner.analysis.decode import DEFAULT_BUDGET, Unreadable, decode
 from cleaner.errors import StateError
 from cleaner.fs.safefs import open_folder
-from cleaner.pipeline.state.db import StateDB
+from cleaner.store.db import StateDB
 
 log = logging.getLogger("face-clean")
 QUALITY = 70

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cleaner.audit.current import Place, current, place, where
+from cleaner.audit.log import read
 from cleaner.errors import ReportError
 from cleaner.paths import STATE_DB
-from cleaner.pipeline.audit import read
-from cleaner.pipeline.current import Place, current, place, where
-from cleaner.pipeline.state.verdicts import REJECT
-from cleaner.records import Action, AuditRecord
+from cleaner.records import AuditAction, AuditRecord
 from cleaner.report.thumbnails import Thumb, Thumbnails
 
 # The order of the groups: what needs a person first, what went well last.
@@ -45,17 +44,25 @@ class Report:
     dry: int = 0  # files shown with a dry run's outcome (dry_outcomes); of one run: its dry records
 
 
+# a record's action as the page words it (str keys: a str enum member hashes by its name, not its value)
+WORDS = {
+    AuditAction.KEEP.value: "kept",
+    AuditAction.QUARANTINE.value: "quarantined",
+    AuditAction.REVIEW.value: "review",
+    AuditAction.REJECT.value: "quarantined",
+}
+
+
 def outcome(r: AuditRecord) -> str:
     """One word per file for grouping and filtering: what happened to it, or what was wrong with it."""
-    if r.action == "restore":
+    if r.action == AuditAction.RESTORE:
         return "restored"
-    moving = r.action in (Action.QUARANTINE.value, Action.REVIEW.value, REJECT)
+    moving = r.action in (AuditAction.QUARANTINE, AuditAction.REVIEW, AuditAction.REJECT)
     if r.status == "analysed" and r.error and moving and not r.moved:
         return "failed move"
     if r.status in ("unreadable", "skipped", "error"):
         return r.status
-    words = {Action.KEEP.value: "kept", Action.QUARANTINE.value: "quarantined", Action.REVIEW.value: "review"}
-    return words.get(r.action, "quarantined" if r.action == REJECT else r.action)
+    return WORDS.get(r.action, r.action)
 
 
 def select(records: list[AuditRecord], run_id: str | None) -> tuple[list[AuditRecord], str]:

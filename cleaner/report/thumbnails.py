@@ -1,6 +1,6 @@
 """The report's thumbnails: each file read from where it is now (never through a link, never more than
 the memory budget), decoded upright into a small JPEG, by content, in parallel; kept in the state
-database between reports (cleaner.pipeline.state.thumbnails)."""
+database between reports (cleaner.store.thumbnails)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from cleaner.analysis.decode import Unreadable
-from cleaner.pipeline.state.thumbnails import ThumbnailTable
 from cleaner.pipeline.thumbs import MAX_BYTES, QUALITY, Thumb, make_thumb, read_with_stat
+from cleaner.store.thumbnails import ThumbnailTable
 
 __all__ = ["MAX_BYTES", "QUALITY", "Thumb", "Thumbnails", "content_at", "make_thumb", "read_photo", "read_with_stat"]
 
@@ -43,7 +43,7 @@ def _why_not(err: OSError, path: str) -> str:
 
 class Thumbnails:
     """Thumbnails by content: each distinct photo is decoded once, and once only across reports
-    when the state database is there to keep them (cleaner.pipeline.state.thumbnails)."""
+    when the state database is there to keep them (cleaner.store.thumbnails)."""
 
     def __init__(self, state_db: Path | None, size: int, max_pixels: int) -> None:
         self.size, self.max_pixels, self.spec = size, max_pixels, f"{size}px-q{QUALITY}"

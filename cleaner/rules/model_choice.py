@@ -11,9 +11,9 @@ stops the run (exit code 2) before any photo is touched.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from cleaner import environment
 from cleaner.analysis.builtin_models import BUILTIN, MODEL_CHOICES
 from cleaner.analysis.manifest import load as load_manifest
 from cleaner.errors import RulesError
@@ -39,9 +39,10 @@ def model(value: object, task: str, where: str, base: Path | None) -> str:
 
 
 def default_model(task: str) -> str:
-    value = os.environ.get(ENV[task])
+    env = environment.read()
+    value = env.gender_model if task == "gender" else env.age_model
     return model(value, task, f"${ENV[task]}", None) if value else DEFAULT_MODEL
 
 
 def default_detector() -> str:
-    return os.environ.get(ENV["detector"]) or DEFAULT_DETECTOR
+    return environment.read().detector or DEFAULT_DETECTOR

@@ -13,11 +13,11 @@ import threading
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
+from cleaner.commands.verdict_session import open_tools
 from cleaner.errors import LockError
 from cleaner.paths import Layout
 from cleaner.pipeline.verdicts.apply import Tools
 from cleaner.pipeline.verdicts.inbox import Busy, Inbox
-from cleaner.pipeline.verdicts.session import open_tools
 from cleaner.records import new_run_id
 
 T = TypeVar("T")

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cleaner.audit.current import Place, fold, where
+from cleaner.audit.log import read_complete
 from cleaner.paths import Layout
-from cleaner.pipeline.audit import read_complete
-from cleaner.pipeline.current import Place, fold, where
-from cleaner.pipeline.state.connect import connect
 from cleaner.pipeline.verdicts.apply import Target
 from cleaner.pipeline.verdicts.targets import area_of
 from cleaner.records import AuditRecord
 from cleaner.report.collect import size_of, tile_of
+from cleaner.store.connect import connect
 
 # the groups of the page, in its order: what needs a person first, what went well last
 ORDER = ("review", "quarantined", "failed move", "unreadable", "error", "skipped", "restored", "kept", "missing")

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cleaner import environment
 from cleaner.errors import ServeError
 from cleaner.fs.safefs import read_regular
 
@@ -114,12 +114,13 @@ def parse_proxy(text: str) -> str:
 
 def password_file_named(password_file: Path | None) -> Path | None:
     """The password file: the one given, else the one FACE_CLEAN_PASSWORD_FILE names, else none."""
-    return password_file or (Path(os.environ[PASSWORD_FILE_ENV]) if os.environ.get(PASSWORD_FILE_ENV) else None)
+    return password_file or environment.read().password_file
 
 
 def load_password(password_file: Path | None) -> str | None:
     """The password, from the file given, the file FACE_CLEAN_PASSWORD_FILE names, or FACE_CLEAN_PASSWORD."""
-    named = password_file_named(password_file)
+    env = environment.read()
+    named = password_file or env.password_file
     if named is not None:
         try:
             text = read_regular(named, 4096).decode("utf-8").splitlines()
@@ -129,7 +130,7 @@ def load_password(password_file: Path | None) -> str | None:
             ) from None
         password = text[0] if text else ""
     else:
-        password = os.environ.get(PASSWORD_ENV, "")
+        password = env.password or ""
     if password and len(password) < MIN_PASSWORD:
         raise ServeError(f"the password is too short: at least {MIN_PASSWORD} characters")
     return password or None

@@ -23,9 +23,7 @@ from markupsafe import escape
 from PIL import Image
 
 from cleaner.analysis.decode import Unreadable, decode
-from cleaner.pipeline.current import where
-from cleaner.pipeline.state.connect import connect
-from cleaner.pipeline.state.people import PERSON_VERDICTS, People, PersonVerdict, StoredFace
+from cleaner.audit.current import where
 from cleaner.pipeline.verdicts.apply import Tools
 from cleaner.pipeline.verdicts.inbox import Busy
 from cleaner.pipeline.verdicts.model import WITHDRAW
@@ -36,6 +34,8 @@ from cleaner.serve import auth
 from cleaner.serve.actors import Actor
 from cleaner.serve.catalogue import Catalogue
 from cleaner.serve.sessions import Sessions
+from cleaner.store.connect import connect
+from cleaner.store.people import PERSON_VERDICTS, People, PersonVerdict, StoredFace
 
 STATIC = {"people.js": "text/javascript", "people.css": "text/css"}
 FACE_SIZE = 96  # pixels of a face in the strip

@@ -13,8 +13,8 @@ import threading
 
 from cleaner.analysis.decode import Unreadable
 from cleaner.paths import Layout
-from cleaner.pipeline.state.thumbnails import ThumbnailTable
 from cleaner.report.thumbnails import QUALITY, Thumb, content_at, make_thumb, read_photo, read_with_stat
+from cleaner.store.thumbnails import ThumbnailTable
 
 FULL_SIZE = 1600  # the full view's longer side: a screen's worth
 

@@ -8,7 +8,7 @@ did-you-mean for an unknown key, and stops the command (exit code 2).
 
 The folder's own config file, ``DIR/.face-clean/config.yaml``, is read only from a state folder
 face-clean can trust (owned by the account it runs as, or root, and writable by no one else: the
-check of cleaner.pipeline.state.folders) and only if the file is owned the same way and writable by
+check of cleaner.store.folders) and only if the file is owned the same way and writable by
 no one else: someone who can only upload to the photo folder cannot plant one.
 """
 
@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cleaner import environment
 from cleaner.errors import ConfigError, UnsafePath
 from cleaner.fs.safefs import check_private, open_folder
 from cleaner.fs.yaml_fields import Fields, listed, load_yaml, read_text
@@ -48,16 +49,15 @@ def user_config() -> Path:
 
 def env_config() -> Path | None:
     """``$FACE_CLEAN_CONFIG``: a file, or a folder holding config.yaml (the container's /config)."""
-    value = os.environ.get(ENV)
-    if not value:
+    path = environment.read().config
+    if path is None:
         return None
-    path = Path(value).expanduser()
     return path / CONFIG_NAME if path.is_dir() else path
 
 
 def env_is_folder() -> bool:
-    value = os.environ.get(ENV)
-    return bool(value) and Path(str(value)).expanduser().is_dir()
+    path = environment.read().config
+    return path is not None and path.is_dir()
 
 
 def folder_config(root: Path) -> Path:

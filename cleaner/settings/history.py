@@ -9,14 +9,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from cleaner.audit.log import read, records
 from cleaner.fs.safefs import check_private, open_folder
-from cleaner.pipeline.audit import read, records
-from cleaner.pipeline.state.runs import RunRow, read_runs
-from cleaner.pipeline.state.verdicts import REJECT
-from cleaner.pipeline.verdicts.model import PERSON, WITHDRAW
-from cleaner.records import AuditRecord
+from cleaner.pipeline.verdicts.model import WITHDRAW
+from cleaner.records import PERSON, AuditAction, AuditRecord
+from cleaner.store.runs import RunRow, read_runs
 
-RESTORE = "restore"
+RESTORE = AuditAction.RESTORE.value
 
 
 def moved_to(audit_log: Path, root: Path) -> list[str]:
@@ -65,13 +64,13 @@ def outcome(r: AuditRecord) -> str:
         return "restored"
     if r.status in ("unreadable", "skipped", "error"):
         return r.status
-    if r.error and not r.moved and r.action != "keep" and not r.dry_run:
+    if r.error and not r.moved and r.action != AuditAction.KEEP and not r.dry_run:
         return "failed move"
     if r.action == WITHDRAW:
         return "withdrawn"
-    if r.action in ("quarantine", REJECT):  # a person's reject verdict quarantines, as the rule's does
+    if r.action in (AuditAction.QUARANTINE, AuditAction.REJECT):  # a person's reject quarantines, as a rule's does
         return "quarantined"
-    return "review" if r.action == "review" else "kept"
+    return "review" if r.action == AuditAction.REVIEW else "kept"
 
 
 def runs(audit_log: Path, state_db: Path, root: Path) -> list[RunInfo]:

@@ -7,7 +7,7 @@ written, or whose move failed), touches the heartbeat and reports its counters n
 SIGTERM and SIGINT stop it between two files; the state database then knows every decided
 file, so a restart repeats nothing and misses nothing.  A watched folder that goes away
 stops it with ``FolderGone``. What it uses is opened and closed by its caller
-(cleaner.watch.service, through cleaner.pipeline.session).
+(cleaner.watch.service, through cleaner.commands.session).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 
 from watchdog.observers.api import BaseObserver
 
+from cleaner.commands.verdict_session import tools_of
 from cleaner.fs.safefs import fingerprint
 from cleaner.paths import below
 from cleaner.pipeline.handled import Done, Handled
@@ -33,7 +34,6 @@ from cleaner.pipeline.scan import Patterns, scan
 from cleaner.pipeline.signals import stop_on_signals
 from cleaner.pipeline.verdicts.apply import Tools
 from cleaner.pipeline.verdicts.inbox import Inbox
-from cleaner.pipeline.verdicts.session import tools_of
 from cleaner.records import ImageAnalysis
 from cleaner.watch import events as watch
 from cleaner.watch import fallback
@@ -269,7 +269,7 @@ class Watcher:
     def _after_file(self, done: Done) -> None:
         """Commit at most every ``COMMIT_EVERY`` seconds during a burst, and after each batch: a commit
         per file was a quarter of the daemon's own work in a burst.  A kill -9 loses the newest rows,
-        never a decision: cleaner.pipeline.state.reconcile restores them from the audit log on the next
+        never a decision: cleaner.store.reconcile restores them from the audit log on the next
         start."""
         now = time.monotonic()
         if now - self._committed >= COMMIT_EVERY:

@@ -1,4 +1,4 @@
-"""``face-clean watch`` assembled: the watcher on a job from cleaner.pipeline.session, and what happens
+"""``face-clean watch`` assembled: the watcher on a job from cleaner.commands.session, and what happens
 when the watched folder goes away (stop with FolderGone, or wait for it to come back)."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from cleaner.commands.session import AnalyzerFactory, open_job
 from cleaner.errors import FolderGone
 from cleaner.paths import Layout
 from cleaner.pipeline.job import Job
 from cleaner.pipeline.output import WatchOutput
-from cleaner.pipeline.session import AnalyzerFactory, open_job
 from cleaner.pipeline.signals import stop_on_signals
 from cleaner.pipeline.verdicts.inbox import Inbox
 from cleaner.rules.model import RuleSet

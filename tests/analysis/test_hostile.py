@@ -19,7 +19,7 @@ from ci import unavailable
 from conftest import all_hashes, audit_records, sha256
 from PIL import ImageFile
 
-import cleaner.pipeline.run
+import cleaner.commands.run
 
 LOG = Path(".face-clean/audit.jsonl")
 NOBODY = 65534
@@ -53,7 +53,7 @@ def test_every_hostile_file_gets_one_clear_record_and_nothing_is_lost(cli, tmp_p
     before = Counter(all_hashes(root)) - Counter(sha256(root / name) for name in changing)
     outside_before = all_hashes(outside)
 
-    real_scan = cleaner.pipeline.run.scan
+    real_scan = cleaner.commands.run.scan
 
     def scan_then_change(*args: object, **kwargs: object) -> list[Path]:
         found = real_scan(*args, **kwargs)
@@ -61,7 +61,7 @@ def test_every_hostile_file_gets_one_clear_record_and_nothing_is_lost(cli, tmp_p
             change(root / name)
         return found
 
-    monkeypatch.setattr(cleaner.pipeline.run, "scan", scan_then_change)
+    monkeypatch.setattr(cleaner.commands.run, "scan", scan_then_change)
     result = cli("run", root, "--keep", "Man")
     assert result.exit_code == 1, result.output  # done, but some files could not be read
     assert "Traceback" not in result.output

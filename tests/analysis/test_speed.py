@@ -171,7 +171,7 @@ def test_a_planted_tuning_row_cannot_break_a_run(cli, tmp_path: Path, monkeypatc
 def test_stored_tuning_is_where_the_next_run_starts(tmp_path: Path):
     from cleaner.analysis.batch import BatchAnalyzer
     from cleaner.analysis.face_analyzer import FaceAnalyzer
-    from cleaner.pipeline.state.db import StateDB
+    from cleaner.store.db import StateDB
 
     analyzer = FaceAnalyzer(detector="yunet", gender_model="builtin")
     with StateDB(tmp_path / "state.db") as state:

@@ -22,6 +22,7 @@ def run_on_tensorflow(root: Path, env: dict[str, str]) -> subprocess.CompletedPr
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
 
 
+@pytest.mark.slow  # tensorflow loads and runs: 31 s on 2 loaded cores
 def test_run_on_tensorflow_engine(tmp_path: Path):
     home = tmp_path / "home"
     tiny_models.tensorflow_gender_h5(home / ".deepface" / "weights" / "gender_model_weights.h5")

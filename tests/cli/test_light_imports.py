@@ -12,7 +12,14 @@ HEAVY = ("numpy", "PIL", "cv2", "deepface", "onnxruntime", "onnx", "tensorflow",
 
 
 @pytest.mark.parametrize(
-    "module", ["cleaner.pipeline.restore.run", "cleaner.cli", "cleaner.pipeline.audit", "cleaner.watch.heartbeat"]
+    "module",
+    [
+        "cleaner.commands.restore",
+        "cleaner.cli",
+        "cleaner.audit.log",
+        "cleaner.watch.heartbeat",
+        "cleaner.api",  # the Python API: the models load when an Analyzer is built
+    ],
 )
 def test_importing_loads_no_numpy_and_no_model(module: str):
     proc = subprocess.run(

@@ -9,11 +9,13 @@ import sys
 from pathlib import Path
 
 import photos
+import pytest
 from ci import need_module
 from conftest import audit_records
 from watching import noise_jpegs
 
 need_module("ray", "the test extra installs it")
+pytestmark = pytest.mark.slow  # a real Ray instance
 
 LOG = Path(".face-clean/audit.jsonl")
 

@@ -19,7 +19,7 @@ from cluster_runs import face_clean, tree
 
 from cleaner.analysis.batch import BatchAnalyzer
 from cleaner.analysis.face_analyzer import FaceAnalyzer
-from cleaner.cluster.analyzer import SERVER_DIED, init_client
+from cleaner.cluster.analyzer import SERVER_DIED, init_client, within
 from cleaner.cluster.results import Results
 from cleaner.cluster.worker import AnalyzeFiles, WorkerSettings
 from cleaner.errors import ClusterError, ModelError
@@ -150,3 +150,19 @@ def test_a_ray_client_connection_is_retried_when_the_heads_server_dies_at_start(
     with pytest.raises(RuntimeError, match="Authentication"):
         init_client(refused, "ray://head:10001")
     assert refused.calls == 1  # only the server's death is worth another try
+
+
+def test_a_join_that_never_returns_is_given_up_after_the_timeout_and_an_error_is_passed_on() -> None:
+    never = threading.Event()
+    started = time.monotonic()
+    with pytest.raises(ClusterError, match=r"cannot join the Ray cluster at 10\.0\.0\.1:6379: no answer within 1 s"):
+        within(1, never.wait, "10.0.0.1:6379")
+    assert time.monotonic() - started < 5
+    never.set()
+
+    def refused() -> None:
+        raise ConnectionError("refused")
+
+    with pytest.raises(ConnectionError, match="refused"):
+        within(5, refused, "10.0.0.1:6379")
+    within(5, lambda: None, "10.0.0.1:6379")

@@ -25,6 +25,7 @@ from conftest import all_hashes, audit_records
 from watching import noise_jpegs
 
 need_module("ray", "the test extra installs it")
+pytestmark = pytest.mark.slow  # real Ray instances: 5.5 min for this module on 2 loaded cores
 
 
 def test_local_cluster_decides_and_records_as_one_process(tmp_path: Path) -> None:
@@ -91,7 +92,8 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     # not crash now and then when it starts a server for a driver
     env = {**os.environ, "RAY_AUTH_MODE": "token", "GRPC_ENABLE_FORK_SUPPORT": "0"}
     subprocess.run([ray, "get-auth-token", "--generate"], env=env, capture_output=True, timeout=60)
-    start = [ray, "start", "--head", "--num-cpus", "2", "--port", str(port), "--include-dashboard=false"]
+    start = [ray, "start", "--head", "--node-ip-address", "127.0.0.1", "--num-cpus", "2", "--port", str(port)]
+    start += ["--include-dashboard=false"]
     start += ["--ray-client-server-port", str(client_port), "--disable-usage-stats"]
     started = subprocess.run(start, env=env, capture_output=True, text=True, timeout=120)
     assert started.returncode == 0, started.stdout + started.stderr
@@ -119,6 +121,24 @@ def test_joined_cluster_decides_as_one_process(tmp_path: Path, ray_head: dict[st
     assert joined.returncode == 1, joined.stderr
     assert "Traceback" not in joined.stderr
     assert comparable(clustered) == comparable(single, expected=True)
+
+
+def test_joining_an_address_that_never_answers_gives_up_after_the_timeout(tmp_path: Path) -> None:
+    root = corpus(tmp_path / "photos")
+    before = tree(root)
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
+        started = time.monotonic()
+        stuck = face_clean("run", root, "--keep", "Man", "--cluster", address, "--cluster-timeout", "5", timeout=120)
+        took = time.monotonic() - started
+
+    assert stuck.returncode == 4, stuck.stderr
+    assert f"cannot join the Ray cluster at {address}: no answer within 5 s (--cluster-timeout)" in stuck.stderr
+    assert took < 60  # 5 s, and the start of the command
+    assert "Traceback" not in stuck.stderr
+    assert tree(root) == before
 
 
 def test_a_pool_the_cluster_cannot_place_fails_after_the_timeout(tmp_path: Path, ray_head: dict[str, str]) -> None:

@@ -40,6 +40,7 @@ RULES_NEEDING_DEEPFACE_WEIGHTS = (
 )
 
 PARKED = "face-clean-entrypoint: configuration error: "
+pytestmark = pytest.mark.slow  # builds the base and the image with podman, then runs containers
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from conftest import all_hashes, audit_records, sha256
 from watching import noise_jpegs, start_process, wait_for
 from watching import records as complete_records
 
-from cleaner.pipeline.journal import MoveJournal
+from cleaner.moves.journal import MoveJournal
 
 LOG = Path(".face-clean/audit.jsonl")
 
@@ -31,7 +31,7 @@ LOG = Path(".face-clean/audit.jsonl")
 DRIVER = r"""
 import os, sys
 point, root = sys.argv[1], sys.argv[2]
-import cleaner.fs.move as move, cleaner.pipeline.journal as journal, cleaner.pipeline.audit as audit
+import cleaner.fs.move as move, cleaner.moves.journal as journal, cleaner.audit.log as audit
 
 def die(*args, **kwargs):
     os._exit(137)
@@ -179,11 +179,13 @@ def kill_randomly(tmp_path: Path, command: str, kills: int, seed: int) -> int:
     return landed
 
 
+@pytest.mark.slow  # 112 s on 2 loaded cores
 def test_run_killed_30_times_loses_nothing(tmp_path: Path):
     landed = kill_randomly(tmp_path, "run", kills=30, seed=1)
     assert landed == 30, f"only {landed} of 30 kills landed while the run was deciding files"
 
 
+@pytest.mark.slow  # 60 s
 def test_watch_killed_repeatedly_loses_nothing(tmp_path: Path):
     landed = kill_randomly(tmp_path, "watch", kills=12, seed=2)
     assert landed == 12, f"only {landed} of 12 kills landed while the daemon was deciding files"
@@ -215,6 +217,7 @@ rules:
 """
 
 
+@pytest.mark.slow  # 85 s (run), 115 s (watch)
 @pytest.mark.parametrize("command", ["run", "watch"])
 def test_killed_repeatedly_then_started_again_decides_no_file_twice(tmp_path: Path, command: str):
     """The audit record of a kept file is written before the state database commits that the file is

@@ -13,13 +13,13 @@ from types import SimpleNamespace
 import photos
 from conftest import audit_records
 
+from cleaner.audit.log import AuditLog
+from cleaner.commands.session import local_analyzer
+from cleaner.moves.mover import Mover
 from cleaner.paths import Layout
-from cleaner.pipeline.audit import AuditLog
 from cleaner.pipeline.job import Job
-from cleaner.pipeline.mover import Mover
-from cleaner.pipeline.session import local_analyzer
-from cleaner.pipeline.state.db import StateDB
 from cleaner.rules import loading as rules
+from cleaner.store.db import StateDB
 
 LOG = Path(".face-clean/audit.jsonl")
 AGE_RULES = """version: 1

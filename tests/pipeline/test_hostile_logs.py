@@ -124,12 +124,12 @@ def test_a_disk_full_under_the_journal_stops_the_run_cleanly(cli, tmp_path, monk
 
 
 def test_a_full_state_database_stops_the_run_cleanly(cli, tmp_path, monkeypatch):
-    import cleaner.pipeline.state.db
+    import cleaner.store.db
 
     root = tmp_path / "photos"
     before = many(root, 60)
     # SQLite's own "database or disk is full" once the tables' first pages are full
-    db = cleaner.pipeline.state.db
+    db = cleaner.store.db
     monkeypatch.setattr(db, "SCHEMA", db.SCHEMA + "PRAGMA max_page_count = 1;\n")
     monkeypatch.setattr(db, "COMMIT_EVERY", 1)
     result = cli("run", root, "--keep", "Man")

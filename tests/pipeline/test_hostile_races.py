@@ -63,21 +63,21 @@ def test_a_folder_swapped_for_a_link_after_analysis_moves_nothing_from_outside(c
 
 
 def test_restore_into_a_folder_swapped_for_a_link_writes_nothing_outside(cli, scene, monkeypatch):
-    import cleaner.pipeline.mover
+    import cleaner.moves.mover
 
     root, outside = scene
     (outside / "coffee.jpg").unlink()
     assert cli("run", root, "--keep", "Man").exit_code == 0
     quarantined = root / Q / "no-face/sub/coffee.jpg"
     digest = sha256(quarantined)
-    real = cleaner.pipeline.mover.move_file
+    real = cleaner.moves.mover.move_file
 
     def swap_then_move(*args, **kwargs):
         (root / "sub").rename(root / "sub-moved-away")
         (root / "sub").symlink_to(outside, target_is_directory=True)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(cleaner.pipeline.mover, "move_file", swap_then_move)
+    monkeypatch.setattr(cleaner.moves.mover, "move_file", swap_then_move)
     result = cli("restore", root, "--all")
     assert result.exit_code == 1, result.output
     assert os.listdir(outside) == [] and sha256(quarantined) == digest

@@ -11,7 +11,7 @@ import pytest
 from conftest import audit_records
 from watching import ThreadDaemon, wait_for_records
 
-import cleaner.pipeline.state.decided as decided
+import cleaner.store.decided as decided
 
 LOG = Path(".face-clean/audit.jsonl")
 

@@ -12,8 +12,8 @@ from conftest import audit_records, invoke
 from people_photos import BIDEN, OBAMA, two_people
 from PIL import Image
 
-from cleaner.pipeline.state.db import StateDB
-from cleaner.pipeline.state.people import PersonVerdict
+from cleaner.store.db import StateDB
+from cleaner.store.people import PersonVerdict
 
 LOG, R, Q = Path(".face-clean/audit.jsonl"), Path(".face-clean/review/uncertain"), Path(".face-clean/quarantine")
 

@@ -12,8 +12,8 @@ import pytest
 from conftest import audit_records, invoke, sha256, swept_copy
 from watching import ThreadDaemon, noise_jpegs, wait_for_records
 
+from cleaner.moves.journal import MoveJournal
 from cleaner.paths import Layout
-from cleaner.pipeline.journal import MoveJournal
 from cleaner.pipeline.lock import lock_layout
 from cleaner.pipeline.restore.restorer import RECOVERED
 from cleaner.records import AuditRecord
@@ -207,19 +207,19 @@ def test_conflicts_are_skipped_until_rename_and_a_dry_run_changes_nothing(cli, s
 
 
 def test_missing_changed_or_just_taken_are_reported_and_left(cli, swept, monkeypatch):
-    import cleaner.pipeline.mover
+    import cleaner.moves.mover
 
     root, before = swept
     (root / Q / "no-face/rocket.jpg").unlink()
     (root / Q / "no-face/coffee.jpg").write_bytes(b"not the photo that was moved here")
-    real = cleaner.pipeline.mover.move_file
+    real = cleaner.moves.mover.move_file
 
     def just_taken(src, dst, *args, **kwargs):  # woman.png is taken between the check and the move: no 'woman (1).png'
         if dst.name == "woman.png":
             dst.write_bytes(b"new")
         return real(src, dst, *args, **kwargs)
 
-    monkeypatch.setattr(cleaner.pipeline.mover, "move_file", just_taken)
+    monkeypatch.setattr(cleaner.moves.mover, "move_file", just_taken)
     result = cli("restore", root, "--all")
     assert result.exit_code == 1 and f"missing: rocket.jpg: {root / Q / 'no-face/rocket.jpg'} is gone" in result.output
     assert f"changed: coffee.jpg: {root / Q / 'no-face/coffee.jpg'} is not the file that was" in result.output

@@ -250,6 +250,7 @@ def ten_thousand(root: Path, scratch: Path) -> list[AuditRecord]:
     return records
 
 
+@pytest.mark.slow  # 10,000 files in Chromium
 def test_ten_thousand_files_page_by_page(browser, tmp_path: Path):
     """The DOM holds one page of tiles, the first page appears within seconds (the thumbnails of
     the others are read after it), paging and filters answer at once."""
@@ -291,7 +292,7 @@ def same_size_other_bytes(path: Path) -> None:
 
 
 def test_a_thumbnail_is_of_the_bytes_there_now_not_of_a_size(tmp_path: Path):
-    from cleaner.pipeline.state.db import StateDB
+    from cleaner.store.db import StateDB
 
     root = tmp_path / "photos"
     a = photos.save(photos.astronaut(), root / "a.jpg", quality=90)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import photos
+import pytest
 from conftest import audit_records, invoke
 from PIL import Image
 from serving import LOG, REPORT, Q, R, files_under, make_swept, served
@@ -167,6 +168,7 @@ def review_queue(root: Path, n: int) -> None:
     (root / LOG).write_text("".join(json_line(vars(r)) for r in records), encoding="utf-8")
 
 
+@pytest.mark.slow  # 500 photos in Chromium: 39 s on 2 loaded cores
 def test_five_hundred_review_photos_by_keyboard(browser, tmp_path: Path):
     """The time a person needs for 500 uncertain photos, keys only: the page goes on at once after each key,
     and sends what waits in batches; the moves are done when the last answer is in."""

@@ -12,7 +12,7 @@ from conftest import audit_records, invoke
 from people_photos import BIDEN, OBAMA, two_people
 from serving import LOG, R, files_under, served, signed_in
 
-from cleaner.pipeline.state.db import StateDB
+from cleaner.store.db import StateDB
 
 WEB = "web (127.0.0.1)"
 

@@ -12,9 +12,9 @@ from people_photos import BIDEN, OBAMA, two_people
 from serving import LOG, R, files_under, served, signed_in
 from watching import ThreadDaemon, wait_for
 
-from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.verdicts.inbox import Inbox
 from cleaner.serve.actors import InboxActor
+from cleaner.store.db import StateDB
 
 
 def test_keep_all_beside_watch_brings_that_persons_photos_back_at_once(tmp_path: Path):

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from cleaner.pipeline.state.people import CHILD, KEEP_ALL, MAN, REJECT_ALL, WOMAN, PersonVerdict, StoredFace
-from cleaner.pipeline.state.verdicts import REJECTED
 from cleaner.records import Action, Decision, Face, ImageAnalysis
 from cleaner.rules.deciding import decide
 from cleaner.rules.model import RuleSet
+from cleaner.store.people import CHILD, KEEP_ALL, MAN, REJECT_ALL, WOMAN, PersonVerdict, StoredFace
+from cleaner.store.verdicts import REJECTED
 
 PREFIX = "person:"
 GENDER = {MAN: "Man", WOMAN: "Woman"}

@@ -22,9 +22,9 @@ from numpy.typing import NDArray
 from cleaner.analysis.decode import Unreadable
 from cleaner.analysis.embedding import Embedder, NoEmbedder, NotInstalled
 from cleaner.analysis.reading import FileBytes, read_file
-from cleaner.pipeline.state.db import StateDB
-from cleaner.pipeline.state.people import StoredFace
 from cleaner.records import Action, Decision, ImageAnalysis
+from cleaner.store.db import StateDB
+from cleaner.store.people import StoredFace
 
 log = logging.getLogger("face-clean")
 OFF, REVIEW, ALL = "off", "review", "all"

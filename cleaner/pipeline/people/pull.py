@@ -23,11 +23,11 @@ from cleaner.pipeline.people.deciding import PersonCall
 from cleaner.pipeline.people.step import recorded
 from cleaner.pipeline.restore.log import Candidate
 from cleaner.pipeline.restore.restorer import Kind, Restorer
-from cleaner.pipeline.state.decided import LogPosition
 from cleaner.pipeline.verdicts.apply import QUARANTINE, REVIEW
 from cleaner.pipeline.verdicts.targets import Finder, area_of
 from cleaner.records import Action, AuditRecord, ImageAnalysis, Outcome
 from cleaner.rules.deciding import decide
+from cleaner.store.decided import LogPosition
 
 log = logging.getLogger("face-clean")
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from cleaner.pipeline.people.deciding import PersonCall, person_decision
 from cleaner.pipeline.people.grouping import OFF, Grouper, mode_from_env
-from cleaner.pipeline.state.db import StateDB
 from cleaner.pipeline.verdicts.model import by_person
 from cleaner.records import AuditRecord, Decision, ImageAnalysis
 from cleaner.rules.model import RuleSet
+from cleaner.store.db import StateDB
 
 
 class PeopleStep:

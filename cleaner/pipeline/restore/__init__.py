@@ -1,1 +1,2 @@
-"""Putting moved photos back: which, checked, moved, journalled and recorded."""
+"""Putting moved photos back: which, checked, moved, journalled and recorded (the command's session:
+cleaner.commands.restore)."""

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cleaner.records import AuditRecord
+from cleaner.records import AuditAction, AuditRecord
 
-RESTORE = "restore"  # the action of a restore record
+RESTORE = AuditAction.RESTORE.value  # the action of a restore record
 RESTORED_FROM = "restored from "  # the note that names the quarantined file a restore took
 MOVED_FROM = "moved from "  # the note of a move between face-clean's folders (a person's reject of a photo in review)
 

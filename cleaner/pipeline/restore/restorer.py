@@ -8,12 +8,12 @@
   normalised path without ``..``, outside the quarantine, review and state folders, with no link
   among the existing folders on the way; it is taken only as a regular file inside the quarantine
   or review folder, with the recorded sha256.
-- **Moves are run's moves** (cleaner.pipeline.mover: journalled, a hard link or a verified copy, never
+- **Moves are run's moves** (cleaner.moves.mover: journalled, a hard link or a verified copy, never
   replacing a name); without ``--rename`` a name taken at the last moment is a conflict too.
 - **Journalled** in ``DIR/.face-clean/restores.journal``, recovered by the next restore first. Not
   ``moves.journal``: run and watch refuse entries that move files *into* the folder, and
   DIR/.face-clean is never scanned, whatever ``--audit-log`` says. The folder lock (taken by
-  cleaner.pipeline.restore.run) keeps a restore from racing a run or watch.
+  cleaner.commands.restore) keeps a restore from racing a run or watch.
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ from enum import Enum
 from pathlib import Path, PurePosixPath
 
 from cleaner import __version__
+from cleaner.audit.log import AuditLog
 from cleaner.errors import UnsafePath
 from cleaner.fs.hashing import hash_file
 from cleaner.fs.move import MoveError, free_name
 from cleaner.fs.safefs import remove_empty, within
+from cleaner.moves.journal import COMPLETED, MoveJournal, Recovered, Unfinished
+from cleaner.moves.mover import Mover, NameTaken
 from cleaner.paths import Layout
-from cleaner.pipeline.audit import AuditLog
-from cleaner.pipeline.journal import COMPLETED, MoveJournal, Recovered, Unfinished
-from cleaner.pipeline.mover import Mover, NameTaken
 from cleaner.pipeline.restore.log import RESTORE, RESTORED_FROM, Candidate
 from cleaner.records import AuditRecord, new_run_id, now
 

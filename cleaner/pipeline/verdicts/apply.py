@@ -6,7 +6,7 @@ or the review folder (``face-clean verdict``, the review page).
   becomes ``name (1).jpg``); one in the folder stays.
 - **reject**: the verdict is stored, and a photo in the folder or the review folder goes to the
   quarantine, under ``rejected`` (a photo already quarantined keeps its reason), through run's
-  journalled move (cleaner.pipeline.mover).
+  journalled move (cleaner.moves.mover).
 - **withdraw**: the verdict is forgotten; nothing moves, and the next run lets the rules decide.
 
 Each is one audit record (``action`` the verdict, ``decided_by: "person"``, ``who``), durable. The
@@ -21,18 +21,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from cleaner.audit.log import AuditLog
 from cleaner.fs.hashing import hash_file
 from cleaner.fs.move import MoveError, free_name
 from cleaner.fs.names import shown
+from cleaner.moves.mover import Mover
 from cleaner.paths import Layout
-from cleaner.pipeline.audit import AuditLog
-from cleaner.pipeline.mover import Mover
 from cleaner.pipeline.restore.log import MOVED_FROM, Candidate
 from cleaner.pipeline.restore.restorer import Kind, Restorer
-from cleaner.pipeline.state.db import StateDB
-from cleaner.pipeline.state.verdicts import KEEP, REJECT, REJECTED, Verdict
-from cleaner.pipeline.verdicts.model import PERSON, RULE, WITHDRAW
-from cleaner.records import AuditRecord, new_run_id, now
+from cleaner.pipeline.verdicts.model import RULE, WITHDRAW
+from cleaner.records import PERSON, AuditRecord, new_run_id, now
+from cleaner.store.db import StateDB
+from cleaner.store.verdicts import KEEP, REJECT, REJECTED, Verdict
 
 log = logging.getLogger("face-clean")
 FOLDER, QUARANTINE, REVIEW = "folder", "quarantine", "review"

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cleaner.pipeline.state.verdicts import KEEP, REJECTED, Verdict
-from cleaner.records import Action, AuditRecord, Decision
+from cleaner.records import PERSON, Action, AuditAction, AuditRecord, Decision
+from cleaner.store.verdicts import KEEP, REJECTED, Verdict
 
-PERSON = "person"  # AuditRecord.decided_by of every record a person's verdict decided
 RULE = "verdict"  # the rule of a decision a verdict made in run or watch
-WITHDRAW = "withdraw"  # the action of the record of a withdrawn verdict
+WITHDRAW = AuditAction.WITHDRAW.value  # the action of the record of a withdrawn verdict
 
 
 def decision_of(v: Verdict) -> Decision:

@@ -16,10 +16,10 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
+from cleaner.audit.current import Place, current, where
+from cleaner.audit.log import read
 from cleaner.fs.safefs import within
 from cleaner.paths import Layout, below
-from cleaner.pipeline.audit import read
-from cleaner.pipeline.current import Place, current, where
 from cleaner.pipeline.verdicts.apply import FOLDER, QUARANTINE, REVIEW, Target
 from cleaner.records import AuditRecord
 

@@ -4,7 +4,7 @@ The audit record of a file is written (and flushed) before its row in the ``deci
 which is committed in batches; a process killed in between leaves a record without a row,
 and without this the next run would decide the file again and write a second record.  The
 state database keeps the audit log's position with each row, in the same transaction
-(cleaner.pipeline.state.decided), so only the records past the committed position need a look: each one
+(cleaner.store.decided), so only the records past the committed position need a look: each one
 made under the same decision key, that moved nothing, whose file is still there with the
 recorded bytes, gets its row back.
 """
@@ -15,11 +15,11 @@ import logging
 import os
 from pathlib import Path
 
+from cleaner.audit import log as audit
 from cleaner.fs.hashing import hash_file
-from cleaner.pipeline import audit
-from cleaner.pipeline.state.db import StateDB
-from cleaner.pipeline.state.decided import LogPosition
 from cleaner.records import Action, AuditRecord, ImageAnalysis, Status
+from cleaner.store.db import StateDB
+from cleaner.store.decided import LogPosition
 
 log = logging.getLogger("face-clean")
 

@@ -17,20 +17,20 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 
+from cleaner.audit.log import AuditLog, read
 from cleaner.errors import StateError
 from cleaner.paths import Layout
-from cleaner.pipeline.audit import AuditLog, read
 from cleaner.pipeline.lock import lock_layout
 from cleaner.pipeline.output import RestoreOutput
 from cleaner.pipeline.restore.log import RESTORE, LogView, read_log, same_root
 from cleaner.pipeline.restore.restorer import Restorer, RestoreSummary
 from cleaner.pipeline.restore.selection import Selection
 from cleaner.pipeline.signals import stop_on_signals
-from cleaner.pipeline.state.db import StateDB
-from cleaner.pipeline.state.folders import prepare
-from cleaner.pipeline.state.verdicts import KEEP, Verdict
 from cleaner.pipeline.verdicts.model import by_person
 from cleaner.records import AuditRecord, now
+from cleaner.store.db import StateDB
+from cleaner.store.folders import prepare
+from cleaner.store.verdicts import KEEP, Verdict
 
 log = logging.getLogger("face-clean")
 

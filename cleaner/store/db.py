@@ -23,15 +23,15 @@ from typing import Any, TypeVar, cast
 
 from cleaner.errors import StateError
 from cleaner.fs.safefs import fingerprint
-from cleaner.pipeline.state.connect import connect
-from cleaner.pipeline.state.decided import DECIDED_SCHEMA, Decided, migrate
-from cleaner.pipeline.state.decided import path_key as _key
-from cleaner.pipeline.state.people import PEOPLE_SCHEMA, People
-from cleaner.pipeline.state.runs import RUNS_SCHEMA, Runs
-from cleaner.pipeline.state.thumbnails import ThumbnailTable
-from cleaner.pipeline.state.tuning import TUNING_SCHEMA, Tunings
-from cleaner.pipeline.state.verdicts import VERDICTS_SCHEMA, Verdicts
 from cleaner.records import Box, Face, ImageAnalysis, Status
+from cleaner.store.connect import connect
+from cleaner.store.decided import DECIDED_SCHEMA, Decided, migrate
+from cleaner.store.decided import path_key as _key
+from cleaner.store.people import PEOPLE_SCHEMA, People
+from cleaner.store.runs import RUNS_SCHEMA, Runs
+from cleaner.store.thumbnails import ThumbnailTable
+from cleaner.store.tuning import TUNING_SCHEMA, Tunings
+from cleaner.store.verdicts import VERDICTS_SCHEMA, Verdicts
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -139,7 +139,7 @@ class StateDB(Decided, Runs, Tunings, Verdicts, People):
                 migrate(conn)
                 conn.executescript(RUNS_SCHEMA)
                 conn.executescript(TUNING_SCHEMA)
-                conn.executescript(PEOPLE_SCHEMA)  # cleaner.pipeline.state.people
+                conn.executescript(PEOPLE_SCHEMA)  # cleaner.store.people
                 conn.executescript(SCHEMA)
                 conn.commit()
             except (OSError, sqlite3.Error) as err:
@@ -187,7 +187,7 @@ class StateDB(Decided, Runs, Tunings, Verdicts, People):
         """Some file of this size was seen: a new file of another size cannot be a known photo renamed."""
         return self._db.execute("SELECT 1 FROM files WHERE size = ? LIMIT 1", (size,)).fetchone() is not None
 
-    # -- decisions (cleaner.pipeline.state.decided), with SQLite's errors mid-run as a StateError ------------
+    # -- decisions (cleaner.store.decided), with SQLite's errors mid-run as a StateError ------------
     mark_decided = _guarded(Decided.mark_decided)
     forget_decided = _guarded(Decided.forget_decided)
     undecided = _guarded(Decided.undecided)
@@ -199,7 +199,7 @@ class StateDB(Decided, Runs, Tunings, Verdicts, People):
     run_started = _guarded(Runs.run_started)
     run_ended = _guarded(Runs.run_ended)
     run_listed = _guarded(Runs.run_listed)
-    # -- a person's verdicts (cleaner.pipeline.state.verdicts) ------------------------------------------------
+    # -- a person's verdicts (cleaner.store.verdicts) ------------------------------------------------
     verdict = _guarded(Verdicts.verdict)
     all_verdicts = _guarded(Verdicts.all_verdicts)
     give_verdict = _guarded(Verdicts.give_verdict)

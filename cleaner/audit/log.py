@@ -17,11 +17,11 @@ from typing import Any
 from cleaner.errors import AuditLogError, UnsafePath
 from cleaner.fs.jsonl import Appender, iter_objects, json_line, parse, read_objects, say_skipped
 from cleaner.fs.safefs import PRIVATE, check_private, open_folder
-from cleaner.records import AuditRecord
+from cleaner.records import SCHEMA, AuditRecord
 
 
 class AuditLog:
-    """Append-only JSONL file in a private folder (cleaner.pipeline.state.folders), opened without
+    """Append-only JSONL file in a private folder (cleaner.store.folders), opened without
     following a link; each write reaches the OS before it returns, and the disk too when asked (the
     records of moves)."""
 
@@ -39,8 +39,9 @@ class AuditLog:
         """Flushed to the OS always; fsynced too when ``durable`` (records of moves): a power cut
         may then lose the record of a file left in place, never the record of where one went."""
         try:
-            # vars(), not asdict(): the fields are plain values already, and asdict deep-copies them
-            self._log.write(json_line(vars(record)), durable)
+            # vars(), not asdict(): the fields are plain values already, and asdict deep-copies them;
+            # every line written now carries this version, whatever record it was made from
+            self._log.write(json_line({**vars(record), "schema": SCHEMA}), durable)
         except OSError as err:
             raise AuditLogError(
                 f"stopped: cannot write the audit log {self.path}: {err.strerror} (last file: {record.path})",
@@ -48,7 +49,7 @@ class AuditLog:
             ) from None
 
     def position(self) -> tuple[int, int]:
-        """(inode, size) after the last record: where the next one starts (cleaner.pipeline.state.reconcile)."""
+        """(inode, size) after the last record: where the next one starts (cleaner.store.reconcile)."""
         st = os.fstat(self._log.fd)
         return st.st_ino, st.st_size
 
@@ -78,6 +79,7 @@ _TYPES: dict[str, tuple[type, ...]] = dict.fromkeys(("path", "root", "run_id", "
 _OPTIONAL_TEXT = ("destination", "sha256", "move_id", "error", "reason", "rule", "status", "decided_by", "who")
 _TYPES.update(dict.fromkeys(_OPTIONAL_TEXT, (str, type(None))))
 _TYPES.update(moved=(bool,), dry_run=(bool,), size=(int,), notes=(list,), faces=(list,), near_misses=(list,))
+_TYPES.update(schema=(int,))
 
 
 def is_record(r: dict[str, Any]) -> bool:

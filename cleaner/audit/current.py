@@ -11,8 +11,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import replace
 
-from cleaner.pipeline.verdicts.model import PERSON, WITHDRAW
-from cleaner.records import AuditRecord
+from cleaner.records import PERSON, AuditAction, AuditRecord
 
 Place = tuple[str, str]  # (root, path): one file of the log
 
@@ -35,7 +34,7 @@ def fold(latest: dict[Place, AuditRecord], records: Iterable[AuditRecord]) -> li
     for r in records:
         key = place(r)
         before = latest.get(key)
-        if r.action == WITHDRAW and before is not None:
+        if r.action == AuditAction.WITHDRAW and before is not None:
             r = replace(before, decided_by=None, who=None, time=r.time)  # decided as before, by no one's verdict
         latest[key] = r
         changed.append(key)

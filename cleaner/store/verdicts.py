@@ -3,7 +3,7 @@
 A verdict (keep or reject) names bytes, not a path: it holds for that content wherever it sits in
 the folder, under whatever rules, until it is withdrawn; a changed file is other bytes and is
 decided afresh. Giving or withdrawing one forgets the ``decided`` rows of that content
-(cleaner.pipeline.state.decided), so the next ``run`` or ``watch`` looks at every copy again and
+(cleaner.store.decided), so the next ``run`` or ``watch`` looks at every copy again and
 applies it. Rows are committed at once: a verdict is a person's work, never lost to a batch.
 """
 
@@ -13,12 +13,14 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
+from cleaner.records import AuditAction
+
 VERDICTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS verdicts (
     sha256 TEXT PRIMARY KEY, verdict TEXT NOT NULL, who TEXT NOT NULL, time TEXT NOT NULL, reason TEXT
 );
 """
-KEEP, REJECT = "keep", "reject"
+KEEP, REJECT = AuditAction.KEEP.value, AuditAction.REJECT.value  # a verdict; its records' action too
 VERDICTS = (KEEP, REJECT)
 REJECTED = "rejected"  # the quarantine subfolder of a photo a person rejected that no rule had a reason for
 SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
+from cleaner.commands.verdict_session import open_tools
 from cleaner.paths import Layout
-from cleaner.pipeline.state.db import StateDB
-from cleaner.pipeline.state.verdicts import Verdict
 from cleaner.pipeline.verdicts.apply import Applied, apply
-from cleaner.pipeline.verdicts.session import open_tools
 from cleaner.pipeline.verdicts.targets import Finder
+from cleaner.store.db import StateDB
+from cleaner.store.verdicts import Verdict
 
 
 def give(

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cleaner.pipeline.state.connect import connect
 from cleaner.records import now
+from cleaner.store.connect import connect
 
 RUNS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (

@@ -15,7 +15,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from cleaner.pipeline.state.connect import connect
+from cleaner.store.connect import connect
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS report_thumbnails (
     sha256 TEXT NOT NULL, spec TEXT NOT NULL, jpeg BLOB NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,

@@ -9,7 +9,7 @@ over the old row instead of getting a second record: the content is known.
 Rows are committed in batches, after the audit records they stand for, so a crash can lose
 the newest rows.  The audit log's position is written in the same transaction as each row,
 after it: the records past the committed position are the only ones whose rows may be lost,
-and cleaner.pipeline.state.reconcile restores those rows on the next start.
+and cleaner.store.reconcile restores those rows on the next start.
 """
 
 from __future__ import annotations

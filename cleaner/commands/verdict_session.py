@@ -9,16 +9,16 @@ import logging
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
+from cleaner.audit.log import AuditLog
 from cleaner.errors import StateError
+from cleaner.moves.mover import Mover
 from cleaner.paths import Layout
-from cleaner.pipeline.audit import AuditLog
 from cleaner.pipeline.job import Job, recover_moves
 from cleaner.pipeline.lock import lock_layout
-from cleaner.pipeline.mover import Mover
 from cleaner.pipeline.restore.restorer import Restorer
-from cleaner.pipeline.state.db import StateDB
-from cleaner.pipeline.state.folders import prepare
 from cleaner.pipeline.verdicts.apply import Tools
+from cleaner.store.db import StateDB
+from cleaner.store.folders import prepare
 
 log = logging.getLogger("face-clean")
 

@@ -1,7 +1,7 @@
 """The move journal: a durable intent before every move, so a crash mid-move is repaired on start.
 
 A move is: ``begin`` (source, destination, sha256 and the audit record it will get; fsynced
-before the move starts), the move itself, its audit record, then ``end`` (cleaner.pipeline.mover
+before the move starts), the move itself, its audit record, then ``end`` (cleaner.moves.mover
 keeps that order). A process killed anywhere in between (``kill -9``, a power cut) leaves a
 ``begin`` without an ``end``, and the next ``run`` or ``watch`` recovers it before touching
 anything else (``finish``):

@@ -9,7 +9,7 @@ A move of a run, of watch or of restore is, in this order and nowhere else:
 4. ``end`` in the journal.
 
 A crash between any two of them is repaired by ``recover``, the one recovery loop of moves and
-restores: it finishes or rolls back each unfinished move (cleaner.pipeline.journal) and writes the
+restores: it finishes or rolls back each unfinished move (cleaner.moves.journal) and writes the
 audit record a crash kept from the log.
 """
 
@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from cleaner.audit.log import AuditLog, move_ids
 from cleaner.fs.move import MoveError, move_file
 from cleaner.fs.safefs import ROOT
-from cleaner.pipeline.audit import AuditLog, move_ids
-from cleaner.pipeline.journal import COMPLETED, MoveJournal, Recovered, Unfinished
+from cleaner.moves.journal import COMPLETED, MoveJournal, Recovered, Unfinished
 from cleaner.records import AuditRecord
 
 log = logging.getLogger("face-clean")

@@ -1,7 +1,7 @@
 """Where ``run`` and ``watch`` are assembled: the one place that opens what a job uses, in the order
 that keeps a folder safe, and closes it again.
 
-1. the state folders are checked before anything is written there (cleaner.pipeline.state.folders),
+1. the state folders are checked before anything is written there (cleaner.store.folders),
    then whatever else the command checks first (watch: that its heartbeat is one);
 2. every folder the job writes to is locked (cleaner.pipeline.lock);
 3. the state database is opened, then the analyzer made with it and its models loaded, so that a
@@ -20,17 +20,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cleaner.analysis.protocol import Analyzer
+from cleaner.audit.log import AuditLog
 from cleaner.errors import StateError
+from cleaner.moves.mover import Mover
 from cleaner.paths import Layout
-from cleaner.pipeline.audit import AuditLog
 from cleaner.pipeline.job import Job
 from cleaner.pipeline.lock import lock_layout
-from cleaner.pipeline.mover import Mover
 from cleaner.pipeline.output import RunOutput
-from cleaner.pipeline.state.db import StateDB
-from cleaner.pipeline.state.folders import prepare
 from cleaner.records import ImageAnalysis
 from cleaner.rules.model import RuleSet
+from cleaner.store.db import StateDB
+from cleaner.store.folders import prepare
 
 log = logging.getLogger("face-clean")
 
