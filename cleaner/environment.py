@@ -42,7 +42,13 @@ VARIABLES = (
     Variable("FACE_CLEAN_WORKERS", "workers", "measured", "threads that read and detect (fixes what is tuned)"),
     Variable("FACE_CLEAN_PASSWORD_FILE", "password_file", "none", "a file whose first line is the review password"),
     Variable("FACE_CLEAN_PASSWORD", "password", "none", "the review page's password (the file is safer)"),
+    Variable(
+        "FACE_CLEAN_PUBLIC_URL", "public_url", "none", "the review page's address behind a reverse proxy (--public-url)"
+    ),
+    Variable("FACE_CLEAN_TRUSTED_PROXY", "trusted_proxy", "none", "the proxy whose forwarded headers are believed"),
+    Variable("FACE_CLEAN_PEOPLE", "people", "review", "whose faces are grouped into people: review, all or off"),
 )
+PEOPLE = ("review", "all", "off")
 BY_FIELD = {v.field: v for v in VARIABLES}
 SECRET = frozenset({"password"})  # never printed
 
@@ -61,6 +67,9 @@ class Environment:
     workers: int | None = None
     password_file: Path | None = None
     password: str | None = field(default=None, repr=False)
+    public_url: str | None = None
+    trusted_proxy: str | None = None
+    people: str = "review"
     given: frozenset[str] = frozenset()  # the fields whose variable is set
 
     def origin(self, name: str) -> str:
@@ -96,6 +105,10 @@ def read(environ: Mapping[str, str] | None = None) -> Environment:
             elif name == "device":
                 if text.lower() not in DEVICES:
                     raise ConfigError(f"${var.name} is {text!r}; choose one of {', '.join(DEVICES)}")
+                values[name] = text.lower()
+            elif name == "people":
+                if text.lower() not in PEOPLE:
+                    raise ConfigError(f"${var.name} is {text!r}; choose one of {', '.join(PEOPLE)}")
                 values[name] = text.lower()
             elif name in ("config", "password_file"):
                 values[name] = Path(text).expanduser()

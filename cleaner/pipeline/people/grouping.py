@@ -11,7 +11,6 @@ the photo without a person: it is decided as before, never stopped.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from cleaner import environment
 from cleaner.analysis.decode import Unreadable
 from cleaner.analysis.embedding import Embedder, NoEmbedder, NotInstalled
 from cleaner.analysis.reading import FileBytes, read_file
@@ -34,11 +34,8 @@ MAX_PIXELS = 200_000_000
 
 
 def mode_from_env() -> str:
-    mode = os.environ.get("FACE_CLEAN_PEOPLE", REVIEW).strip().lower()
-    if mode not in MODES:
-        log.warning("FACE_CLEAN_PEOPLE=%s is none of %s: people are off", mode, ", ".join(MODES))
-        return OFF
-    return mode
+    """``FACE_CLEAN_PEOPLE`` (cleaner.environment: a value other than review, all or off stops the command)."""
+    return environment.read().people
 
 
 @dataclass
