@@ -4,6 +4,7 @@ port, and a signed-in HTTP session with its CSRF token."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,3 +63,21 @@ def items(s: requests.Session, running: Running) -> dict[str, dict]:
 
 def files_under(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} if folder.exists() else set()
+
+
+def until(tab, condition: str, timeout: float = 30.0) -> None:
+    """Poll from here: the page's CSP forbids the eval that wait_for_function needs (and that is the point)."""
+    deadline = time.monotonic() + timeout
+    while not tab.evaluate(condition):
+        assert time.monotonic() < deadline, f"still not {condition}"
+        time.sleep(0.05)
+
+
+def tile(tab, name: str) -> str:
+    """The figure of the file ``name`` on the page, as a selector."""
+    fid = tab.evaluate(
+        f"[...document.querySelectorAll('figure.tile')].find(f => f.querySelector('.name').textContent === {name!r})"
+        "?.dataset.id ?? null"
+    )
+    assert fid, f"{name} is not on the page"
+    return f'figure.tile[data-id="{fid}"]'

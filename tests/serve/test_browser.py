@@ -15,7 +15,7 @@ import photos
 import pytest
 from conftest import audit_records, invoke
 from PIL import Image
-from serving import LOG, REPORT, Q, R, files_under, make_swept, served
+from serving import LOG, REPORT, Q, R, files_under, make_swept, served, tile, until
 from watching import ThreadDaemon, wait_for
 
 from cleaner.fs.jsonl import json_line
@@ -33,24 +33,6 @@ def open_page(browser, url: str, errors: list[str], height: int = 1000):
     tab.goto(url)
     tab.wait_for_selector("body[data-ready]")
     return tab
-
-
-def until(tab, condition: str, timeout: float = 30.0) -> None:
-    """Poll from here: the page's CSP forbids the eval that wait_for_function needs (and that is the point)."""
-    deadline = time.monotonic() + timeout
-    while not tab.evaluate(condition):
-        assert time.monotonic() < deadline, f"still not {condition}"
-        time.sleep(0.05)
-
-
-def tile(tab, name: str) -> str:
-    """The figure of the file ``name`` on the page, as a selector."""
-    fid = tab.evaluate(
-        f"[...document.querySelectorAll('figure.tile')].find(f => f.querySelector('.name').textContent === {name!r})"
-        "?.dataset.id ?? null"
-    )
-    assert fid, f"{name} is not on the page"
-    return f'figure.tile[data-id="{fid}"]'
 
 
 def groups(tab) -> dict[str, list[str]]:

@@ -6,7 +6,6 @@ behind Caddy's ``reverse_proxy``."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 from ci import unavailable
 from conftest import CHROMIUM, audit_records, swept_copy
 from proxying import NAME, caddy, free_port, nginx
-from serving import LOG, Q, R, files_under, make_swept, served
+from serving import LOG, Q, R, files_under, make_swept, served, tile, until
 
 from cleaner.serve.config import parse_public_url
 
@@ -49,22 +48,6 @@ def chromium() -> Iterator[object]:
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_swept(tmp_path_factory.mktemp("template") / "photos")
-
-
-def until(tab, condition: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not tab.evaluate(condition):
-        assert time.monotonic() < deadline, f"still not {condition}"
-        time.sleep(0.05)
-
-
-def tile(tab, name: str) -> str:
-    fid = tab.evaluate(
-        f"[...document.querySelectorAll('figure.tile')].find(f => f.querySelector('.name').textContent === {name!r})"
-        "?.dataset.id ?? null"
-    )
-    assert fid, f"{name} is not on the page"
-    return f'figure.tile[data-id="{fid}"]'
 
 
 def sign_in_keep_and_reject(chromium, url: str, root: Path, who: str) -> None:

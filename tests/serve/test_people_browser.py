@@ -5,24 +5,15 @@ record each naming the person's verdict; a rerun repeats nothing; withdrawing br
 from __future__ import annotations
 
 import hashlib
-import time
 from pathlib import Path
 
 from conftest import audit_records, invoke
 from people_photos import BIDEN, OBAMA, two_people
-from serving import LOG, R, files_under, served, signed_in
+from serving import LOG, R, files_under, served, signed_in, until
 
 from cleaner.store.db import StateDB
 
 WEB = "web (127.0.0.1)"
-
-
-def until(tab, condition: str, timeout: float = 30.0) -> None:
-    """Poll from here: the page's CSP forbids the eval that wait_for_function needs."""
-    deadline = time.monotonic() + timeout
-    while not tab.evaluate(condition):
-        assert time.monotonic() < deadline, f"still not {condition}"
-        time.sleep(0.05)
 
 
 def person_of(root: Path, name: str) -> int:
