@@ -165,7 +165,9 @@ def test_install_script_without_fetching_leaves_an_empty_weights_folder_for_a_mo
         installed.venv / "bin" / "face-clean", "models", "status", env={**installed.env, "DEEPFACE_HOME": str(models)}
     )
     assert status.returncode == 0, status.stdout + status.stderr
-    assert status.stdout.count("(comes with face-clean)") == 3, status.stdout  # yunet, gender net, dlib's 5 points
+    # yunet; the gender net and the age net (the default rules' child check needs its age), each with dlib's 5 points
+    assert status.stdout.count("(comes with face-clean)") == 5, status.stdout
+    assert "age (builtin)" in status.stdout and "gender (builtin)" in status.stdout, status.stdout
 
 
 def test_install_script_refuses_a_fetch_setting_it_does_not_know(installed: Image, tmp_path: Path) -> None:
