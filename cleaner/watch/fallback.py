@@ -69,12 +69,17 @@ def install() -> None:
         _installed = True
     from watchdog.observers import inotify, inotify_c
 
-    add = inotify_c.InotifyFD.add_callback
     overflowed = inotify.InotifyWatchGroup.on_queue_overflow
 
-    def add_callback(self: Any, path: bytes, *args: Any, **kwargs: Any) -> Any:
+    def add_callback(self: Any, path: bytes, mask: Any, callback: Any, id_: Any) -> Any:
+        # watchdog's own, less its warning when a callback is added again (each new folder of a recursive
+        # watch): that warning's text is the repr of the whole watch table, deep paths and all, so a
+        # tree 1,400 folders deep cost minutes and tens of GB of warnings
         try:
-            return add(self, path, *args, **kwargs)
+            with self._lock:
+                watch = self._get_or_create_watch(path, mask)
+                watch.callbacks[id_] = callback
+                return watch.wd
         except OSError as err:
             if err.errno == errno.ENOSPC:
                 give_up(path, "out of inotify watches (see fs.inotify.max_user_watches)")

@@ -86,9 +86,7 @@ def test_a_photo_at_the_bottom_of_a_tree_deeper_than_the_recursion_limit_is_deci
 def test_watch_decides_an_upload_at_the_bottom_of_a_deep_tree(tmp_path: Path, polling: bool):
     root = tmp_path / "photos"
     bottom = deep_tree(root)
-    # Stopping can take a minute here: watchdog re-adds a watch for each of the 1,400 folders the move
-    # makes in the quarantine and warns each time with the whole watch table (quadratic; see the note)
-    with ThreadDaemon(root, polling=polling, settle=0.3, stop_within=180):
+    with ThreadDaemon(root, polling=polling, settle=0.3):
         photos.save(photos.data.coffee(), bottom / "coffee.jpg")
         (record,) = wait_for_records(root, 1, timeout=60)
     assert record["path"].endswith("d/d/coffee.jpg") and record["moved"]
