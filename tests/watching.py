@@ -42,10 +42,8 @@ class ThreadDaemon:
         keep: str | None = "Man",
         rules_file: Path | None = None,
         inbox: Inbox | None = None,
-        stop_within: float = 15.0,
     ) -> None:
         self.layout = Layout.for_root(root)
-        self.stop_within = stop_within  # seconds the daemon may take to stop once asked
         self.options = WatchOptions(settle=settle, rescan=rescan, polling=polling, heartbeat=self.heartbeat)
         self.keep, self.rules_file, self.inbox = keep, rules_file, inbox
         self.error: BaseException | None = None
@@ -83,7 +81,7 @@ class ThreadDaemon:
     def __exit__(self, *exc: object) -> None:
         if hasattr(self, "job"):
             self.job.stop.set()
-        self.thread.join(timeout=self.stop_within)
+        self.thread.join(timeout=15)
         assert not self.thread.is_alive(), "the daemon did not stop"
         if self.error:
             raise self.error

@@ -15,6 +15,7 @@ import errno
 import os
 import secrets
 import stat
+import time
 from pathlib import Path
 from types import TracebackType
 
@@ -273,3 +274,10 @@ def read_regular(path: Path, limit: int) -> bytes:
         return os.read(fd, limit)
     finally:
         os.close(fd)
+
+
+def set_aside(folder: Folder, name: str, label: str) -> str:
+    """Rename ``name`` in ``folder`` out of the way, unread, as ``name.<label>-<time>-<random>``; that name."""
+    aside = f"{name}.{label}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+    os.rename(name, aside, src_dir_fd=folder.fd, dst_dir_fd=folder.fd)
+    return aside

@@ -18,11 +18,10 @@ import logging
 import os
 import secrets
 import stat
-import time
 from typing import Any
 
 from cleaner.errors import UnsafePath
-from cleaner.fs.safefs import Folder, rename_noreplace, write_all
+from cleaner.fs.safefs import Folder, rename_noreplace, set_aside, write_all
 from cleaner.paths import JOURNAL_KEY
 
 log = logging.getLogger("face-clean")
@@ -62,8 +61,7 @@ def load_key(folder: Folder, create: bool) -> bytes | None:
 
 
 def _set_aside(folder: Folder, size: int) -> None:
-    aside = f"{JOURNAL_KEY}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-    os.rename(JOURNAL_KEY, aside, src_dir_fd=folder.fd, dst_dir_fd=folder.fd)
+    aside = set_aside(folder, JOURNAL_KEY, "damaged")
     log.warning(
         "%s is damaged (%d bytes, not %d: a full disk?); set aside as %s, and a new key is made",
         folder.path / JOURNAL_KEY,

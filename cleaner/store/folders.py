@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 from cleaner.errors import UnsafePath
-from cleaner.fs.safefs import PRIVATE, Folder, check_private, open_folder
+from cleaner.fs.safefs import PRIVATE, Folder, check_private, open_folder, set_aside
 from cleaner.paths import (
     FOLDER_NAME,
     JOURNAL_KEY,
@@ -124,8 +124,7 @@ def _check(folder: Path, names: tuple[str, ...], what: str) -> None:
 
 def _set_aside(folder: Folder, name: str, why: str) -> None:
     """Rename a file face-clean did not make out of the way, unread: a fresh one is made in its place."""
-    aside = f"{name}.untrusted-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
-    os.rename(name, aside, src_dir_fd=folder.fd, dst_dir_fd=folder.fd)
+    aside = set_aside(folder, name, "untrusted")
     log.warning(
         "%s is %s: not a file face-clean made; set aside, unread, as %s, and a new one is made",
         folder.path / name,
